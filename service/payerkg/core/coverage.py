@@ -1,0 +1,602 @@
+"""Coverage answers: what a payer requires for a code on a date of service, and why.
+
+Rule selection is SPARQL (``queries/rule-versions-for-code.rq``); this module combines the
+selected rule versions. A version speaks to a situation (its scope: modality, patient setting,
+patient status, clinical purpose, rural flag). Against a question it either applies, does not
+apply, or applies only if an unstated fact of the question takes a given value (a branch).
+Applying versions contribute requirements, billing, documentation and limits; their
+determinations combine as: not-covered beats conditional beats covered; exceptions
+(``pk:overrides``) displace the rules they override; no determination at all is ``unknown``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+from rdflib import Literal as RDFLiteral
+from rdflib import URIRef
+from rdflib.namespace import DCTERMS, RDFS, SKOS
+from rdflib.term import Node
+
+from payerkg.core.dataset import PolicyGraph
+from payerkg.core.queries import prepared
+from payerkg.errors import InvalidParameter, UnknownPayer
+from payerkg.namespaces import PK
+
+Determination = Literal["covered", "conditional", "not-covered", "invalid-code", "unknown"]
+Status = Literal["met", "unmet", "open"]
+
+CODE_PATTERN = re.compile(r"^(?:[0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})$")
+PAYER_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+# Question facet -> (scope property, requirement property, vocabulary class)
+FACETS: dict[str, tuple[URIRef, URIRef | None, URIRef | None]] = {
+    "modality": (PK.forModality, PK.requiresModality, PK.Modality),
+    "patient_status": (PK.forPatientStatus, PK.requiresPatientStatus, PK.PatientStatus),
+    "patient_location": (PK.forPatientSetting, PK.requiresPatientSetting, PK.PatientSetting),
+    "purpose": (PK.forPurpose, None, PK.ClinicalPurpose),
+    "rural": (PK.forRuralLocation, PK.requiresRuralLocation, None),
+}
+FACET_WORDS = {
+    "modality": "modality",
+    "patient_status": "patient status",
+    "patient_location": "patient location",
+    "purpose": "clinical purpose",
+    "rural": "rural location",
+    "practitioner_type": "practitioner type",
+}
+
+
+@dataclass(frozen=True)
+class CoverageQuestion:
+    """A coverage question. Facets left as None are unknown to the asker."""
+
+    payer: str
+    code: str
+    date_of_service: date
+    modality: str | None = None
+    patient_status: str | None = None
+    patient_location: str | None = None
+    rural: bool | None = None
+    practitioner_type: str | None = None
+    purpose: str | None = None
+    as_of: date | None = None
+
+
+@dataclass
+class Item:
+    """An identified statement of an answer: a condition, a document, a billing line."""
+
+    id: str
+    text: str
+    rule: str
+    status: Status | None = None
+    when: str | None = None
+
+
+@dataclass
+class Citation:
+    source: str
+    title: str
+    url: str
+    accessed: str
+    kind: str
+    evidence_level: str
+    rule: str
+    section: str | None = None
+    quote: str | None = None
+
+
+@dataclass
+class Conflict:
+    """Two applicable rule versions that disagree on the determination."""
+
+    topic: str
+    sides: list[dict[str, Any]]
+
+
+@dataclass
+class CoverageAnswer:
+    payer: str
+    code: str
+    date_of_service: str
+    determination: Determination
+    summary: str
+    conditions: list[Item] = field(default_factory=list)
+    billing: dict[str, list[Item]] = field(default_factory=dict)
+    limits: list[Item] = field(default_factory=list)
+    documentation: list[Item] = field(default_factory=list)
+    rules: list[str] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    graph_revision: str = ""
+    as_of: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Version:
+    """One selected rule version with its statements."""
+
+    iri: URIRef
+    statements: dict[URIRef, list[Node]]
+
+    def values(self, prop: URIRef) -> list[Node]:
+        return self.statements.get(prop, [])
+
+    def value(self, prop: URIRef) -> Node | None:
+        found = self.statements.get(prop)
+        return found[0] if found else None
+
+    @property
+    def rule(self) -> Node | None:
+        return self.value(PK.versionOf)
+
+
+@dataclass
+class _Outcome:
+    version: _Version
+    open_facets: dict[str, list[Node]]
+    determination: Determination | None
+    conditions: list[Item]
+
+
+class _Vocabulary:
+    """Notation <-> IRI maps of the controlled values, read from the graph."""
+
+    def __init__(self, policy: PolicyGraph) -> None:
+        self.by_class: dict[URIRef, dict[str, URIRef]] = {}
+        classes = [c for _, _, c in FACETS.values() if c is not None] + [PK.PractitionerType]
+        for cls in classes:
+            rows = policy.dataset.query(prepared("controlled-values"), initBindings={"class": cls})
+            self.by_class[cls] = {str(r.notation): r.value for r in rows}  # type: ignore[union-attr]
+
+    def iri(self, cls: URIRef, notation: str, facet: str) -> URIRef:
+        try:
+            return self.by_class[cls][notation]
+        except KeyError:
+            allowed = ", ".join(sorted(self.by_class[cls]))
+            raise InvalidParameter(
+                f"{FACET_WORDS[facet]} is not one of the known values ({allowed})", pointer=facet
+            ) from None
+
+
+def _vocabulary(policy: PolicyGraph) -> _Vocabulary:
+    cached = getattr(policy, "_vocabulary", None)
+    if cached is None:
+        cached = _Vocabulary(policy)
+        policy._vocabulary = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def coverage(policy: PolicyGraph, question: CoverageQuestion, today: date | None = None) -> CoverageAnswer:
+    """Answer a coverage question from the rule versions of the graph.
+
+    >>> from payerkg.core.dataset import load_dataset
+    >>> answer = coverage(load_dataset(), CoverageQuestion("medicare", "99442", date(2025, 2, 10)))
+    >>> answer.determination
+    'invalid-code'
+    """
+    as_of = question.as_of or today or date.today()
+    if not CODE_PATTERN.match(question.code):
+        raise InvalidParameter("code must be a CPT or HCPCS code such as 99213 or G2012", "code")
+    payer_iri, sources_current_to = _payer(policy, question.payer)
+    facts = _question_facts(policy, question)
+    answer = CoverageAnswer(
+        payer=question.payer,
+        code=question.code,
+        date_of_service=question.date_of_service.isoformat(),
+        determination="unknown",
+        summary="",
+        graph_revision=policy.revision,
+        as_of=as_of.isoformat(),
+    )
+    code_row = _code(policy, question.code)
+    if code_row is None:
+        answer.summary = "The graph holds no code with this notation, so no rule answers."
+        return answer
+    code_iri = code_row.code
+    if not _valid_on(code_row, question.date_of_service):
+        answer.determination = "invalid-code"
+        answer.summary = _invalid_code_summary(code_row, question)
+        return answer
+
+    versions = _select_versions(policy, payer_iri, code_iri, question.date_of_service, as_of)
+    terms = _TermReader(policy)
+    outcomes = [o for o in (_evaluate(v, facts, terms) for v in versions) if o is not None]
+    _combine(answer, outcomes, terms)
+    _attach_details(answer, outcomes, terms)
+    _add_notices(policy, answer, payer_iri, question.date_of_service, sources_current_to)
+    return answer
+
+
+# --- question and graph look-ups -------------------------------------------------------------
+
+
+def _payer(policy: PolicyGraph, payer_id: str) -> tuple[URIRef, date | None]:
+    if not PAYER_PATTERN.match(payer_id):
+        raise InvalidParameter("payer must be a short payer id such as medicare", "payer")
+    rows = list(
+        policy.dataset.query(prepared("payer-by-id"), initBindings={"id": RDFLiteral(payer_id)})
+    )
+    if not rows:
+        raise UnknownPayer("no payer with this id is in the graph", "payer")
+    row = rows[0]
+    current = row.sourcesCurrentTo  # type: ignore[union-attr]
+    return row.payer, (current.toPython() if current is not None else None)  # type: ignore[union-attr]
+
+
+def _code(policy: PolicyGraph, notation: str) -> Any:
+    rows = list(
+        policy.dataset.query(prepared("code-by-notation"), initBindings={"notation": RDFLiteral(notation)})
+    )
+    return rows[0] if rows else None
+
+
+def _valid_on(code_row: Any, day: date) -> bool:
+    start, end = code_row.validFrom, code_row.validThrough
+    return (start is None or start.toPython() <= day) and (end is None or end.toPython() >= day)
+
+
+def _invalid_code_summary(code_row: Any, question: CoverageQuestion) -> str:
+    if code_row.validThrough is not None and code_row.validThrough.toPython() < question.date_of_service:
+        return (
+            f"{question.code} is not valid on {question.date_of_service}: it was deleted from its "
+            f"code set after {code_row.validThrough}."
+        )
+    return f"{question.code} is not valid on {question.date_of_service}: it takes effect on {code_row.validFrom}."
+
+
+def _question_facts(policy: PolicyGraph, question: CoverageQuestion) -> dict[str, Node | None]:
+    vocabulary = _vocabulary(policy)
+    facts: dict[str, Node | None] = {}
+    for facet, (_, _, cls) in FACETS.items():
+        raw = getattr(question, facet)
+        if raw is None:
+            facts[facet] = None
+        elif cls is None:
+            facts[facet] = RDFLiteral(bool(raw))
+        else:
+            facts[facet] = vocabulary.iri(cls, str(raw), facet)
+    facts["practitioner_type"] = (
+        vocabulary.iri(PK.PractitionerType, question.practitioner_type, "practitioner_type")
+        if question.practitioner_type
+        else None
+    )
+    return facts
+
+
+def _select_versions(
+    policy: PolicyGraph, payer: URIRef, code: URIRef, day: date, as_of: date
+) -> list[_Version]:
+    rows = policy.dataset.query(
+        prepared("rule-versions-for-code"),
+        initBindings={
+            "askedPayer": payer,
+            "code": code,
+            "date": RDFLiteral(day),
+            "asOf": RDFLiteral(as_of),
+        },
+    )
+    grouped: dict[URIRef, dict[URIRef, list[Node]]] = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        grouped[row.version][row.p].append(row.o)  # type: ignore[union-attr]
+    return [_Version(iri, dict(statements)) for iri, statements in sorted(grouped.items())]
+
+
+# --- evaluation ------------------------------------------------------------------------------
+
+
+def _evaluate(
+    version: _Version, facts: dict[str, Node | None], terms: _TermReader
+) -> _Outcome | None:
+    """Match a version's scope against the question and evaluate its requirements."""
+    open_facets: dict[str, list[Node]] = {}
+    for facet, (scope_prop, _, _) in FACETS.items():
+        scope = version.values(scope_prop)
+        if not scope:
+            continue
+        given = facts[facet]
+        if given is None:
+            open_facets[facet] = scope
+        elif not any(_same(given, s) for s in scope):
+            return None
+    rule = str(version.iri)
+    conditions: list[Item] = []
+    for facet, (_, requirement_prop, _) in FACETS.items():
+        if requirement_prop is None:
+            continue
+        required = version.values(requirement_prop)
+        if required:
+            conditions.append(_requirement(facet, required, facts[facet], rule, terms))
+    eligible = version.values(PK.eligiblePractitionerType)
+    if eligible:
+        item = _requirement("practitioner_type", eligible, facts["practitioner_type"], rule, terms)
+        # An unstated practitioner is read as an eligible one; the answer lists who is eligible.
+        if item.status == "open":
+            item.status = None
+        conditions.append(item)
+    conditions.extend(
+        Item(id=terms.notation(c), text=terms.definition_of(c), rule=rule, status="open")
+        for c in version.values(PK.condition)
+    )
+    return _Outcome(version, open_facets, _determination(version, conditions), conditions)
+
+
+def _requirement(
+    facet: str, required: list[Node], given: Node | None, rule: str, terms: _TermReader
+) -> Item:
+    if given is None:
+        status: Status = "open"
+    else:
+        status = "met" if any(_same(given, r) for r in required) else "unmet"
+    return Item(
+        id=f"{facet.replace('_', '-')}",
+        text=f"{FACET_WORDS[facet]} must be {terms.words(required)}",
+        rule=rule,
+        status=status,
+    )
+
+
+def _determination(version: _Version, conditions: list[Item]) -> Determination | None:
+    explicit = version.value(PK.determination)
+    recognized = version.value(PK.recognized)
+    if explicit == PK.NotCovered or (recognized is not None and not recognized.toPython()):  # type: ignore[union-attr]
+        return "not-covered"
+    if any(c.status == "unmet" for c in conditions):
+        return "not-covered"
+    if any(c.status == "open" for c in conditions):
+        return "conditional"
+    return "covered" if explicit == PK.Covered else None
+
+
+def _combine(answer: CoverageAnswer, outcomes: list[_Outcome], terms: _TermReader) -> None:
+    applying = [o for o in outcomes if not o.open_facets]
+    branches = [o for o in outcomes if o.open_facets]
+    overridden = {r for o in applying for r in o.version.values(PK.overrides)}
+    applying = [o for o in applying if o.version.rule not in overridden]
+    branches = [o for o in branches if o.version.rule not in overridden]
+    has_determination = any(o.version.value(PK.determination) is not None for o in outcomes)
+    found = [o.determination for o in applying if o.determination]
+
+    answer.conflicts = _conflicts(applying)
+    if "not-covered" in found:
+        refusing = {o.version.rule for o in applying if o.determination == "not-covered"}
+        rescues = [
+            o
+            for o in branches
+            if o.determination in ("covered", "conditional")
+            and refusing <= set(o.version.values(PK.overrides))
+        ]
+        if rescues:
+            answer.determination = "conditional"
+            _add_branch_conditions(answer, rescues, terms)
+        else:
+            answer.determination = "not-covered"
+    else:
+        # Branches matter when they would change the answer; exceptions only ever widen it.
+        differing = [
+            o
+            for o in branches
+            if not o.version.values(PK.overrides)
+            and (o.determination in ("not-covered", "conditional") or (not found and o.determination))
+        ]
+        if differing:
+            answer.determination = "conditional"
+            _add_branch_conditions(answer, differing, terms)
+        elif "conditional" in found:
+            answer.determination = "conditional"
+        elif "covered" in found:
+            answer.determination = "covered"
+        else:
+            answer.determination = "unknown"
+    if answer.conflicts and answer.determination in ("covered", "not-covered"):
+        answer.determination = "conditional"
+    if not has_determination:
+        answer.determination = "unknown"
+    for o in applying:
+        answer.conditions.extend(o.conditions)
+    answer.summary = _summary(answer)
+
+
+def _conflicts(applying: list[_Outcome]) -> list[Conflict]:
+    explicit = [(o, o.version.value(PK.determination)) for o in applying]
+    covered = [o for o, d in explicit if d == PK.Covered]
+    refused = [o for o, d in explicit if d == PK.NotCovered and o.version.value(PK.recognized) is None]
+    return [
+        Conflict(
+            topic="determination",
+            sides=[
+                {"rule": str(a.version.iri), "determination": "covered"},
+                {"rule": str(b.version.iri), "determination": "not-covered"},
+            ],
+        )
+        for a in covered
+        for b in refused
+        if a.version.rule != b.version.rule
+    ]
+
+
+def _add_branch_conditions(
+    answer: CoverageAnswer, branches: list[_Outcome], terms: _TermReader
+) -> None:
+    for o in branches:
+        when = terms.when(o.open_facets)
+        outcome = o.determination or "covered"
+        answer.conditions.append(
+            Item(
+                id="branch",
+                text=f"{terms.label(o.version.iri)}: {outcome}",
+                rule=str(o.version.iri),
+                status="open",
+                when=when,
+            )
+        )
+        for c in o.conditions:
+            answer.conditions.append(Item(c.id, c.text, c.rule, c.status, when))
+
+
+def _summary(answer: CoverageAnswer) -> str:
+    return {
+        "covered": "Covered in the situation described.",
+        "conditional": "Covered only if the listed open conditions hold.",
+        "not-covered": "Not covered: see the unmet conditions.",
+        "unknown": "Unknown: the graph holds no rule that answers this question.",
+        "invalid-code": "The code is not valid on the date of service.",
+    }[answer.determination]
+
+
+# --- details: billing, documentation, limits, citations --------------------------------------
+
+BILLING_PROPERTIES = {
+    "place_of_service_required": PK.requiresPlaceOfService,
+    "place_of_service_forbidden": PK.forbidsPlaceOfService,
+    "modifiers_required_one_of": PK.requiresModifier,
+    "modifiers_allowed": PK.allowsModifier,
+    "modifiers_forbidden": PK.forbidsModifier,
+    "rate_basis": PK.rateBasis,
+    "bill_instead": PK.billInstead,
+}
+LIMIT_PROPERTIES = {
+    "minimum-minutes": (PK.minimumMinutes, "at least {} minutes"),
+    "maximum-minutes": (PK.maximumMinutes, "at most {} minutes"),
+    "minimum-data-days": (PK.minimumDataDays, "at least {} days of device data in the period"),
+    "maximum-data-days": (PK.maximumDataDays, "at most {} days of device data in the period"),
+    "not-billable-with": (PK.notBillableWith, "not billed with {} in the same period"),
+    "frequency": (PK.frequencyLimit, "{}"),
+}
+
+
+def _attach_details(answer: CoverageAnswer, outcomes: list[_Outcome], terms: _TermReader) -> None:
+    if answer.determination == "invalid-code":
+        return
+    used: list[_Outcome] = [o for o in outcomes if not o.open_facets or _mentioned(answer, o)]
+    for o in used:
+        rule = str(o.version.iri)
+        when = terms.when(o.open_facets) or None
+        for key, prop in BILLING_PROPERTIES.items():
+            for value in o.version.values(prop):
+                answer.billing.setdefault(key, []).append(
+                    Item(id=terms.notation(value), text=terms.label(value), rule=rule, when=when)
+                )
+        for key, (prop, template) in LIMIT_PROPERTIES.items():
+            for value in o.version.values(prop):
+                shown = terms.notation(value) if isinstance(value, URIRef) else str(value)
+                answer.limits.append(Item(id=key, text=template.format(shown), rule=rule, when=when))
+        for document in o.version.values(PK.requiresDocumentation):
+            answer.documentation.append(
+                Item(id=terms.notation(document), text=terms.definition_of(document), rule=rule, when=when)
+            )
+        answer.rules.append(rule)
+        answer.citations.extend(terms.citations(o.version))
+    answer.rules = sorted(set(answer.rules))
+
+
+def _mentioned(answer: CoverageAnswer, outcome: _Outcome) -> bool:
+    """A branch is shown when it became a condition, or when it bills differently (not an exception)."""
+    if any(c.rule == str(outcome.version.iri) for c in answer.conditions):
+        return True
+    is_exception = bool(outcome.version.values(PK.overrides))
+    return not is_exception and bool(set(outcome.version.statements) & set(BILLING_PROPERTIES.values()))
+
+
+class _TermReader:
+    """Reads labels, notations, definitions and citations of terms, once each."""
+
+    def __init__(self, policy: PolicyGraph) -> None:
+        self.policy = policy
+        self.cache: dict[Node, dict[URIRef, list[Node]]] = {}
+
+    def statements(self, term: Node) -> dict[URIRef, list[Node]]:
+        if term not in self.cache:
+            found: dict[URIRef, list[Node]] = defaultdict(list)
+            for row in self.policy.dataset.query(prepared("term-statements"), initBindings={"term": term}):
+                found[row.p].append(row.o)  # type: ignore[union-attr]
+            self.cache[term] = found
+        return self.cache[term]
+
+    def first(self, term: Node, prop: URIRef) -> str | None:
+        values = self.statements(term).get(prop)
+        return str(values[0]) if values else None
+
+    def label(self, term: Node) -> str:
+        return self.first(term, RDFS.label) or _local(term)
+
+    def notation(self, term: Node) -> str:
+        return self.first(term, SKOS.notation) or _local(term)
+
+    def definition_of(self, term: Node) -> str:
+        return self.first(term, SKOS.definition) or self.label(term)
+
+    def words(self, values: Iterable[Node]) -> str:
+        shown = [
+            ("yes" if v.toPython() else "no") if isinstance(v, RDFLiteral) else self.label(v)
+            for v in values
+        ]
+        return " or ".join(shown)
+
+    def when(self, open_facets: dict[str, list[Node]]) -> str:
+        return " and ".join(f"{FACET_WORDS[f]} is {self.words(v)}" for f, v in open_facets.items())
+
+    def citations(self, version: _Version) -> list[Citation]:
+        level = version.value(PK.evidenceLevel)
+        found = []
+        for node in version.values(PK.citation):
+            source = self.statements(node).get(PK.source, [None])[0]
+            if source is None:
+                continue
+            found.append(
+                Citation(
+                    source=str(source),
+                    title=self.first(source, DCTERMS.title) or "",
+                    url=self.first(source, PK.url) or "",
+                    accessed=self.first(source, PK.accessed) or "",
+                    kind=self.notation_of_value(source, PK.sourceKind),
+                    evidence_level=self.notation(level) if level is not None else "",
+                    rule=str(version.iri),
+                    section=self.first(node, PK.section),
+                    quote=self.first(node, PK.quote),
+                )
+            )
+        return found
+
+    def notation_of_value(self, term: Node, prop: URIRef) -> str:
+        values = self.statements(term).get(prop)
+        return self.notation(values[0]) if values else ""
+
+
+def _add_notices(
+    policy: PolicyGraph, answer: CoverageAnswer, payer: URIRef, day: date, current_to: date | None
+) -> None:
+    rows = list(policy.dataset.query(prepared("payer-horizon"), initBindings={"askedPayer": payer}))
+    last = rows[0].lastChange if rows else None  # type: ignore[union-attr]
+    if last is not None and day >= last.toPython():
+        answer.notices.append(
+            f"The date of service is on or after {last}, the last change in this payer's rules that the "
+            f"graph knows; the answer applies the law as known"
+            + (f" from sources current to {current_to}" if current_to else "")
+            + " and may be outdated."
+        )
+
+
+# --- small helpers ---------------------------------------------------------------------------
+
+
+def _same(a: Node, b: Node) -> bool:
+    if isinstance(a, RDFLiteral) and isinstance(b, RDFLiteral):
+        return bool(a.toPython() == b.toPython())
+    return a == b
+
+
+def _local(term: Node | str) -> str:
+    text = str(term)
+    return re.split(r"[#/]", text)[-1]
+

@@ -1,0 +1,54 @@
+"""Domain errors: a small hierarchy, each with a stable code, a message and a pointer.
+
+The API maps each class to an HTTP status in one place (payerkg.api.problems); the CLI prints
+the message and exits with 2. Messages never repeat submitted values.
+"""
+
+from __future__ import annotations
+
+
+class PayerKGError(Exception):
+    """Base of every error payerkg reports to a user."""
+
+    code = "error"
+
+    def __init__(self, message: str, pointer: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.pointer = pointer
+
+
+class DataFileError(PayerKGError):
+    """A graph file (ontology, shapes, policy) cannot be read or parsed."""
+
+    code = "parse_error"
+
+    def __init__(self, path: str, message: str, line: int | None = None) -> None:
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {message}", pointer=path)
+        self.path = path
+        self.line = line
+
+
+class InvalidParameter(PayerKGError):
+    """A request parameter is malformed (a date that is not a date, an unknown modality)."""
+
+    code = "invalid_parameter"
+
+
+class UnknownPayer(PayerKGError):
+    """The payer id names no payer in the graph."""
+
+    code = "unknown_payer"
+
+
+class UnknownCode(PayerKGError):
+    """The code is well formed but the graph holds no such code."""
+
+    code = "unknown_code"
+
+
+class UnknownRule(PayerKGError):
+    """The rule or rule-version id names nothing in the graph."""
+
+    code = "unknown_rule"
