@@ -188,7 +188,7 @@ def coverage(policy: PolicyGraph, question: CoverageQuestion, today: date | None
     as_of = question.as_of or today or date.today()
     if not CODE_PATTERN.match(question.code):
         raise InvalidParameter("code must be a CPT or HCPCS code such as 99213 or G2012", "code")
-    payer_iri, sources_current_to = _payer(policy, question.payer)
+    payer_iri, sources_current_to = resolve_payer(policy, question.payer)
     facts = _question_facts(policy, question)
     answer = CoverageAnswer(
         payer=question.payer,
@@ -221,7 +221,8 @@ def coverage(policy: PolicyGraph, question: CoverageQuestion, today: date | None
 # --- question and graph look-ups -------------------------------------------------------------
 
 
-def _payer(policy: PolicyGraph, payer_id: str) -> tuple[URIRef, date | None]:
+def resolve_payer(policy: PolicyGraph, payer_id: str) -> tuple[URIRef, date | None]:
+    """The payer's IRI and the date its sources are current to; UnknownPayer if absent."""
     if not PAYER_PATTERN.match(payer_id):
         raise InvalidParameter("payer must be a short payer id such as medicare", "payer")
     rows = list(
@@ -541,7 +542,7 @@ class _TermReader:
             ("yes" if v.toPython() else "no") if isinstance(v, RDFLiteral) else self.label(v)
             for v in values
         ]
-        return " or ".join(shown)
+        return " or ".join(sorted(shown))
 
     def when(self, open_facets: dict[str, list[Node]]) -> str:
         return " and ".join(f"{FACET_WORDS[f]} is {self.words(v)}" for f, v in open_facets.items())

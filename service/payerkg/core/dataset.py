@@ -76,8 +76,8 @@ class PolicyGraph:
 
     def files_describing(self, node: URIRef) -> Iterator[str]:
         """The files that hold statements about ``node``."""
-        for context in self.dataset.contexts((node, None, None)):
-            identifier = context.identifier
+        seen = {context for _, _, _, context in self.dataset.quads((node, None, None, None))}
+        for identifier in seen:
             if isinstance(identifier, URIRef) and identifier in self.files:
                 yield self.files[identifier]
 
@@ -98,7 +98,7 @@ def load_dataset(root: Path | None = None, extra: Iterable[Path] = ()) -> Policy
         parsed, content = parse_turtle(path, relpath)
         identifier = FILE_GRAPH[relpath]
         named = dataset.graph(identifier)
-        dataset.addN((s, p, o, named) for s, p, o in parsed)
+        named += parsed
         policy.files[identifier] = relpath
         digest.update(relpath.encode())
         digest.update(content)

@@ -1,0 +1,1 @@
+"""The HTTP API: parses requests, calls payerkg.core, translates answers and errors."""

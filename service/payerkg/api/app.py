@@ -1,0 +1,105 @@
+"""The FastAPI application, built by a factory from typed settings."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from payerkg import __version__
+from payerkg.api import problems
+from payerkg.core import catalog
+from payerkg.core.coverage import CoverageQuestion, coverage
+from payerkg.core.dataset import PolicyGraph, load_dataset
+from payerkg.settings import Settings
+
+
+
+def create_app(settings: Settings | None = None, policy: PolicyGraph | None = None) -> FastAPI:
+    """Build the app; the graph is loaded once here and shared read-only by every request."""
+    settings = settings or Settings()
+    graph = policy or load_dataset(settings.data_dir)
+    app = FastAPI(
+        title="payerkg",
+        version=__version__,
+        description="Payer telehealth rules as a dated, cited knowledge graph: coverage answers with "
+        "reasons, billing, documentation and sources.",
+    )
+    app.state.policy = graph
+    problems.install(app)
+
+    def get_policy(request: Request) -> PolicyGraph:
+        policy: PolicyGraph = request.app.state.policy
+        return policy
+
+    PolicyDep = Annotated[PolicyGraph, Depends(get_policy)]
+
+    @app.get("/health", tags=["service"])
+    def health(policy: PolicyDep) -> dict[str, Any]:
+        """Liveness, with the revision of the graph being served."""
+        return {"status": "ok", "version": __version__, "graph_revision": policy.revision}
+
+    @app.get("/summary", tags=["service"])
+    def loaded(policy: PolicyDep) -> dict[str, Any]:
+        """What the served graph holds: counts by kind and the files it came from."""
+        return catalog.summary(policy)
+
+    @app.get("/coverage", tags=["coverage"])
+    def get_coverage(
+        policy: PolicyDep,
+        payer: Annotated[str, Query(description="Payer id", examples=["medicare"])],
+        code: Annotated[str, Query(description="CPT or HCPCS code", examples=["99213"])],
+        date_of_service: Annotated[date, Query(alias="date", description="Date of service", examples=["2024-03-15"])],
+        modality: Annotated[
+            Literal["audio-video", "audio-only", "asynchronous", "remote-monitoring", "interprofessional", "in-person"] | None,
+            Query(),
+        ] = None,
+        patient_status: Annotated[Literal["new", "established"] | None, Query()] = None,
+        patient_location: Annotated[Literal["home", "facility"] | None, Query()] = None,
+        rural: Annotated[bool | None, Query()] = None,
+        practitioner_type: Annotated[str | None, Query(max_length=64)] = None,
+        purpose: Annotated[Literal["mental-health", "sud", "stroke", "esrd"] | None, Query()] = None,
+        as_of: Annotated[date | None, Query(description="Answer with what was known on this date")] = None,
+    ) -> dict[str, Any]:
+        """What the payer requires for the code on the date of service, and why."""
+        question = CoverageQuestion(
+            payer=payer, code=code, date_of_service=date_of_service, modality=modality,
+            patient_status=patient_status, patient_location=patient_location, rural=rural,
+            practitioner_type=practitioner_type, purpose=purpose, as_of=as_of,
+        )
+        return coverage(policy, question).to_dict()
+
+    @app.get("/payers", tags=["catalog"])
+    def list_payers(policy: PolicyDep) -> list[dict[str, Any]]:
+        return catalog.payers(policy)
+
+    @app.get("/payers/{payer_id}", tags=["catalog"])
+    def get_payer(policy: PolicyDep, payer_id: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
+        return catalog.payer(policy, payer_id)
+
+    @app.get("/codes/{code}", tags=["catalog"])
+    def get_code(
+        policy: PolicyDep,
+        code: Annotated[str, Path(max_length=8)],
+        date_of_service: Annotated[date, Query(alias="date")],
+    ) -> dict[str, Any]:
+        """A code's validity on a date and each payer's recognition of it."""
+        return catalog.code(policy, code, date_of_service)
+
+    @app.get("/rules/{rule_id}", tags=["catalog"], response_model=None)
+    def get_rule(
+        request: Request, policy: PolicyDep, rule_id: Annotated[str, Path(max_length=128)]
+    ) -> Response:
+        """A rule version (or a rule with its versions) and its sources: JSON-LD or Turtle by Accept."""
+        graph = catalog.rule_description(policy, rule_id)
+        accept = request.headers.get("accept", "")
+        if "text/turtle" in accept:
+            return Response(graph.serialize(format="turtle"), media_type="text/turtle")
+        body = graph.serialize(format="json-ld", auto_compact=True)
+        media = "application/ld+json" if "application/ld+json" in accept else "application/json"
+        return JSONResponse(content=json.loads(body), media_type=media)
+
+    return app

@@ -1,0 +1,60 @@
+"""Errors as application/problem+json, mapped from the domain errors in one place.
+
+No problem body repeats a submitted value.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from payerkg.errors import (
+    DataFileError,
+    InvalidParameter,
+    PayerKGError,
+    UnknownCode,
+    UnknownPayer,
+    UnknownRule,
+)
+
+STATUS_BY_ERROR: dict[type[PayerKGError], int] = {
+    InvalidParameter: 422,
+    UnknownPayer: 404,
+    UnknownCode: 404,
+    UnknownRule: 404,
+    DataFileError: 422,
+}
+
+
+def problem(status: int, code: str, detail: str, pointer: str | None = None) -> JSONResponse:
+    body = {"type": f"https://w3id.org/payerkg/problems/{code}", "title": code.replace("_", " "),
+            "status": status, "code": code, "detail": detail}
+    if pointer:
+        body["pointer"] = pointer
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+
+
+def status_for(error: PayerKGError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]  # type: ignore[index]
+    return 400
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(PayerKGError)
+    async def domain_error(_: Request, error: PayerKGError) -> JSONResponse:
+        return problem(status_for(error), error.code, error.message, error.pointer)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+        fields = sorted({".".join(str(p) for p in e["loc"][1:]) or "body" for e in error.errors()})
+        return problem(422, "invalid_parameter", "malformed or missing parameter: " + ", ".join(fields),
+                       fields[0] if fields else None)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        return problem(error.status_code, code, str(error.detail))

@@ -1,0 +1,113 @@
+"""Read-only look-ups of the graph: payers, codes, rule versions and what is loaded."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from rdflib import Graph, Literal, URIRef
+
+from payerkg.core.coverage import CODE_PATTERN, resolve_payer
+from payerkg.core.dataset import PolicyGraph
+from payerkg.core.queries import prepared
+from payerkg.errors import InvalidParameter, UnknownCode, UnknownRule
+from payerkg.namespaces import PK, RULE, RV
+
+
+def _text(node: Any) -> str | None:
+    return None if node is None else str(node)
+
+
+def summary(policy: PolicyGraph) -> dict[str, Any]:
+    """Counts of what is loaded, the files and the graph revision."""
+    counts = {
+        str(row.kind).split("#")[-1]: int(row["count"])  # type: ignore[index, union-attr]
+        for row in policy.dataset.query(prepared("graph-summary"))
+    }
+    return {
+        "graph_revision": policy.revision,
+        "triples": len(policy.dataset),
+        "files": sorted(policy.files.values()),
+        "counts": counts,
+    }
+
+
+def payers(policy: PolicyGraph) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": str(row.id),  # type: ignore[union-attr]
+            "iri": str(row.payer),  # type: ignore[union-attr]
+            "label": str(row.label),  # type: ignore[union-attr]
+            "kind": _text(row.kind),  # type: ignore[union-attr]
+            "sources_current_to": _text(row.sourcesCurrentTo),  # type: ignore[union-attr]
+        }
+        for row in policy.dataset.query(prepared("payers"))
+    ]
+
+
+def payer(policy: PolicyGraph, payer_id: str) -> dict[str, Any]:
+    iri, _ = resolve_payer(policy, payer_id)
+    return next(p for p in payers(policy) if p["iri"] == str(iri))
+
+
+def code(policy: PolicyGraph, notation: str, day: date) -> dict[str, Any]:
+    """A code's validity on a date and what each payer with a recognition rule says of it."""
+    if not CODE_PATTERN.match(notation):
+        raise InvalidParameter("code must be a CPT or HCPCS code such as 99213 or G2012", "code")
+    rows = list(policy.dataset.query(prepared("code-by-notation"), initBindings={"notation": Literal(notation)}))
+    if not rows:
+        raise UnknownCode("the graph holds no code with this notation", "code")
+    row: Any = rows[0]
+    valid_from = row.validFrom.toPython() if row.validFrom is not None else None
+    valid_through = row.validThrough.toPython() if row.validThrough is not None else None
+    valid = (valid_from is None or valid_from <= day) and (valid_through is None or valid_through >= day)
+    recognition = [
+        {
+            "payer": str(r.payerId),
+            "recognized": bool(r.recognized.toPython()),
+            "status_indicator": _text(r.indicator),
+            "rule": str(r.version),
+        }
+        for r in policy.dataset.query(
+            prepared("recognition-for-code"), initBindings={"code": row.code, "date": Literal(day)}
+        )
+    ]
+    return {
+        "code": notation,
+        "iri": str(row.code),
+        "label": str(row.label),
+        "system": str(row.system).split("#")[-1],
+        "category": _text(row.category),
+        "date": day.isoformat(),
+        "valid": valid,
+        "valid_from": _text(valid_from),
+        "valid_through": _text(valid_through),
+        "recognition": recognition,
+    }
+
+
+def rule_description(policy: PolicyGraph, rule_id: str) -> Graph:
+    """The statements about a rule version (or a rule and all its versions), citations included."""
+    if not rule_id.replace("-", "").replace("_", "").isalnum():
+        raise InvalidParameter("rule id must be letters, digits and hyphens", "id")
+    graph = Graph()
+    for prefix, namespace in policy.dataset.namespaces():
+        graph.bind(prefix, namespace)
+    subjects: list[URIRef] = []
+    if (RV[rule_id], None, None) in policy.dataset:
+        subjects = [RV[rule_id]]
+    elif (RULE[rule_id], None, None) in policy.dataset:
+        subjects = [RULE[rule_id], *policy.dataset.subjects(PK.versionOf, RULE[rule_id])]  # type: ignore[list-item]
+    if not subjects:
+        raise UnknownRule("no rule or rule version with this id is in the graph", "id")
+    for subject in subjects:
+        for p, o in policy.dataset.predicate_objects(subject):
+            graph.add((subject, p, o))
+            if p == PK.citation:
+                for cp, co in policy.dataset.predicate_objects(o):
+                    graph.add((o, cp, co))
+                    if cp == PK.source:
+                        for sp, so in policy.dataset.predicate_objects(co):
+                            graph.add((co, sp, so))
+    return graph
+

@@ -1,0 +1,82 @@
+"""Quality checks of the policy graph: the shapes in shapes/policy and the *-violation.rq queries.
+
+Each problem names the file that holds the offending statements, the IRI of the rule version,
+code or term at fault, and what is wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyshacl
+from rdflib import Graph, URIRef
+from rdflib.namespace import SH
+from rdflib.term import Node
+
+from payerkg.core.dataset import PolicyGraph, default_data_root, load_dataset
+
+POLICY_SHAPES = "shapes/policy/"
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    file: str
+    focus: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.focus}: {self.message}"
+
+
+def lint_files(paths: Iterable[Path] = (), root: Path | None = None) -> list[Problem]:
+    """Lint the shipped graph together with extra rule files (which may reference shipped terms).
+
+    Raises DataFileError for a file that cannot be parsed.
+    """
+    root = root or default_data_root()
+    shipped = {p.resolve() for p in (root / "policies").rglob("*.ttl")}
+    extra = [p for p in paths if p.resolve() not in shipped]
+    return lint(load_dataset(root, extra=extra))
+
+
+def lint(policy: PolicyGraph) -> list[Problem]:
+    """Every problem the policy shapes and violation queries find in the loaded graph."""
+    shapes, data = Graph(), Graph()
+    queries: list[str] = []
+    for identifier, relpath in policy.files.items():
+        target = shapes if relpath.startswith(POLICY_SHAPES) else data
+        for triple in policy.dataset.graph(identifier):
+            target.add(triple)
+    root = default_data_root()
+    for query_file in sorted((root / POLICY_SHAPES).glob("*-violation.rq")):
+        queries.append(query_file.read_text(encoding="utf-8"))
+    problems = set(_shape_problems(policy, data, shapes))
+    for query in queries:
+        for row in data.query(query):
+            problems.add(_problem(policy, row.focus, str(row.message)))  # type: ignore[union-attr]
+    return sorted(problems)
+
+
+def _shape_problems(policy: PolicyGraph, data: Graph, shapes: Graph) -> Iterable[Problem]:
+    conforms, report, _ = pyshacl.validate(data, shacl_graph=shapes, allow_warnings=True)
+    if conforms:
+        return
+    assert isinstance(report, Graph)
+    # Top-level results only: nested sh:detail results repeat a parent's finding.
+    for result in report.objects(None, SH.result):
+        if report.value(result, SH.resultSeverity) != SH.Violation:
+            continue
+        focus = report.value(result, SH.focusNode)
+        message = report.value(result, SH.resultMessage)
+        path = report.value(result, SH.resultPath)
+        text = str(message) if message is not None else "violates a policy shape"
+        if path is not None and message is None:
+            text = f"{text} ({path})"
+        yield _problem(policy, focus, text)
+
+
+def _problem(policy: PolicyGraph, focus: Node | None, message: str) -> Problem:
+    files = sorted(policy.files_describing(focus)) if isinstance(focus, URIRef) else []
+    return Problem(file=", ".join(files) or "(graph)", focus=str(focus), message=message)

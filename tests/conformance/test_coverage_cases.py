@@ -1,0 +1,61 @@
+"""Runs every coverage case that sits beside the rules (policies/<payer>/cases/coverage.json)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from payerkg.core.coverage import CoverageAnswer, coverage
+from payerkg.core.dataset import PolicyGraph, default_data_root
+from tests.conftest import question_from
+
+CASE_FILES = sorted((default_data_root() / "policies").glob("*/cases/coverage.json"))
+CASES = [
+    pytest.param(case, id=f"{path.parent.parent.name}/{case['id']}")
+    for path in CASE_FILES
+    for case in json.loads(path.read_text())["cases"]
+]
+
+
+def test_case_files_exist() -> None:
+    assert CASE_FILES, "no coverage case files were found beside the rules"
+
+
+def _ids(items: list[Any]) -> list[str]:
+    return sorted({item.id for item in items})
+
+
+def _local(iri: str) -> str:
+    return iri.rsplit("/", 1)[-1]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_coverage_case(policy: PolicyGraph, case: dict[str, Any]) -> None:
+    answer: CoverageAnswer = coverage(policy, question_from(case["question"]))
+    expect = case["expect"]
+    assert answer.determination == expect["determination"], answer.to_dict()
+    for key in ("place_of_service_required", "place_of_service_forbidden", "modifiers_required_one_of",
+                "modifiers_forbidden", "rate_basis", "bill_instead"):
+        if key in expect:
+            unqualified = [i for i in answer.billing.get(key, []) if i.when is None]
+            assert _ids(unqualified) == sorted(expect[key]), key
+    if "open_conditions" in expect:
+        open_ids = {c.id for c in answer.conditions if c.status == "open" and c.when is None}
+        assert set(expect["open_conditions"]) <= open_ids
+    if "unmet_conditions" in expect:
+        unmet = {c.id for c in answer.conditions if c.status == "unmet"}
+        assert set(expect["unmet_conditions"]) <= unmet
+    if "documentation" in expect:
+        assert set(expect["documentation"]) <= {d.id for d in answer.documentation}
+    if "limits" in expect:
+        assert set(expect["limits"]) <= {limit.id for limit in answer.limits}
+    if "rules_include" in expect:
+        assert set(expect["rules_include"]) <= {_local(r) for r in answer.rules}
+    if "cites" in expect:
+        assert set(expect["cites"]) <= {_local(c.source) for c in answer.citations}
+    if "notice" in expect:
+        assert bool(answer.notices) == expect["notice"]
+    assert answer.graph_revision == policy.revision
