@@ -18,6 +18,15 @@ from payerkg.settings import Settings
 
 
 
+def get_policy(request: Request) -> PolicyGraph:
+    """The graph loaded at start-up; tests may serve another one through create_app."""
+    policy: PolicyGraph = request.app.state.policy
+    return policy
+
+
+PolicyDep = Annotated[PolicyGraph, Depends(get_policy)]
+
+
 def create_app(settings: Settings | None = None, policy: PolicyGraph | None = None) -> FastAPI:
     """Build the app; the graph is loaded once here and shared read-only by every request."""
     settings = settings or Settings()
@@ -30,12 +39,6 @@ def create_app(settings: Settings | None = None, policy: PolicyGraph | None = No
     )
     app.state.policy = graph
     problems.install(app)
-
-    def get_policy(request: Request) -> PolicyGraph:
-        policy: PolicyGraph = request.app.state.policy
-        return policy
-
-    PolicyDep = Annotated[PolicyGraph, Depends(get_policy)]
 
     @app.get("/health", tags=["service"])
     def health(policy: PolicyDep) -> dict[str, Any]:

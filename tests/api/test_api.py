@@ -1,0 +1,88 @@
+"""The HTTP API on the real graph."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from payerkg.api.app import create_app
+from payerkg.core.dataset import PolicyGraph
+
+
+@pytest.fixture(scope="module")
+def client(policy: PolicyGraph) -> TestClient:
+    return TestClient(create_app(policy=policy))
+
+
+def test_health_names_the_revision(client: TestClient, policy: PolicyGraph) -> None:
+    body = client.get("/health").json()
+    assert body == {"status": "ok", "version": body["version"], "graph_revision": policy.revision}
+
+
+def test_summary_counts_what_is_loaded(client: TestClient) -> None:
+    body = client.get("/summary").json()
+    assert body["counts"]["ProcedureCode"] == 81
+    assert "ontology/payerkg.ttl" in body["files"]
+
+
+def test_readme_example_home_visit_2024(client: TestClient) -> None:
+    response = client.get("/coverage", params={
+        "payer": "medicare", "code": "99213", "date": "2024-03-15", "modality": "audio-video",
+        "patient_status": "established", "patient_location": "home"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["determination"] == "covered"
+    assert [i["id"] for i in body["billing"]["place_of_service_required"]] == ["10"]
+    assert body["citations"] and all(c["url"] and c["accessed"] for c in body["citations"])
+
+
+def test_unknown_payer_is_404_problem_without_echo(client: TestClient) -> None:
+    response = client.get("/coverage", params={"payer": "acme-secret", "code": "99213", "date": "2024-03-15"})
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == "unknown_payer"
+    assert "acme-secret" not in response.text
+
+
+@pytest.mark.parametrize("params", [
+    {"payer": "medicare", "code": "99213", "date": "not-a-date"},
+    {"payer": "medicare", "code": "99213<script>", "date": "2024-03-15"},
+    {"payer": "medicare", "code": "99213", "date": "2024-03-15", "modality": "telepathy"},
+    {"payer": "medicare", "code": "99213"},
+])
+def test_malformed_parameter_is_422_problem_without_echo(client: TestClient, params: dict[str, str]) -> None:
+    response = client.get("/coverage", params=params)
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "invalid_parameter"
+    for value in params.values():
+        if value not in ("medicare", "99213", "2024-03-15"):
+            assert value not in response.text
+
+
+def test_payers_and_payer(client: TestClient) -> None:
+    assert [p["id"] for p in client.get("/payers").json()] == ["medicare"]
+    assert client.get("/payers/medicare").json()["label"].startswith("Medicare")
+    assert client.get("/payers/nobody").status_code == 404
+
+
+def test_code_validity_and_recognition(client: TestClient) -> None:
+    body = client.get("/codes/98000", params={"date": "2025-06-01"}).json()
+    assert body["valid"] is True
+    assert body["recognition"][0]["payer"] == "medicare"
+    assert body["recognition"][0]["status_indicator"] == "I"
+    assert client.get("/codes/99441", params={"date": "2025-06-01"}).json()["valid"] is False
+    assert client.get("/codes/99999", params={"date": "2025-06-01"}).status_code == 404
+
+
+def test_rule_version_as_turtle_and_json(client: TestClient) -> None:
+    turtle = client.get("/rules/medicare-telephone-em-2024", headers={"accept": "text/turtle"})
+    assert turtle.status_code == 200 and "ngsmedicare.com" in turtle.text
+    as_json = client.get("/rules/medicare-telehealth-waiver")
+    assert as_json.status_code == 200
+    assert client.get("/rules/no-such-rule").status_code == 404
+
+
+def test_openapi_documents_every_route(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/health", "/coverage", "/payers", "/payers/{payer_id}", "/codes/{code}", "/rules/{rule_id}"} <= set(paths)
