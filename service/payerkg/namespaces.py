@@ -1,7 +1,7 @@
 """The namespaces of payerkg terms and data; every module takes its IRIs from here."""
 
 from rdflib import Namespace
-from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SH, SKOS, XSD
+from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SH, SKOS, XSD, DefinedNamespace
 
 BASE = "https://w3id.org/payerkg/"
 
@@ -20,7 +20,7 @@ COND = Namespace(BASE + "condition/")
 PT = Namespace(BASE + "practitioner-type/")
 FILE_GRAPH = Namespace("urn:payerkg:file:")
 
-PREFIXES: dict[str, Namespace] = {
+PREFIXES: dict[str, Namespace | type[DefinedNamespace]] = {
     "pk": PK,
     "cpt": CPT,
     "hcpcs": HCPCS,

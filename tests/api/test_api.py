@@ -26,9 +26,17 @@ def test_summary_counts_what_is_loaded(client: TestClient) -> None:
 
 
 def test_readme_example_home_visit_2024(client: TestClient) -> None:
-    response = client.get("/coverage", params={
-        "payer": "medicare", "code": "99213", "date": "2024-03-15", "modality": "audio-video",
-        "patient_status": "established", "patient_location": "home"})
+    response = client.get(
+        "/coverage",
+        params={
+            "payer": "medicare",
+            "code": "99213",
+            "date": "2024-03-15",
+            "modality": "audio-video",
+            "patient_status": "established",
+            "patient_location": "home",
+        },
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["determination"] == "covered"
@@ -44,12 +52,15 @@ def test_unknown_payer_is_404_problem_without_echo(client: TestClient) -> None:
     assert "acme-secret" not in response.text
 
 
-@pytest.mark.parametrize("params", [
-    {"payer": "medicare", "code": "99213", "date": "not-a-date"},
-    {"payer": "medicare", "code": "99213<script>", "date": "2024-03-15"},
-    {"payer": "medicare", "code": "99213", "date": "2024-03-15", "modality": "telepathy"},
-    {"payer": "medicare", "code": "99213"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"payer": "medicare", "code": "99213", "date": "not-a-date"},
+        {"payer": "medicare", "code": "99213<script>", "date": "2024-03-15"},
+        {"payer": "medicare", "code": "99213", "date": "2024-03-15", "modality": "telepathy"},
+        {"payer": "medicare", "code": "99213"},
+    ],
+)
 def test_malformed_parameter_is_422_problem_without_echo(client: TestClient, params: dict[str, str]) -> None:
     response = client.get("/coverage", params=params)
     assert response.status_code == 422
@@ -85,4 +96,11 @@ def test_rule_version_as_turtle_and_json(client: TestClient) -> None:
 
 def test_openapi_documents_every_route(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
-    assert {"/health", "/coverage", "/payers", "/payers/{payer_id}", "/codes/{code}", "/rules/{rule_id}"} <= set(paths)
+    assert {
+        "/health",
+        "/coverage",
+        "/payers",
+        "/payers/{payer_id}",
+        "/codes/{code}",
+        "/rules/{rule_id}",
+    } <= set(paths)

@@ -11,8 +11,24 @@ from payerkg.core.dataset import load_dataset
 
 CLIENT = TestClient(create_app(policy=load_dataset()))
 HOSTILE = st.one_of(
-    st.sampled_from(['"', "'", "}", "{", "#", "\n", "> } UNION { ?s ?p ?o", "medicare\" . ?x ?y ?z #",
-                     "SELECT", "DROP ALL", "<urn:x>", "\\u0022", "medicare#", "99213\" || true"]),
+    st.sampled_from(
+        [
+            '"',
+            "'",
+            "}",
+            "{",
+            "#",
+            "\n",
+            "> } UNION { ?s ?p ?o",
+            'medicare" . ?x ?y ?z #',
+            "SELECT",
+            "DROP ALL",
+            "<urn:x>",
+            "\\u0022",
+            "medicare#",
+            '99213" || true',
+        ]
+    ),
     st.text(min_size=1, max_size=40),
 )
 

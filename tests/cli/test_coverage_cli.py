@@ -10,9 +10,23 @@ from tests.cli.test_lint import run_cli
 
 
 def test_json_answer() -> None:
-    result = run_cli("coverage", "--payer", "medicare", "--code", "99213", "--date", "2024-03-15",
-                     "--modality", "audio-video", "--patient-status", "established",
-                     "--patient-location", "home", "--format", "json")
+    result = run_cli(
+        "coverage",
+        "--payer",
+        "medicare",
+        "--code",
+        "99213",
+        "--date",
+        "2024-03-15",
+        "--modality",
+        "audio-video",
+        "--patient-status",
+        "established",
+        "--patient-location",
+        "home",
+        "--format",
+        "json",
+    )
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert answer["determination"] == "covered"
@@ -20,8 +34,21 @@ def test_json_answer() -> None:
 
 
 def test_text_answer_names_verdict_billing_and_sources() -> None:
-    result = run_cli("coverage", "--payer", "medicare", "--code", "99214", "--date", "2025-05-01",
-                     "--modality", "audio-only", "--patient-location", "home", "--patient-status", "established")
+    result = run_cli(
+        "coverage",
+        "--payer",
+        "medicare",
+        "--code",
+        "99214",
+        "--date",
+        "2025-05-01",
+        "--modality",
+        "audio-only",
+        "--patient-location",
+        "home",
+        "--patient-status",
+        "established",
+    )
     assert result.returncode == 0
     assert "CONDITIONAL" in result.stdout
     assert "modifiers required one of: 93" in result.stdout
@@ -34,7 +61,10 @@ def test_text_answer_names_verdict_billing_and_sources() -> None:
         (["--payer", "nobody", "--code", "99213", "--date", "2024-01-01"], "no payer"),
         (["--payer", "medicare", "--code", "99213", "--date", "2024-02-30"], "--date"),
         (["--payer", "medicare", "--code", "9921'", "--date", "2024-02-01"], "code must be"),
-        (["--payer", "medicare", "--code", "99213", "--date", "2024-02-01", "--modality", "smoke-signal"], "modality"),
+        (
+            ["--payer", "medicare", "--code", "99213", "--date", "2024-02-01", "--modality", "smoke-signal"],
+            "modality",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_message(args: list[str], message: str) -> None:

@@ -17,7 +17,9 @@ EXPECTED = [
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "payerkg.cli.main", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "payerkg.cli.main", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_shipped_data_is_clean() -> None:

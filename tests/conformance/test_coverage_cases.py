@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,8 +36,14 @@ def test_coverage_case(policy: PolicyGraph, case: dict[str, Any]) -> None:
     answer: CoverageAnswer = coverage(policy, question_from(case["question"]))
     expect = case["expect"]
     assert answer.determination == expect["determination"], answer.to_dict()
-    for key in ("place_of_service_required", "place_of_service_forbidden", "modifiers_required_one_of",
-                "modifiers_forbidden", "rate_basis", "bill_instead"):
+    for key in (
+        "place_of_service_required",
+        "place_of_service_forbidden",
+        "modifiers_required_one_of",
+        "modifiers_forbidden",
+        "rate_basis",
+        "bill_instead",
+    ):
         if key in expect:
             unqualified = [i for i in answer.billing.get(key, []) if i.when is None]
             assert _ids(unqualified) == sorted(expect[key]), key

@@ -30,7 +30,9 @@ def _valid(row: dict[str, str], day: date) -> bool:
 
 @pytest.mark.parametrize("day", DATES, ids=[d.isoformat() for d in DATES])
 @pytest.mark.parametrize("row", ROWS, ids=[r["notation"] for r in ROWS])
-def test_medicare_answer_matches_validity_and_recognition(policy: PolicyGraph, row: dict[str, str], day: date) -> None:
+def test_medicare_answer_matches_validity_and_recognition(
+    policy: PolicyGraph, row: dict[str, str], day: date
+) -> None:
     answer = coverage(policy, CoverageQuestion("medicare", row["notation"], day))
     if not _valid(row, day):
         assert answer.determination == "invalid-code"

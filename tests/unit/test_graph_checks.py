@@ -25,7 +25,11 @@ def test_every_facts_code_is_listed() -> None:
 
 @pytest.mark.parametrize("row", FACTS_CODES, ids=[r["notation"] for r in FACTS_CODES])
 def test_code_exists_with_facts_validity(policy: PolicyGraph, row: dict[str, str]) -> None:
-    found = list(policy.dataset.query(prepared("code-by-notation"), initBindings={"notation": Literal(row["notation"])}))
+    found = list(
+        policy.dataset.query(
+            prepared("code-by-notation"), initBindings={"notation": Literal(row["notation"])}
+        )
+    )
     assert len(found) == 1, "code missing or duplicated"
     code = found[0]
     assert str(code.system).endswith("#" + row["system"])  # type: ignore[union-attr]
@@ -59,5 +63,7 @@ def test_no_ontology_term_lacks_a_label(policy: PolicyGraph) -> None:
 
 
 def test_the_graph_holds_rule_versions(policy: PolicyGraph) -> None:
-    count = policy.dataset.query("SELECT (COUNT(?v) AS ?n) WHERE { ?v a <https://w3id.org/payerkg/ontology#RuleVersion> }")
+    count = policy.dataset.query(
+        "SELECT (COUNT(?v) AS ?n) WHERE { ?v a <https://w3id.org/payerkg/ontology#RuleVersion> }"
+    )
     assert int(next(iter(count))[0]) > 40  # type: ignore[index]

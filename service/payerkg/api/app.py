@@ -17,7 +17,6 @@ from payerkg.core.dataset import PolicyGraph, load_dataset
 from payerkg.settings import Settings
 
 
-
 def get_policy(request: Request) -> PolicyGraph:
     """The graph loaded at start-up; tests may serve another one through create_app."""
     policy: PolicyGraph = request.app.state.policy
@@ -55,9 +54,19 @@ def create_app(settings: Settings | None = None, policy: PolicyGraph | None = No
         policy: PolicyDep,
         payer: Annotated[str, Query(description="Payer id", examples=["medicare"])],
         code: Annotated[str, Query(description="CPT or HCPCS code", examples=["99213"])],
-        date_of_service: Annotated[date, Query(alias="date", description="Date of service", examples=["2024-03-15"])],
+        date_of_service: Annotated[
+            date, Query(alias="date", description="Date of service", examples=["2024-03-15"])
+        ],
         modality: Annotated[
-            Literal["audio-video", "audio-only", "asynchronous", "remote-monitoring", "interprofessional", "in-person"] | None,
+            Literal[
+                "audio-video",
+                "audio-only",
+                "asynchronous",
+                "remote-monitoring",
+                "interprofessional",
+                "in-person",
+            ]
+            | None,
             Query(),
         ] = None,
         patient_status: Annotated[Literal["new", "established"] | None, Query()] = None,
@@ -69,9 +78,16 @@ def create_app(settings: Settings | None = None, policy: PolicyGraph | None = No
     ) -> dict[str, Any]:
         """What the payer requires for the code on the date of service, and why."""
         question = CoverageQuestion(
-            payer=payer, code=code, date_of_service=date_of_service, modality=modality,
-            patient_status=patient_status, patient_location=patient_location, rural=rural,
-            practitioner_type=practitioner_type, purpose=purpose, as_of=as_of,
+            payer=payer,
+            code=code,
+            date_of_service=date_of_service,
+            modality=modality,
+            patient_status=patient_status,
+            patient_location=patient_location,
+            rural=rural,
+            practitioner_type=practitioner_type,
+            purpose=purpose,
+            as_of=as_of,
         )
         return coverage(policy, question).to_dict()
 

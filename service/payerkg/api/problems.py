@@ -29,8 +29,13 @@ STATUS_BY_ERROR: dict[type[PayerKGError], int] = {
 
 
 def problem(status: int, code: str, detail: str, pointer: str | None = None) -> JSONResponse:
-    body = {"type": f"https://w3id.org/payerkg/problems/{code}", "title": code.replace("_", " "),
-            "status": status, "code": code, "detail": detail}
+    body = {
+        "type": f"https://w3id.org/payerkg/problems/{code}",
+        "title": code.replace("_", " "),
+        "status": status,
+        "code": code,
+        "detail": detail,
+    }
     if pointer:
         body["pointer"] = pointer
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
@@ -39,7 +44,7 @@ def problem(status: int, code: str, detail: str, pointer: str | None = None) -> 
 def status_for(error: PayerKGError) -> int:
     for cls in type(error).__mro__:
         if cls in STATUS_BY_ERROR:
-            return STATUS_BY_ERROR[cls]  # type: ignore[index]
+            return STATUS_BY_ERROR[cls]
     return 400
 
 
@@ -51,8 +56,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
         fields = sorted({".".join(str(p) for p in e["loc"][1:]) or "body" for e in error.errors()})
-        return problem(422, "invalid_parameter", "malformed or missing parameter: " + ", ".join(fields),
-                       fields[0] if fields else None)
+        return problem(
+            422,
+            "invalid_parameter",
+            "malformed or missing parameter: " + ", ".join(fields),
+            fields[0] if fields else None,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:

@@ -15,8 +15,11 @@ from payerkg.core.lint import lint_files
 from payerkg.errors import PayerKGError
 from payerkg.settings import Settings
 
-app = typer.Typer(help="payerkg: payer telehealth rules as a dated, cited knowledge graph.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="payerkg: payer telehealth rules as a dated, cited knowledge graph.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 
 
 def fail(message: str) -> NoReturn:
@@ -34,7 +37,11 @@ def parse_date(value: str | None, name: str) -> date | None:
 
 
 @app.command()
-def lint(paths: Annotated[list[Path] | None, typer.Argument(help="Extra rule files; default: the shipped data")] = None) -> None:
+def lint(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Extra rule files; default: the shipped data")
+    ] = None,
+) -> None:
     """Check the policy graph (and extra rule files) against the policy shapes."""
     try:
         problems = lint_files(paths or [], Settings().data_dir)
@@ -56,7 +63,9 @@ def coverage_command(
     modality: Annotated[str | None, typer.Option(help="audio-video, audio-only, asynchronous, ...")] = None,
     patient_status: Annotated[str | None, typer.Option(help="new or established")] = None,
     patient_location: Annotated[str | None, typer.Option(help="home or facility")] = None,
-    rural: Annotated[bool | None, typer.Option("--rural/--not-rural", help="Patient site rural as the law defines it")] = None,
+    rural: Annotated[
+        bool | None, typer.Option("--rural/--not-rural", help="Patient site rural as the law defines it")
+    ] = None,
     practitioner_type: Annotated[str | None, typer.Option(help="e.g. physician, nurse-practitioner")] = None,
     purpose: Annotated[str | None, typer.Option(help="mental-health, sud, stroke or esrd")] = None,
     as_of: Annotated[str | None, typer.Option(help="Answer with what was known on this date")] = None,
@@ -66,9 +75,15 @@ def coverage_command(
     if output not in ("text", "json"):
         fail("--format must be text or json")
     question = CoverageQuestion(
-        payer=payer, code=code, date_of_service=parse_date(date_of_service, "date"),  # type: ignore[arg-type]
-        modality=modality, patient_status=patient_status, patient_location=patient_location,
-        rural=rural, practitioner_type=practitioner_type, purpose=purpose,
+        payer=payer,
+        code=code,
+        date_of_service=parse_date(date_of_service, "date"),  # type: ignore[arg-type]
+        modality=modality,
+        patient_status=patient_status,
+        patient_location=patient_location,
+        rural=rural,
+        practitioner_type=practitioner_type,
+        purpose=purpose,
         as_of=parse_date(as_of, "as-of"),
     )
     try:
@@ -83,23 +98,43 @@ def coverage_command(
 
 def render_text(answer: CoverageAnswer) -> str:
     """A short verdict for a person: determination, why, what to bill, what to document, sources."""
-    lines = [f"{answer.payer} {answer.code} on {answer.date_of_service}: {answer.determination.upper()}",
-             f"  {answer.summary}"]
+    lines = [
+        f"{answer.payer} {answer.code} on {answer.date_of_service}: {answer.determination.upper()}",
+        f"  {answer.summary}",
+    ]
 
     def section(title: str, items: list[Any]) -> None:
         if items:
             lines.append(f"{title}:")
             lines.extend(items)
 
-    section("Why", [f"  - [{c.status or 'note'}] {c.text}" + (f" (when {c.when})" if c.when else "")
-                    for c in answer.conditions])
-    section("Bill", [f"  - {key.replace('_', ' ')}: {item.id}" + (f" (when {item.when})" if item.when else "")
-                     for key, items in answer.billing.items() for item in items])
+    section(
+        "Why",
+        [
+            f"  - [{c.status or 'note'}] {c.text}" + (f" (when {c.when})" if c.when else "")
+            for c in answer.conditions
+        ],
+    )
+    section(
+        "Bill",
+        [
+            f"  - {key.replace('_', ' ')}: {item.id}" + (f" (when {item.when})" if item.when else "")
+            for key, items in answer.billing.items()
+            for item in items
+        ],
+    )
     section("Limits", [f"  - {item.text}" for item in answer.limits])
     section("Document", [f"  - {item.text}" for item in answer.documentation])
-    section("Conflicts", [f"  - {side['rule']} says {side['determination']}" for c in answer.conflicts for side in c.sides])
-    section("Sources", sorted({f"  - {c.title} <{c.url}> ({c.evidence_level}, accessed {c.accessed})"
-                               for c in answer.citations}))
+    section(
+        "Conflicts",
+        [f"  - {side['rule']} says {side['determination']}" for c in answer.conflicts for side in c.sides],
+    )
+    section(
+        "Sources",
+        sorted(
+            {f"  - {c.title} <{c.url}> ({c.evidence_level}, accessed {c.accessed})" for c in answer.citations}
+        ),
+    )
     section("Notices", [f"  - {n}" for n in answer.notices])
     lines.append(f"graph revision {answer.graph_revision}, as of {answer.as_of}")
     return "\n".join(lines)

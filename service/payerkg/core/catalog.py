@@ -7,9 +7,9 @@ from typing import Any
 
 from rdflib import Graph, Literal, URIRef
 
-from payerkg.core.coverage import CODE_PATTERN, resolve_payer
+from payerkg.core.coverage import CODE_PATTERN, find_code, resolve_payer, valid_on
 from payerkg.core.dataset import PolicyGraph
-from payerkg.core.queries import prepared
+from payerkg.core.queries import select
 from payerkg.errors import InvalidParameter, UnknownCode, UnknownRule
 from payerkg.namespaces import PK, RULE, RV
 
@@ -21,8 +21,8 @@ def _text(node: Any) -> str | None:
 def summary(policy: PolicyGraph) -> dict[str, Any]:
     """Counts of what is loaded, the files and the graph revision."""
     counts = {
-        str(row.kind).split("#")[-1]: int(row["count"])  # type: ignore[index, union-attr]
-        for row in policy.dataset.query(prepared("graph-summary"))
+        str(row["kind"]).split("#")[-1]: int(row["count"].toPython())
+        for row in select(policy.dataset, "graph-summary")
     }
     return {
         "graph_revision": policy.revision,
@@ -35,13 +35,13 @@ def summary(policy: PolicyGraph) -> dict[str, Any]:
 def payers(policy: PolicyGraph) -> list[dict[str, Any]]:
     return [
         {
-            "id": str(row.id),  # type: ignore[union-attr]
-            "iri": str(row.payer),  # type: ignore[union-attr]
-            "label": str(row.label),  # type: ignore[union-attr]
-            "kind": _text(row.kind),  # type: ignore[union-attr]
-            "sources_current_to": _text(row.sourcesCurrentTo),  # type: ignore[union-attr]
+            "id": str(row["id"]),
+            "iri": str(row["payer"]),
+            "label": str(row["label"]),
+            "kind": _text(row.get("kind")),
+            "sources_current_to": _text(row.get("sourcesCurrentTo")),
         }
-        for row in policy.dataset.query(prepared("payers"))
+        for row in select(policy.dataset, "payers")
     ]
 
 
@@ -54,34 +54,28 @@ def code(policy: PolicyGraph, notation: str, day: date) -> dict[str, Any]:
     """A code's validity on a date and what each payer with a recognition rule says of it."""
     if not CODE_PATTERN.match(notation):
         raise InvalidParameter("code must be a CPT or HCPCS code such as 99213 or G2012", "code")
-    rows = list(policy.dataset.query(prepared("code-by-notation"), initBindings={"notation": Literal(notation)}))
-    if not rows:
+    row = find_code(policy, notation)
+    if row is None:
         raise UnknownCode("the graph holds no code with this notation", "code")
-    row: Any = rows[0]
-    valid_from = row.validFrom.toPython() if row.validFrom is not None else None
-    valid_through = row.validThrough.toPython() if row.validThrough is not None else None
-    valid = (valid_from is None or valid_from <= day) and (valid_through is None or valid_through >= day)
     recognition = [
         {
-            "payer": str(r.payerId),
-            "recognized": bool(r.recognized.toPython()),
-            "status_indicator": _text(r.indicator),
-            "rule": str(r.version),
+            "payer": str(r["payerId"]),
+            "recognized": bool(r["recognized"].toPython()),
+            "status_indicator": _text(r.get("indicator")),
+            "rule": str(r["version"]),
         }
-        for r in policy.dataset.query(
-            prepared("recognition-for-code"), initBindings={"code": row.code, "date": Literal(day)}
-        )
+        for r in select(policy.dataset, "recognition-for-code", code=row["code"], date=Literal(day))
     ]
     return {
         "code": notation,
-        "iri": str(row.code),
-        "label": str(row.label),
-        "system": str(row.system).split("#")[-1],
-        "category": _text(row.category),
+        "iri": str(row["code"]),
+        "label": str(row["label"]),
+        "system": str(row["system"]).split("#")[-1],
+        "category": _text(row.get("category")),
         "date": day.isoformat(),
-        "valid": valid,
-        "valid_from": _text(valid_from),
-        "valid_through": _text(valid_through),
+        "valid": valid_on(row, day),
+        "valid_from": _text(row.get("validFrom")),
+        "valid_through": _text(row.get("validThrough")),
         "recognition": recognition,
     }
 
@@ -110,4 +104,3 @@ def rule_description(policy: PolicyGraph, rule_id: str) -> Graph:
                         for sp, so in policy.dataset.predicate_objects(co):
                             graph.add((co, sp, so))
     return graph
-

@@ -21,10 +21,10 @@ from typing import Any, Literal
 from rdflib import Literal as RDFLiteral
 from rdflib import URIRef
 from rdflib.namespace import DCTERMS, RDFS, SKOS
-from rdflib.term import Node
+from rdflib.term import Identifier, Node
 
 from payerkg.core.dataset import PolicyGraph
-from payerkg.core.queries import prepared
+from payerkg.core.queries import Row, select
 from payerkg.errors import InvalidParameter, UnknownPayer
 from payerkg.namespaces import PK
 
@@ -156,8 +156,8 @@ class _Vocabulary:
         self.by_class: dict[URIRef, dict[str, URIRef]] = {}
         classes = [c for _, _, c in FACETS.values() if c is not None] + [PK.PractitionerType]
         for cls in classes:
-            rows = policy.dataset.query(prepared("controlled-values"), initBindings={"class": cls})
-            self.by_class[cls] = {str(r.notation): r.value for r in rows}  # type: ignore[union-attr]
+            rows = select(policy.dataset, "controlled-values", **{"class": cls})
+            self.by_class[cls] = {str(r["notation"]): r["value"] for r in rows}
 
     def iri(self, cls: URIRef, notation: str, facet: str) -> URIRef:
         try:
@@ -199,12 +199,12 @@ def coverage(policy: PolicyGraph, question: CoverageQuestion, today: date | None
         graph_revision=policy.revision,
         as_of=as_of.isoformat(),
     )
-    code_row = _code(policy, question.code)
+    code_row = find_code(policy, question.code)
     if code_row is None:
         answer.summary = "The graph holds no code with this notation, so no rule answers."
         return answer
-    code_iri = code_row.code
-    if not _valid_on(code_row, question.date_of_service):
+    code_iri = code_row["code"]
+    if not valid_on(code_row, question.date_of_service):
         answer.determination = "invalid-code"
         answer.summary = _invalid_code_summary(code_row, question)
         return answer
@@ -225,35 +225,30 @@ def resolve_payer(policy: PolicyGraph, payer_id: str) -> tuple[URIRef, date | No
     """The payer's IRI and the date its sources are current to; UnknownPayer if absent."""
     if not PAYER_PATTERN.match(payer_id):
         raise InvalidParameter("payer must be a short payer id such as medicare", "payer")
-    rows = list(
-        policy.dataset.query(prepared("payer-by-id"), initBindings={"id": RDFLiteral(payer_id)})
-    )
+    rows = select(policy.dataset, "payer-by-id", id=RDFLiteral(payer_id))
     if not rows:
         raise UnknownPayer("no payer with this id is in the graph", "payer")
-    row = rows[0]
-    current = row.sourcesCurrentTo  # type: ignore[union-attr]
-    return row.payer, (current.toPython() if current is not None else None)  # type: ignore[union-attr]
+    current = rows[0].get("sourcesCurrentTo")
+    return rows[0]["payer"], (current.toPython() if current is not None else None)
 
 
-def _code(policy: PolicyGraph, notation: str) -> Any:
-    rows = list(
-        policy.dataset.query(prepared("code-by-notation"), initBindings={"notation": RDFLiteral(notation)})
-    )
+def find_code(policy: PolicyGraph, notation: str) -> Row | None:
+    """The code with this notation and its validity dates, or None if the graph has none."""
+    rows = select(policy.dataset, "code-by-notation", notation=RDFLiteral(notation))
     return rows[0] if rows else None
 
 
-def _valid_on(code_row: Any, day: date) -> bool:
-    start, end = code_row.validFrom, code_row.validThrough
+def valid_on(code_row: Row, day: date) -> bool:
+    """Whether the code is valid in its code system on ``day``."""
+    start, end = code_row.get("validFrom"), code_row.get("validThrough")
     return (start is None or start.toPython() <= day) and (end is None or end.toPython() >= day)
 
 
-def _invalid_code_summary(code_row: Any, question: CoverageQuestion) -> str:
-    if code_row.validThrough is not None and code_row.validThrough.toPython() < question.date_of_service:
-        return (
-            f"{question.code} is not valid on {question.date_of_service}: it was deleted from its "
-            f"code set after {code_row.validThrough}."
-        )
-    return f"{question.code} is not valid on {question.date_of_service}: it takes effect on {code_row.validFrom}."
+def _invalid_code_summary(code_row: Row, question: CoverageQuestion) -> str:
+    day, end = question.date_of_service, code_row.get("validThrough")
+    if end is not None and end.toPython() < day:
+        return f"{question.code} is not valid on {day}: it was deleted from its code set after {end}."
+    return f"{question.code} is not valid on {day}: it takes effect on {code_row.get('validFrom')}."
 
 
 def _question_facts(policy: PolicyGraph, question: CoverageQuestion) -> dict[str, Node | None]:
@@ -278,27 +273,24 @@ def _question_facts(policy: PolicyGraph, question: CoverageQuestion) -> dict[str
 def _select_versions(
     policy: PolicyGraph, payer: URIRef, code: URIRef, day: date, as_of: date
 ) -> list[_Version]:
-    rows = policy.dataset.query(
-        prepared("rule-versions-for-code"),
-        initBindings={
-            "askedPayer": payer,
-            "code": code,
-            "date": RDFLiteral(day),
-            "asOf": RDFLiteral(as_of),
-        },
+    rows = select(
+        policy.dataset,
+        "rule-versions-for-code",
+        askedPayer=payer,
+        code=code,
+        date=RDFLiteral(day),
+        asOf=RDFLiteral(as_of),
     )
     grouped: dict[URIRef, dict[URIRef, list[Node]]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
-        grouped[row.version][row.p].append(row.o)  # type: ignore[union-attr]
+        grouped[row["version"]][row["p"]].append(row["o"])
     return [_Version(iri, dict(statements)) for iri, statements in sorted(grouped.items())]
 
 
 # --- evaluation ------------------------------------------------------------------------------
 
 
-def _evaluate(
-    version: _Version, facts: dict[str, Node | None], terms: _TermReader
-) -> _Outcome | None:
+def _evaluate(version: _Version, facts: dict[str, Node | None], terms: _TermReader) -> _Outcome | None:
     """Match a version's scope against the question and evaluate its requirements."""
     open_facets: dict[str, list[Node]] = {}
     for facet, (scope_prop, _, _) in FACETS.items():
@@ -332,9 +324,7 @@ def _evaluate(
     return _Outcome(version, open_facets, _determination(version, conditions), conditions)
 
 
-def _requirement(
-    facet: str, required: list[Node], given: Node | None, rule: str, terms: _TermReader
-) -> Item:
+def _requirement(facet: str, required: list[Node], given: Node | None, rule: str, terms: _TermReader) -> Item:
     if given is None:
         status: Status = "open"
     else:
@@ -350,7 +340,7 @@ def _requirement(
 def _determination(version: _Version, conditions: list[Item]) -> Determination | None:
     explicit = version.value(PK.determination)
     recognized = version.value(PK.recognized)
-    if explicit == PK.NotCovered or (recognized is not None and not recognized.toPython()):  # type: ignore[union-attr]
+    if explicit == PK.NotCovered or (isinstance(recognized, RDFLiteral) and not recognized.toPython()):
         return "not-covered"
     if any(c.status == "unmet" for c in conditions):
         return "not-covered"
@@ -426,9 +416,7 @@ def _conflicts(applying: list[_Outcome]) -> list[Conflict]:
     ]
 
 
-def _add_branch_conditions(
-    answer: CoverageAnswer, branches: list[_Outcome], terms: _TermReader
-) -> None:
+def _add_branch_conditions(answer: CoverageAnswer, branches: list[_Outcome], terms: _TermReader) -> None:
     for o in branches:
         when = terms.when(o.open_facets)
         outcome = o.determination or "covered"
@@ -519,8 +507,9 @@ class _TermReader:
     def statements(self, term: Node) -> dict[URIRef, list[Node]]:
         if term not in self.cache:
             found: dict[URIRef, list[Node]] = defaultdict(list)
-            for row in self.policy.dataset.query(prepared("term-statements"), initBindings={"term": term}):
-                found[row.p].append(row.o)  # type: ignore[union-attr]
+            assert isinstance(term, Identifier)  # terms are IRIs or blank nodes, never variables
+            for row in select(self.policy.dataset, "term-statements", term=term):
+                found[row["p"]].append(row["o"])
             self.cache[term] = found
         return self.cache[term]
 
@@ -539,8 +528,7 @@ class _TermReader:
 
     def words(self, values: Iterable[Node]) -> str:
         shown = [
-            ("yes" if v.toPython() else "no") if isinstance(v, RDFLiteral) else self.label(v)
-            for v in values
+            ("yes" if v.toPython() else "no") if isinstance(v, RDFLiteral) else self.label(v) for v in values
         ]
         return " or ".join(sorted(shown))
 
@@ -577,8 +565,8 @@ class _TermReader:
 def _add_notices(
     policy: PolicyGraph, answer: CoverageAnswer, payer: URIRef, day: date, current_to: date | None
 ) -> None:
-    rows = list(policy.dataset.query(prepared("payer-horizon"), initBindings={"askedPayer": payer}))
-    last = rows[0].lastChange if rows else None  # type: ignore[union-attr]
+    rows = select(policy.dataset, "payer-horizon", askedPayer=payer)
+    last = rows[0].get("lastChange") if rows else None
     if last is not None and day >= last.toPython():
         answer.notices.append(
             f"The date of service is on or after {last}, the last change in this payer's rules that the "
@@ -600,4 +588,3 @@ def _same(a: Node, b: Node) -> bool:
 def _local(term: Node | str) -> str:
     text = str(term)
     return re.split(r"[#/]", text)[-1]
-

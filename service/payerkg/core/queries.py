@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
+from typing import Any
 
+from rdflib import Graph
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.sparql import Query
+from rdflib.term import Identifier
 
 QUERY_PACKAGE = "payerkg.queries"
 
@@ -20,3 +23,18 @@ def query_text(name: str) -> str:
 def prepared(name: str) -> Query:
     """The prepared form of ``queries/<name>.rq``; values are bound at run time with initBindings."""
     return prepareQuery(query_text(name))
+
+
+Row = dict[str, Any]
+
+
+def select(graph: Graph, name: str, **bindings: Identifier) -> list[Row]:
+    """Run the SELECT query ``name`` with RDF-term bindings; rows map variable names to terms.
+
+    Unbound variables are absent from a row, so ``row.get("x")`` is None for them.
+    """
+    result = graph.query(prepared(name), initBindings=bindings)
+    return [
+        {str(var): value for var, value in row.asdict().items()}  # type: ignore[union-attr]
+        for row in result
+    ]
