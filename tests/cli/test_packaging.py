@@ -14,6 +14,7 @@ import sys
 import sysconfig
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,6 +70,11 @@ def test_installed_wheel_runs_lint_outside_the_checkout(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def _status(url: str) -> int:
+    with urllib.request.urlopen(url, timeout=60) as response:
+        return int(response.status)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -103,6 +109,10 @@ def test_serve_answers_health_and_the_readme_example() -> None:
             answer = json.load(response)
         assert answer["determination"] == "covered"
         assert [i["id"] for i in answer["billing"]["place_of_service_required"]] == ["10"]
+        # Concurrent requests once raced on SPARQL parsing and all got 500s.
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            statuses = list(pool.map(lambda _: _status(f"{base}/coverage?{query}"), range(24)))
+        assert statuses == [200] * 24
     finally:
         server.terminate()
         server.wait(timeout=30)

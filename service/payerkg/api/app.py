@@ -14,6 +14,7 @@ from payerkg.api import problems
 from payerkg.core import catalog
 from payerkg.core.coverage import CoverageQuestion, coverage
 from payerkg.core.dataset import PolicyGraph, load_dataset
+from payerkg.core.queries import prepare_all
 from payerkg.settings import Settings
 
 
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None, policy: PolicyGraph | None = No
     """Build the app; the graph is loaded once here and shared read-only by every request."""
     settings = settings or Settings()
     graph = policy or load_dataset(settings.data_dir)
+    prepare_all()
     app = FastAPI(
         title="payerkg",
         version=__version__,

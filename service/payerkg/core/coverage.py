@@ -170,11 +170,11 @@ class _Vocabulary:
 
 
 def _vocabulary(policy: PolicyGraph) -> _Vocabulary:
-    cached = getattr(policy, "_vocabulary", None)
-    if cached is None:
-        cached = _Vocabulary(policy)
-        policy._vocabulary = cached  # type: ignore[attr-defined]
-    return cached
+    return policy.memo("coverage.vocabulary", lambda: _Vocabulary(policy))
+
+
+def _terms(policy: PolicyGraph) -> _TermReader:
+    return policy.memo("coverage.terms", lambda: _TermReader(policy))
 
 
 def coverage(policy: PolicyGraph, question: CoverageQuestion, today: date | None = None) -> CoverageAnswer:
@@ -210,7 +210,7 @@ def coverage(policy: PolicyGraph, question: CoverageQuestion, today: date | None
         return answer
 
     versions = _select_versions(policy, payer_iri, code_iri, question.date_of_service, as_of)
-    terms = _TermReader(policy)
+    terms = _terms(policy)
     outcomes = [o for o in (_evaluate(v, facts, terms) for v in versions) if o is not None]
     _combine(answer, outcomes, terms)
     _attach_details(answer, outcomes, terms)
@@ -281,10 +281,8 @@ def _select_versions(
         date=RDFLiteral(day),
         asOf=RDFLiteral(as_of),
     )
-    grouped: dict[URIRef, dict[URIRef, list[Node]]] = defaultdict(lambda: defaultdict(list))
-    for row in rows:
-        grouped[row["version"]][row["p"]].append(row["o"])
-    return [_Version(iri, dict(statements)) for iri, statements in sorted(grouped.items())]
+    terms = _terms(policy)
+    return [_Version(iri, terms.statements(iri)) for iri in sorted(row["version"] for row in rows)]
 
 
 # --- evaluation ------------------------------------------------------------------------------
@@ -505,12 +503,13 @@ class _TermReader:
         self.cache: dict[Node, dict[URIRef, list[Node]]] = {}
 
     def statements(self, term: Node) -> dict[URIRef, list[Node]]:
+        # The graph of one revision never changes, so what was read once stays true.
         if term not in self.cache:
             found: dict[URIRef, list[Node]] = defaultdict(list)
             assert isinstance(term, Identifier)  # terms are IRIs or blank nodes, never variables
             for row in select(self.policy.dataset, "term-statements", term=term):
                 found[row["p"]].append(row["o"])
-            self.cache[term] = found
+            self.cache[term] = dict(found)
         return self.cache[term]
 
     def first(self, term: Node, prop: URIRef) -> str | None:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 from rdflib import Dataset, Graph, URIRef
 from rdflib.plugins.parsers.notation3 import BadSyntax
 
 from payerkg.errors import DataFileError
 from payerkg.namespaces import FILE_GRAPH, PREFIXES
+
+T = TypeVar("T")
 
 GRAPH_FOLDERS = ("ontology", "shapes", "policies")
 CASE_FOLDER = "cases"
@@ -70,6 +74,15 @@ class PolicyGraph:
     dataset: Dataset
     files: dict[URIRef, str] = field(default_factory=dict)
     revision: str = ""
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False)
+    _memo_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def memo(self, key: str, build: Callable[[], T]) -> T:
+        """A derived read-only view of this graph (vocabularies, term caches), built once."""
+        with self._memo_lock:
+            if key not in self._memo:
+                self._memo[key] = build()
+            return cast(T, self._memo[key])
 
     def graph_of_file(self, relpath: str) -> Graph:
         return self.dataset.graph(FILE_GRAPH[relpath])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+import threading
 from importlib import resources
 from typing import Any
 
@@ -19,10 +19,25 @@ def query_text(name: str) -> str:
     return (resources.files(QUERY_PACKAGE) / f"{name}.rq").read_text(encoding="utf-8")
 
 
-@cache
+_PREPARED: dict[str, Query] = {}
+_PREPARING = threading.Lock()  # rdflib's SPARQL parser (pyparsing) is not thread-safe
+
+
 def prepared(name: str) -> Query:
     """The prepared form of ``queries/<name>.rq``; values are bound at run time with initBindings."""
-    return prepareQuery(query_text(name))
+    query = _PREPARED.get(name)
+    if query is None:
+        with _PREPARING:
+            query = _PREPARED.get(name) or prepareQuery(query_text(name))
+            _PREPARED[name] = query
+    return query
+
+
+def prepare_all() -> None:
+    """Prepare every shipped query now, so no request pays for (or races on) parsing."""
+    for entry in resources.files(QUERY_PACKAGE).iterdir():
+        if entry.name.endswith(".rq"):
+            prepared(entry.name.removesuffix(".rq"))
 
 
 Row = dict[str, Any]

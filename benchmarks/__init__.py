@@ -1,0 +1,1 @@
+"""Benchmarks: reproducible speed measurements, written to docs/benchmarks.md (never test assertions)."""
