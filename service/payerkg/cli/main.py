@@ -140,6 +140,24 @@ def render_text(answer: CoverageAnswer) -> str:
     return "\n".join(lines)
 
 
+@app.command("article-check")
+def article_check_command(
+    claims: Annotated[Path, typer.Option(help="Claims file")] = Path("docs/article-claims.json"),
+    output: Annotated[Path, typer.Option(help="Markdown page to write")] = Path("docs/article-check.md"),
+) -> None:
+    """Ask the engine the question behind each claim of the seed article and write the page."""
+    from payerkg.cli.article_check import render
+
+    try:
+        page = render(load_dataset(Settings().data_dir), claims)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        fail(f"cannot read the claims file ({error.__class__.__name__})")
+    except PayerKGError as error:
+        fail(error.message)
+    output.write_text(page, encoding="utf-8")
+    typer.echo(f"wrote {output}", err=True)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
