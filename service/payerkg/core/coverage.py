@@ -509,7 +509,10 @@ class _TermReader:
             assert isinstance(term, Identifier)  # terms are IRIs or blank nodes, never variables
             for row in select(self.policy.dataset, "term-statements", term=term):
                 found[row["p"]].append(row["o"])
-            self.cache[term] = dict(found)
+            # Sorted, so that answers list things in the same order on every run.
+            self.cache[term] = {
+                p: sorted(v, key=lambda n: (type(n).__name__, str(n))) for p, v in found.items()
+            }
         return self.cache[term]
 
     def first(self, term: Node, prop: URIRef) -> str | None:
