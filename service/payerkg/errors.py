@@ -52,3 +52,39 @@ class UnknownRule(PayerKGError):
     """The rule or rule-version id names nothing in the graph."""
 
     code = "unknown_rule"
+
+
+class InputError(PayerKGError):
+    """A submitted document (encounter, rule) is refused before anything is done with it."""
+
+    code = "invalid_input"
+
+
+class TooLarge(InputError):
+    code = "too_large"
+
+
+class TooDeep(InputError):
+    code = "too_deep"
+
+
+class UnsupportedFormat(InputError):
+    code = "unsupported_format"
+
+
+class ParseError(InputError):
+    """The document does not parse; the message gives line and column, never content."""
+
+    code = "parse_error"
+
+
+class ContextNotAllowed(InputError):
+    """A JSON-LD context or import other than payerkg's own; it is never fetched."""
+
+    code = "context_not_allowed"
+
+
+class InvalidEncounter(InputError):
+    """The encounter parses but does not follow the documented format; the message names the field."""
+
+    code = "invalid_encounter"

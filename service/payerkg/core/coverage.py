@@ -590,3 +590,9 @@ def _same(a: Node, b: Node) -> bool:
 def _local(term: Node | str) -> str:
     text = str(term)
     return re.split(r"[#/]", text)[-1]
+
+
+def citations_of(policy: PolicyGraph, subject: URIRef) -> list[Citation]:
+    """The citations of a rule version (or a code), with their sources and evidence level."""
+    terms = _terms(policy)
+    return terms.citations(_Version(subject, terms.statements(subject)))

@@ -1,0 +1,403 @@
+"""Derive SHACL shapes from rule data, so policy editors never write SHACL by hand.
+
+Every current rule version becomes one shape per thing it requires. Each shape targets claim
+lines and reads "if this version applies to the line, the line meets the requirement", written in
+SHACL Core as ``sh:or ( [ sh:not APPLIES ] REQUIREMENT )``. APPLIES tests the line's code, the
+encounter's payer and date of service, and the version's scope (modality, setting, patient
+status, purpose, rural flag); exceptions that override a rule are excluded from its APPLIES.
+Each shape carries ``pk:enforces`` (the rule version) and ``pk:findingPath`` (the field).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from rdflib import BNode, Graph, Literal, Namespace, URIRef
+from rdflib.collection import Collection
+from rdflib.namespace import RDF, RDFS, SH, SKOS
+from rdflib.term import Identifier, Node
+
+from payerkg.core.dataset import PolicyGraph
+from payerkg.core.queries import select
+from payerkg.namespaces import PK
+
+SHAPES = "https://w3id.org/payerkg/shapes/rule#"
+# SHACL terms by name; "in", "not", "and", "or" are Python keywords, so SH.<name> cannot spell them.
+SHACL = Namespace(str(SH._NS))
+ENCOUNTER = [("inverse", PK.line)]  # from a claim line up to its encounter
+
+# Encounter facet -> (scope property, requirement property, path from the line)
+FACET_PATHS: dict[str, tuple[URIRef, URIRef | None, list[tuple[str, URIRef]]]] = {
+    "modality": (PK.forModality, PK.requiresModality, [*ENCOUNTER, ("", PK.encounterModality)]),
+    "setting": (
+        PK.forPatientSetting,
+        PK.requiresPatientSetting,
+        [*ENCOUNTER, ("", PK.patientLocation), ("", PK.setting)],
+    ),
+    "status": (
+        PK.forPatientStatus,
+        PK.requiresPatientStatus,
+        [*ENCOUNTER, ("", PK.patient), ("", PK.patientStatus)],
+    ),
+    "purpose": (PK.forPurpose, None, [*ENCOUNTER, ("", PK.encounterPurpose)]),
+}
+RURAL_PATH = [*ENCOUNTER, ("", PK.patientLocation), ("", PK.rural)]
+PRACTITIONER_PATH = [*ENCOUNTER, ("", PK.practitioner), ("", PK.practitionerType)]
+DOCUMENTATION_PATH = [*ENCOUNTER, ("", PK.documentationPresent)]
+DATE_PATH = [*ENCOUNTER, ("", PK.dateOfService)]
+PAYER_PATH = [*ENCOUNTER, ("", PK.encounterPayer)]
+SIBLING_CODES_PATH = [*ENCOUNTER, ("", PK.line), ("", PK.code)]
+
+# The JSON field a finding on each property is about.
+FIELDS: dict[URIRef, str] = {
+    PK.encounterModality: "modality",
+    PK.setting: "patient_location.setting",
+    PK.rural: "patient_location.rural",
+    PK.patientStatus: "patient.status",
+    PK.encounterPurpose: "purpose",
+    PK.practitionerType: "practitioner.type",
+    PK.documentationPresent: "documentation",
+    PK.dateOfService: "date_of_service",
+    PK.encounterPayer: "payer",
+    PK.code: "code",
+    PK.modifier: "modifiers",
+    PK.posCode: "place_of_service",
+    PK.minutes: "minutes",
+    PK.dataDays: "data_days",
+    PK.units: "units",
+}
+LINE_FIELDS = {PK.code, PK.modifier, PK.posCode, PK.minutes, PK.dataDays, PK.units}
+
+
+@dataclass
+class _Version:
+    iri: URIRef
+    rule: Node
+    label: str
+    statements: dict[URIRef, list[Node]]
+
+    def values(self, prop: URIRef) -> list[Node]:
+        return self.statements.get(prop, [])
+
+    def first(self, prop: URIRef) -> Node | None:
+        values = self.values(prop)
+        return values[0] if values else None
+
+
+class _Builder:
+    """Writes shapes into one graph, with small helpers for SHACL constructs."""
+
+    def __init__(self, policy: PolicyGraph) -> None:
+        self.policy = policy
+        self.graph = Graph()
+        self.graph.bind("sh", SH)
+        self.graph.bind("pk", PK)
+
+    def add(self, subject: Node, predicate: URIRef, obj: Node) -> None:
+        self.graph.add((subject, predicate, obj))
+
+    def rdf_list(self, items: Sequence[Node]) -> BNode:
+        head = BNode()
+        Collection(self.graph, head, list(items))
+        return head
+
+    def path(self, steps: list[tuple[str, URIRef]]) -> Node:
+        nodes: list[Node] = []
+        for kind, prop in steps:
+            if kind == "inverse":
+                inverse = BNode()
+                self.add(inverse, SH.inversePath, prop)
+                nodes.append(inverse)
+            else:
+                nodes.append(prop)
+        return nodes[0] if len(nodes) == 1 else self.rdf_list(nodes)
+
+    def property(self, steps: list[tuple[str, URIRef]], **constraints: Node | Sequence[Node]) -> BNode:
+        shape = BNode()
+        self.add(shape, SH.path, self.path(steps))
+        for name, value in constraints.items():
+            predicate = SHACL[name]
+            if isinstance(value, list | tuple):
+                self.add(shape, predicate, self.rdf_list(list(value)))
+            else:
+                self.add(shape, predicate, value)  # type: ignore[arg-type]
+        return shape
+
+    def node(self, *properties: BNode) -> BNode:
+        shape = BNode()
+        for prop in properties:
+            self.add(shape, SH.property, prop)
+        return shape
+
+    def negation(self, shape: Node) -> BNode:
+        negated = BNode()
+        self.add(negated, SHACL["not"], shape)
+        return negated
+
+    def conjunction(self, shapes: Sequence[Node]) -> BNode:
+        node = BNode()
+        self.add(node, SHACL["and"], self.rdf_list(list(shapes)))
+        return node
+
+    def implication(
+        self,
+        iri: URIRef,
+        applies: Node,
+        requirement: Node,
+        *,
+        message: str,
+        enforces: Node,
+        field: URIRef,
+        severity: URIRef = SH.Violation,
+    ) -> None:
+        self.add(iri, RDF.type, SH.NodeShape)
+        self.add(iri, SH.targetSubjectsOf, PK.code)
+        self.add(iri, SHACL["or"], self.rdf_list([self.negation(applies), requirement]))
+        self.add(iri, SH.message, Literal(message))
+        self.add(iri, SH.severity, severity)
+        self.add(iri, PK.enforces, enforces)
+        self.add(iri, PK.findingPath, field)
+
+
+def compile_rule_shapes(policy: PolicyGraph, as_of: date | None = None) -> Graph:
+    """The derived shapes of every rule version current on ``as_of`` (default today), and code validity."""
+    builder = _Builder(policy)
+    versions = _current_versions(policy, as_of or date.today())
+    for version in versions:
+        overriding = [v for v in versions if version.rule in v.values(PK.overrides)]
+        _compile_version(builder, version, overriding)
+    _compile_code_validity(builder, policy)
+    return builder.graph
+
+
+def _current_versions(policy: PolicyGraph, as_of: date) -> list[_Version]:
+    rows = select(policy.dataset, "current-rule-versions", asOf=Literal(as_of))
+    versions = []
+    for row in rows:
+        iri = row["version"]
+        statements: dict[URIRef, list[Node]] = {}
+        for statement in select(policy.dataset, "term-statements", term=iri):
+            statements.setdefault(statement["p"], []).append(statement["o"])
+        for values in statements.values():
+            values.sort(key=lambda n: (type(n).__name__, str(n)))
+        label = statements.get(RDFS.label, [iri])[0]
+        versions.append(_Version(iri, row["rule"], str(label), statements))
+    return sorted(versions, key=lambda v: str(v.iri))
+
+
+def _notations(policy: PolicyGraph, nodes: Iterable[Node]) -> list[Literal]:
+    found: set[str] = set()
+    for node in nodes:
+        members = list(policy.dataset.objects(node, SKOS.member)) or [node]
+        for member in members:
+            notation = policy.dataset.value(member, SKOS.notation)
+            if notation is not None:
+                found.add(str(notation))
+    return [Literal(n) for n in sorted(found)]
+
+
+def _payer_ids(policy: PolicyGraph, payer: Node | None) -> list[Literal]:
+    """The payer and every payer that inherits its rules."""
+    assert isinstance(payer, URIRef), "the policy shapes require one payer per rule version"
+    rows = select(policy.dataset, "payers-inheriting", basePayer=payer)
+    return sorted(Literal(str(row["id"])) for row in rows)
+
+
+def _applies(builder: _Builder, version: _Version, overriding: list[_Version]) -> BNode:
+    policy = builder.policy
+    parts: list[Node] = [
+        builder.node(
+            builder.property(
+                [("", PK.code)],
+                minCount=Literal(1),
+                **{"in": _notations(policy, version.values(PK.appliesTo))},
+            )
+        ),
+        builder.node(
+            builder.property(
+                PAYER_PATH, minCount=Literal(1), **{"in": _payer_ids(policy, version.first(PK.payer))}
+            )
+        ),
+    ]
+    dates: dict[str, Node] = {"minCount": Literal(1), "minInclusive": version.first(PK.effectiveStart)}  # type: ignore[dict-item]
+    end = version.first(PK.effectiveEnd)
+    if end is not None:
+        dates["maxInclusive"] = end
+    parts.append(builder.node(builder.property(DATE_PATH, **dates)))
+    for scope_prop, _, steps in FACET_PATHS.values():
+        scope = version.values(scope_prop)
+        if scope:
+            parts.append(
+                builder.node(
+                    builder.property(steps, minCount=Literal(1), **{"in": _notations(policy, scope)})
+                )
+            )
+    rural = version.first(PK.forRuralLocation)
+    if rural is not None:
+        parts.append(builder.node(builder.property(RURAL_PATH, minCount=Literal(1), hasValue=rural)))
+    # An exception that applies displaces this rule.
+    parts.extend(builder.negation(_applies(builder, other, [])) for other in overriding)
+    return builder.conjunction(parts)
+
+
+def _compile_version(builder: _Builder, version: _Version, overriding: list[_Version]) -> None:
+    policy = builder.policy
+    applies = _applies(builder, version, overriding)
+    local = str(version.iri).rsplit("/", 1)[-1]
+    codes = ", ".join(str(n) for n in _notations(policy, version.values(PK.appliesTo)))
+
+    def shape(
+        kind: str, requirement: Node, field: URIRef, message: str, severity: URIRef = SH.Violation
+    ) -> None:
+        builder.implication(
+            URIRef(f"{SHAPES}{local}-{kind}"),
+            applies,
+            requirement,
+            message=f"{FIELDS[field]} {message} ({version.label})",
+            enforces=version.iri,
+            field=field,
+            severity=severity,
+        )
+
+    def words(values: list[Literal]) -> str:
+        return " or ".join(str(v) for v in values)
+
+    recognized = version.first(PK.recognized)
+    if version.first(PK.determination) == PK.NotCovered or (
+        isinstance(recognized, Literal) and not recognized.toPython()
+    ):
+        shape(
+            "not-covered",
+            builder.node(builder.property([("", PK.code)], maxCount=Literal(0))),
+            PK.code,
+            f"{codes}: not covered by this payer in this situation",
+        )
+    requirements = [
+        ("modality", PK.requiresModality, FACET_PATHS["modality"][2], PK.encounterModality),
+        ("setting", PK.requiresPatientSetting, FACET_PATHS["setting"][2], PK.setting),
+        ("patient-status", PK.requiresPatientStatus, FACET_PATHS["status"][2], PK.patientStatus),
+        ("practitioner-type", PK.eligiblePractitionerType, PRACTITIONER_PATH, PK.practitionerType),
+    ]
+    for kind, prop, steps, field in requirements:
+        allowed = _notations(policy, version.values(prop))
+        if allowed:
+            shape(
+                kind,
+                builder.node(builder.property(steps, **{"in": allowed})),
+                field,
+                f"must be {words(allowed)}",
+            )
+    if version.first(PK.requiresRuralLocation) == Literal(True):
+        shape(
+            "rural",
+            builder.node(builder.property(RURAL_PATH, hasValue=Literal(True))),
+            PK.rural,
+            "must show a rural location",
+        )
+    required_pos = _notations(policy, version.values(PK.requiresPlaceOfService))
+    if required_pos:
+        shape(
+            "place-of-service",
+            builder.node(builder.property([("", PK.posCode)], minCount=Literal(1), **{"in": required_pos})),
+            PK.posCode,
+            f"must be {words(required_pos)}",
+        )
+    forbidden_pos = _notations(policy, version.values(PK.forbidsPlaceOfService))
+    if forbidden_pos:
+        shape(
+            "no-place-of-service",
+            builder.node(builder.property([("", PK.posCode)], **{"not": _in(builder, forbidden_pos)})),
+            PK.posCode,
+            f"must not be {words(forbidden_pos)}",
+        )
+    required_modifiers = _notations(policy, version.values(PK.requiresModifier))
+    if required_modifiers:
+        qualified = builder.property(
+            [("", PK.modifier)],
+            qualifiedValueShape=_in(builder, required_modifiers),
+            qualifiedMinCount=Literal(1),
+        )
+        shape("modifier", builder.node(qualified), PK.modifier, f"must include {words(required_modifiers)}")
+    forbidden_modifiers = _notations(policy, version.values(PK.forbidsModifier))
+    if forbidden_modifiers:
+        shape(
+            "no-modifier",
+            builder.node(builder.property([("", PK.modifier)], **{"not": _in(builder, forbidden_modifiers)})),
+            PK.modifier,
+            f"must not include {words(forbidden_modifiers)}",
+        )
+    limits = [
+        ("minimum-minutes", PK.minimumMinutes, PK.minutes, "minInclusive", "must be at least {}"),
+        ("maximum-minutes", PK.maximumMinutes, PK.minutes, "maxInclusive", "must be at most {}"),
+        ("minimum-data-days", PK.minimumDataDays, PK.dataDays, "minInclusive", "must be at least {}"),
+        ("maximum-data-days", PK.maximumDataDays, PK.dataDays, "maxInclusive", "must be at most {}"),
+    ]
+    for kind, prop, field, constraint, template in limits:
+        value = version.first(prop)
+        if value is not None:
+            shape(
+                kind,
+                builder.node(builder.property([("", field)], minCount=Literal(1), **{constraint: value})),
+                field,
+                template.format(value),
+            )
+    excluded = _notations(policy, version.values(PK.notBillableWith))
+    if excluded:
+        shape(
+            "not-billable-with",
+            builder.node(builder.property(SIBLING_CODES_PATH, **{"not": _in(builder, excluded)})),
+            PK.code,
+            f"{codes} must not be billed with {words(excluded)} on the same encounter",
+        )
+    for document in version.values(PK.requiresDocumentation):
+        notation = _notations(policy, [document])[0]
+        shape(
+            f"documentation-{notation}",
+            builder.node(builder.property(DOCUMENTATION_PATH, hasValue=notation)),
+            PK.documentationPresent,
+            f"must include {notation}",
+        )
+    for condition in version.values(PK.condition):
+        notation = _notations(policy, [condition])[0]
+        shape(
+            f"condition-{notation}",
+            builder.node(builder.property(DOCUMENTATION_PATH, hasValue=notation)),
+            PK.documentationPresent,
+            f"should attest {notation}",
+            severity=SH.Warning,
+        )
+
+
+def _in(builder: _Builder, values: list[Literal]) -> BNode:
+    shape = BNode()
+    builder.add(shape, SHACL["in"], builder.rdf_list(values))
+    return shape
+
+
+def _compile_code_validity(builder: _Builder, policy: PolicyGraph) -> None:
+    """Codes with dates in their code system: a line may bill them only while valid."""
+    for row in select(policy.dataset, "codes-with-validity"):
+        code, notation = row["code"], row["notation"]
+        dates: dict[str, Identifier] = {"minCount": Literal(1)}
+        if row.get("validFrom") is not None:
+            dates["minInclusive"] = row["validFrom"]
+        if row.get("validThrough") is not None:
+            dates["maxInclusive"] = row["validThrough"]
+        applies = builder.node(builder.property([("", PK.code)], hasValue=notation))
+        valid = builder.node(builder.property(DATE_PATH, **dates))
+        through, start = row.get("validThrough"), row.get("validFrom")
+        span = (
+            f"deleted from its code set after {through}"
+            if through is not None
+            else f"valid only from {start}"
+        )
+        builder.implication(
+            URIRef(f"{SHAPES}code-validity-{notation}"),
+            applies,
+            valid,
+            message=f"code {notation} is not valid on the date of service ({span})",
+            enforces=code,
+            field=PK.code,
+        )
