@@ -7,7 +7,6 @@ Findings are compared by structure (rule, field, severity), never by message tex
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,6 +52,8 @@ def test_every_enforced_rule_version_has_both_kinds_of_case(policy: PolicyGraph)
         if str(rule).startswith(str(RV))
     }
     conforming = {rule for c in CASES.values() if c["expect"]["conforms"] for rule in c["rules"]}
-    violating = {f["rule"] for c in CASES.values() for f in c["expect"]["findings"] if f["severity"] == "violation"}
+    violating = {
+        f["rule"] for c in CASES.values() for f in c["expect"]["findings"] if f["severity"] == "violation"
+    }
     missing = sorted(r for r in enforced if r not in conforming or r not in violating)
     assert not missing, f"rule versions without a conforming and a violating case: {missing}"

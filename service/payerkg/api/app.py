@@ -6,25 +6,17 @@ import json
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi import FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from payerkg import __version__
-from payerkg.api import problems
+from payerkg.api import problems, validation
+from payerkg.api.deps import PolicyDep
 from payerkg.core import catalog
 from payerkg.core.coverage import CoverageQuestion, coverage
 from payerkg.core.dataset import PolicyGraph, load_dataset
 from payerkg.core.queries import prepare_all
 from payerkg.settings import Settings
-
-
-def get_policy(request: Request) -> PolicyGraph:
-    """The graph loaded at start-up; tests may serve another one through create_app."""
-    policy: PolicyGraph = request.app.state.policy
-    return policy
-
-
-PolicyDep = Annotated[PolicyGraph, Depends(get_policy)]
 
 
 def create_app(settings: Settings | None = None, policy: PolicyGraph | None = None) -> FastAPI:
@@ -39,7 +31,9 @@ def create_app(settings: Settings | None = None, policy: PolicyGraph | None = No
         "reasons, billing, documentation and sources.",
     )
     app.state.policy = graph
+    app.state.settings = settings
     problems.install(app)
+    app.include_router(validation.router)
 
     @app.get("/health", tags=["service"])
     def health(policy: PolicyDep) -> dict[str, Any]:

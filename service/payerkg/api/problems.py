@@ -11,12 +11,18 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from payerkg.errors import (
+    ContextNotAllowed,
     DataFileError,
+    InvalidEncounter,
     InvalidParameter,
+    ParseError,
     PayerKGError,
+    TooDeep,
+    TooLarge,
     UnknownCode,
     UnknownPayer,
     UnknownRule,
+    UnsupportedFormat,
 )
 
 STATUS_BY_ERROR: dict[type[PayerKGError], int] = {
@@ -25,6 +31,12 @@ STATUS_BY_ERROR: dict[type[PayerKGError], int] = {
     UnknownCode: 404,
     UnknownRule: 404,
     DataFileError: 422,
+    TooLarge: 413,
+    TooDeep: 422,
+    UnsupportedFormat: 415,
+    ParseError: 422,
+    ContextNotAllowed: 422,
+    InvalidEncounter: 422,
 }
 
 

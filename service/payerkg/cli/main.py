@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -10,8 +11,10 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from payerkg.core.coverage import CoverageAnswer, CoverageQuestion, coverage
-from payerkg.core.dataset import load_dataset
+from payerkg.core.dataset import PolicyGraph, load_dataset
+from payerkg.core.encounter import parse_encounter
 from payerkg.core.lint import lint_files
+from payerkg.core.validation import ValidationResult, validate_batch, validate_encounter
 from payerkg.errors import PayerKGError
 from payerkg.settings import Settings
 
@@ -138,6 +141,94 @@ def render_text(answer: CoverageAnswer) -> str:
     section("Notices", [f"  - {n}" for n in answer.notices])
     lines.append(f"graph revision {answer.graph_revision}, as of {answer.as_of}")
     return "\n".join(lines)
+
+
+SUFFIX_TYPES = {".json": "application/json", ".jsonld": "application/ld+json", ".ttl": "text/turtle"}
+
+
+@app.command()
+def validate(
+    files: Annotated[list[Path] | None, typer.Argument(help="Encounter files (.json, .jsonld, .ttl)")] = None,
+    batch: Annotated[
+        Path | None, typer.Option(help="An NDJSON file with one JSON encounter per line")
+    ] = None,
+    output: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """Validate encounters against their payers' rules. Exit 0 all conform, 1 some do not, 2 bad input."""
+    if output not in ("text", "json"):
+        fail("--format must be text or json")
+    if bool(files) == bool(batch):
+        fail("give encounter files, or --batch FILE.ndjson, but not both")
+    settings = Settings()
+    policy = load_dataset(settings.data_dir)
+    if batch is not None:
+        raise typer.Exit(_validate_batch(policy, batch, settings, output))
+    results = []
+    for path in files or []:
+        media = SUFFIX_TYPES.get(path.suffix.lower())
+        if media is None:
+            fail(f"{path}: unsupported file type (use .json, .jsonld or .ttl)")
+        try:
+            encounter = parse_encounter(path.read_bytes(), media, settings.encounter_limits())
+        except OSError as error:
+            fail(f"{path}: cannot read ({error.strerror})")
+        except PayerKGError as error:
+            fail(f"{path}: {error.code}: {error.message}")
+        results.append((path, validate_encounter(policy, encounter)))
+    for path, result in results:
+        if output == "json":
+            typer.echo(json.dumps({"file": str(path), **result.to_dict()}))
+        else:
+            typer.echo(render_findings(str(path), result))
+    raise typer.Exit(0 if all(result.conforms for _, result in results) else 1)
+
+
+def render_findings(name: str, result: ValidationResult) -> str:
+    """A biller's view of one result: verdict, then each finding with its rule and source."""
+    lines = [f"{name}: {'conforms' if result.conforms else 'DOES NOT CONFORM'}"]
+    for finding in result.findings:
+        lines.append(f"  - {finding.severity}: {finding.message}")
+        if finding.rule:
+            lines.append(f"    rule: {finding.rule}")
+        for citation in finding.citations[:2]:
+            lines.append(f"    source: {citation.title} <{citation.url}>")
+    return "\n".join(lines)
+
+
+def _validate_batch(policy: PolicyGraph, path: Path, settings: Settings, output: str) -> int:
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        fail(f"{path}: cannot read ({error.strerror})")
+    if len(raw) > settings.max_batch_bytes:
+        fail(f"{path}: larger than {settings.max_batch_bytes} bytes")
+    lines = raw.splitlines()
+    counts = {"conform": 0, "do not conform": 0, "refused": 0}
+    by_rule: dict[str, int] = {}
+    records = validate_batch(policy, lines, settings.encounter_limits())
+    with typer.progressbar(records, length=len(lines), label="validating", file=sys.stderr) as progress:
+        for record in progress:
+            if output == "json":
+                typer.echo(json.dumps(record))
+            if "error" in record:
+                counts["refused"] += 1
+            elif record["conforms"]:
+                counts["conform"] += 1
+            else:
+                counts["do not conform"] += 1
+                for finding in record["findings"]:
+                    if finding["severity"] == "violation" and finding["rule"]:
+                        by_rule[finding["rule"]] = by_rule.get(finding["rule"], 0) + 1
+    summary = [f"{'encounters':<20} {sum(counts.values()):>8}"] + [
+        f"{k:<20} {v:>8}" for k, v in counts.items()
+    ]
+    summary += ["", "violations by rule:"] + [
+        f"  {count:>6}  {rule}" for rule, count in sorted(by_rule.items(), key=lambda item: -item[1])
+    ]
+    typer.echo("\n".join(summary), err=output == "json")
+    if counts["refused"]:
+        return 2
+    return 0 if counts["do not conform"] == 0 else 1
 
 
 @app.command("article-check")

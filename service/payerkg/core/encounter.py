@@ -41,6 +41,9 @@ class Limits:
     max_triples: int = 5_000
 
 
+DEFAULT_LIMITS = Limits()
+
+
 @dataclass
 class Encounter:
     """A parsed encounter: its graph and the node that is the encounter."""
@@ -63,6 +66,12 @@ def json_schema() -> dict[str, Any]:
 
 
 @cache
+def example_encounter() -> dict[str, Any]:
+    """A documented example encounter (shipped with the format)."""
+    return dict(json.loads(_ontology_file("encounter.example.json")))
+
+
+@cache
 def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(json_schema(), format_checker=jsonschema.FormatChecker())
 
@@ -71,7 +80,7 @@ def _ontology_file(name: str) -> str:
     return (default_data_root() / "ontology" / name).read_text(encoding="utf-8")
 
 
-def parse_encounter(body: bytes, media_type: str, limits: Limits = Limits()) -> Encounter:
+def parse_encounter(body: bytes, media_type: str, limits: Limits = DEFAULT_LIMITS) -> Encounter:
     """Parse one submitted encounter, or raise an InputError saying what is wrong (never echoing it)."""
     kind = media_type.split(";")[0].strip().lower()
     if kind not in ACCEPTED_TYPES:
@@ -88,7 +97,9 @@ def parse_encounter(body: bytes, media_type: str, limits: Limits = Limits()) -> 
     return encounter_from_json(document, require_context=kind == "application/ld+json", limits=limits)
 
 
-def encounter_from_json(document: Any, require_context: bool = False, limits: Limits = Limits()) -> Encounter:
+def encounter_from_json(
+    document: Any, require_context: bool = False, limits: Limits = DEFAULT_LIMITS
+) -> Encounter:
     """Build the graph of a JSON encounter already parsed from text (see parse_encounter)."""
     if not isinstance(document, dict):
         raise InvalidEncounter("an encounter must be a JSON object", "body")

@@ -8,6 +8,7 @@ rule version and its sources. Encounters stay in memory; nothing here stores or 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -18,8 +19,9 @@ from rdflib.term import Node
 
 from payerkg.core.coverage import Citation, citations_of
 from payerkg.core.dataset import PolicyGraph
-from payerkg.core.encounter import Encounter
+from payerkg.core.encounter import DEFAULT_LIMITS, Encounter, Limits, parse_encounter
 from payerkg.core.rule_shapes import FIELDS, LINE_FIELDS, compile_rule_shapes
+from payerkg.errors import InputError
 from payerkg.namespaces import PK
 
 ENCOUNTER_SHAPES = "shapes/encounter/"
@@ -107,3 +109,24 @@ def _field(data: Graph, focus: Node | None, path: Node | None) -> str:
         number = data.value(focus, PK.lineNumber)
         return f"lines[{number if number is not None else '?'}].{name}"
     return name
+
+
+def validate_batch(
+    policy: PolicyGraph, lines: Iterable[bytes], limits: Limits = DEFAULT_LIMITS
+) -> Iterator[dict[str, Any]]:
+    """Validate NDJSON lines one by one; a bad line yields an error record and the batch goes on."""
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            encounter = parse_encounter(raw, "application/json", limits)
+        except InputError as error:
+            yield {"line": number, "error": {"code": error.code, "detail": error.message}}
+            continue
+        yield {"line": number, **validate_encounter(policy, encounter).to_dict()}
+
+
+def report_graph(result: ValidationResult) -> Graph:
+    """The full W3C SHACL validation report of a result."""
+    assert result.report is not None
+    return result.report

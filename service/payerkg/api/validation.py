@@ -1,0 +1,107 @@
+"""Validation routes: one encounter, a streamed NDJSON batch, and the published format."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from payerkg.api.deps import PolicyDep, SettingsDep
+from payerkg.core.encounter import (
+    context_document,
+    data_file,
+    example_encounter,
+    json_schema,
+    parse_encounter,
+)
+from payerkg.core.validation import report_graph, validate_batch, validate_encounter
+from payerkg.errors import TooLarge
+
+router = APIRouter(tags=["validation"])
+REPORT_FORMATS = {"text/turtle": "turtle", "application/ld+json": "json-ld"}
+
+
+async def read_capped(request: Request, cap: int) -> bytes:
+    """The request body, refused as soon as it passes ``cap`` bytes (Starlette sets no limit)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > cap:
+        raise TooLarge(f"the document is larger than {cap} bytes", "body")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            raise TooLarge(f"the document is larger than {cap} bytes", "body")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post(
+    "/validate",
+    response_model=None,
+    summary="Validate one encounter against its payer's rules on its date of service",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": json_schema(), "example": example_encounter()},
+                "application/ld+json": {"schema": {"type": "object"}},
+                "text/turtle": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+async def validate(
+    request: Request,
+    policy: PolicyDep,
+    settings: SettingsDep,
+    content_type: Annotated[str, Header()] = "application/json",
+    accept: Annotated[str, Header()] = "application/json",
+) -> Response:
+    """A non-conforming encounter is a 200 with its findings; refused input is a 4xx problem.
+
+    ``Accept: text/turtle`` or ``application/ld+json`` returns the W3C SHACL validation report.
+    """
+    limits = settings.encounter_limits()
+    body = await read_capped(request, limits.max_bytes)
+    encounter = parse_encounter(body, content_type, limits)
+    result = await run_in_threadpool(validate_encounter, policy, encounter)
+    wanted = next((fmt for media, fmt in REPORT_FORMATS.items() if media in accept), None)
+    if wanted is not None:
+        media = next(media for media, fmt in REPORT_FORMATS.items() if fmt == wanted)
+        return Response(report_graph(result).serialize(format=wanted), media_type=media)
+    return JSONResponse(result.to_dict())
+
+
+@router.post(
+    "/validate/batch", response_model=None, summary="Validate an NDJSON batch, streamed back as NDJSON"
+)
+async def validate_ndjson(request: Request, policy: PolicyDep, settings: SettingsDep) -> StreamingResponse:
+    """One JSON encounter per line in; one result (or error record) per line out, as each is done."""
+    body = await read_capped(request, settings.max_batch_bytes)
+    limits = settings.encounter_limits()
+
+    def lines() -> Iterator[bytes]:
+        for record in validate_batch(policy, body.splitlines(), limits):
+            yield (json.dumps(record) + "\n").encode()
+
+    # A plain iterator is run in a worker thread, so validation never blocks the event loop.
+    return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+
+@router.get("/encounter/context.jsonld", summary="The JSON-LD context of the encounter format")
+def encounter_context() -> Response:
+    return Response(json.dumps(context_document(), indent=2), media_type="application/ld+json")
+
+
+@router.get("/encounter/schema.json", summary="The JSON Schema of the encounter format")
+def encounter_schema() -> dict[str, Any]:
+    return json_schema()
+
+
+@router.get("/encounter/example.json", summary="An example encounter", response_model=None)
+def encounter_example() -> FileResponse:
+    return FileResponse(data_file("encounter.example.json"), media_type="application/json")

@@ -1,0 +1,160 @@
+"""Hostile or oversized uploads get a 4xx with a machine-readable code; nothing is fetched.
+
+A canary HTTP server on loopback stands behind every remote reference; it must see no request.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from fastapi.testclient import TestClient
+
+from payerkg.api.app import create_app
+from payerkg.core.dataset import PolicyGraph
+from payerkg.core.encounter import example_encounter
+from payerkg.settings import Settings
+
+HITS: list[str] = []
+
+
+class Canary(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        HITS.append(self.path)
+        self.send_response(200)
+        self.send_header("content-type", "application/ld+json")
+        self.end_headers()
+        self.wfile.write(json.dumps({"@context": {"code": "http://evil/code"}}).encode())
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def canary() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Canary)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def client(policy: PolicyGraph) -> TestClient:
+    return TestClient(create_app(Settings(), policy=policy), raise_server_exceptions=False)
+
+
+def payloads(canary: str) -> list[tuple[str, bytes, str, int, str]]:
+    example = example_encounter()
+    cap = Settings().max_encounter_bytes
+    billion_laughs = (
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+        + b"".join(
+            f'<!ENTITY lol{i} "{"&lol{};".format(i - 1 if i > 1 else "") * 10}">'.encode()
+            for i in range(1, 10)
+        )
+        + b']><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">&lol9;</rdf:RDF>'
+    )
+    nested_context = dict(example, patient={"@context": canary + "/scoped", "status": "new"})
+    return [
+        ("billion-laughs-rdfxml", billion_laughs, "application/rdf+xml", 415, "unsupported_format"),
+        ("deep-json-100000", b"[" * 100_000 + b"]" * 100_000, "application/json", 422, "too_deep"),
+        ("deep-json-200", b"[" * 200 + b"]" * 200, "application/json", 422, "too_deep"),
+        ("deep-object-130", ('{"a":' * 130 + "1" + "}" * 130).encode(), "application/json", 422, "too_deep"),
+        (
+            "remote-context",
+            json.dumps(dict(example, **{"@context": canary + "/ctx"})).encode(),
+            "application/ld+json",
+            422,
+            "context_not_allowed",
+        ),
+        (
+            "file-context",
+            json.dumps(dict(example, **{"@context": "file:///etc/passwd"})).encode(),
+            "application/ld+json",
+            422,
+            "context_not_allowed",
+        ),
+        (
+            "listed-contexts",
+            json.dumps(dict(example, **{"@context": [canary + "/a", canary + "/b"]})).encode(),
+            "application/ld+json",
+            422,
+            "context_not_allowed",
+        ),
+        (
+            "import-in-context",
+            json.dumps(dict(example, **{"@context": {"@import": canary + "/i"}})).encode(),
+            "application/ld+json",
+            422,
+            "context_not_allowed",
+        ),
+        (
+            "scoped-context-in-node",
+            json.dumps(nested_context).encode(),
+            "application/json",
+            422,
+            "context_not_allowed",
+        ),
+        (
+            "json-ld-without-context",
+            json.dumps({k: v for k, v in example.items() if k != "@context"}).encode(),
+            "application/ld+json",
+            422,
+            "context_not_allowed",
+        ),
+        ("one-byte-over-cap", b" " * (cap + 1), "application/json", 413, "too_large"),
+        ("wrong-content-type", json.dumps(example).encode(), "text/plain", 415, "unsupported_format"),
+        ("xml-content-type", b"<a/>", "application/xml", 415, "unsupported_format"),
+        ("non-utf8", b'{"id": "\xff\xfe"}', "application/json", 422, "parse_error"),
+        (
+            "nul-byte",
+            json.dumps(example).replace('"medicare"', '"medi\\u0000care"').encode()[:-1] + b"\x00}",
+            "application/json",
+            422,
+            "parse_error",
+        ),
+        ("truncated-json", json.dumps(example).encode()[:40], "application/json", 422, "parse_error"),
+        ("not-an-object", b"[1, 2, 3]", "application/json", 422, "invalid_encounter"),
+        ("turtle-syntax", b"<urn:a> <urn:b> .", "text/turtle", 422, "parse_error"),
+        (
+            "turtle-too-many-triples",
+            ("\n".join(f"<urn:s{i}> <urn:p> {i} ." for i in range(6000))).encode(),
+            "text/turtle",
+            413,
+            "too_large",
+        ),
+        (
+            "turtle-remote-prefix-is-not-fetched",
+            f"@prefix ev: <{canary}/ns#> . ev:a ev:b ev:c .".encode(),
+            "text/turtle",
+            422,
+            "invalid_encounter",
+        ),
+        (
+            "extra-fields-with-phi",
+            json.dumps(dict(example, ssn="123-45-6789")).encode(),
+            "application/json",
+            422,
+            "invalid_encounter",
+        ),
+    ]
+
+
+def test_corpus(client: TestClient, canary: str) -> None:
+    failures = []
+    for name, body, content_type, status, code in payloads(canary):
+        response = client.post("/validate", content=body, headers={"content-type": content_type})
+        problem = (
+            response.json()
+            if response.headers.get("content-type", "").startswith("application/problem")
+            else {}
+        )
+        if response.status_code != status or problem.get("code") != code:
+            failures.append((name, response.status_code, problem.get("code")))
+        assert "123-45-6789" not in response.text
+    assert failures == []
+    assert HITS == [], "a document made the service fetch something"

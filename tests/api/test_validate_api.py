@@ -1,0 +1,106 @@
+"""POST /validate and /validate/batch on the real graph and real pyshacl."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+from rdflib import Graph
+from rdflib.namespace import SH
+
+from payerkg.api.app import create_app
+from payerkg.core.dataset import PolicyGraph
+from payerkg.core.encounter import example_encounter
+
+
+@pytest.fixture(scope="module")
+def client(policy: PolicyGraph) -> TestClient:
+    return TestClient(create_app(policy=policy))
+
+
+def post(
+    client: TestClient, body: object, content_type: str = "application/json", accept: str = "application/json"
+):  # type: ignore[no-untyped-def]
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return client.post("/validate", content=data, headers={"content-type": content_type, "accept": accept})
+
+
+def test_published_example_conforms(client: TestClient) -> None:
+    example = client.get("/encounter/example.json").json()
+    body = post(client, example).json()
+    assert body["conforms"] is True and body["findings"] == []
+    assert body["engine"] == "pyshacl"
+
+
+def test_non_conforming_is_200_with_findings_naming_rule_field_and_source(client: TestClient) -> None:
+    bad = dict(example_encounter(), lines=[{"code": "99214", "modifiers": ["95"], "place_of_service": "11"}])
+    response = post(client, bad)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["conforms"] is False
+    fields = {f["field"]: f for f in body["findings"]}
+    assert fields["lines[0].place_of_service"]["rule"].endswith("medicare-telehealth-pos-home-2025")
+    assert fields["lines[0].modifiers"]["citations"][0]["url"].startswith("https://")
+    assert all(f["focus_node"] and f["source_shape"] for f in body["findings"])
+
+
+def test_plain_json_json_ld_and_turtle_describe_the_same_encounter(client: TestClient) -> None:
+    example = example_encounter()
+    plain = {k: v for k, v in example.items() if k != "@context"}
+    turtle = """
+        @prefix pk: <https://w3id.org/payerkg/ontology#> .
+        @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+        <urn:payerkg:encounter:example-audio-only-2025> pk:encounterPayer "medicare" ;
+            pk:dateOfService "2025-05-01"^^xsd:date ; pk:encounterModality "audio-only" ;
+            pk:patient [ pk:patientStatus "established" ] ;
+            pk:patientLocation [ pk:setting "home" ; pk:rural false ; pk:state "FL" ] ;
+            pk:practitioner [ pk:practitionerType "physician" ] ;
+            pk:documentationPresent "audio-only-reason" , "patient-location" ,
+                "practitioner-video-capable" , "patient-declines-video" ;
+            pk:line [ pk:code "99214" ; pk:modifier "95" ; pk:posCode "10" ; pk:minutes 32 ; pk:units 1 ;
+                      pk:lineNumber 0 ] .
+    """
+    as_json = post(client, dict(plain, lines=[dict(plain["lines"][0], modifiers=["95"])])).json()
+    as_ld = post(
+        client, dict(example, lines=[dict(plain["lines"][0], modifiers=["95"])]), "application/ld+json"
+    ).json()
+    as_ttl = post(client, turtle.encode(), "text/turtle").json()
+    shape = [sorted((f["rule"], f["field"]) for f in body["findings"]) for body in (as_json, as_ld, as_ttl)]
+    assert shape[0] == shape[1] == shape[2] != []
+
+
+def test_w3c_report_by_accept(client: TestClient) -> None:
+    bad = dict(example_encounter(), lines=[{"code": "99214", "place_of_service": "10"}])
+    response = post(client, bad, accept="text/turtle")
+    assert response.headers["content-type"].startswith("text/turtle")
+    report = Graph().parse(data=response.text, format="turtle")
+    assert (None, SH.conforms, None) in report and len(list(report.subjects(SH.resultSeverity, None))) >= 1
+    as_ld = post(client, bad, accept="application/ld+json")
+    assert as_ld.headers["content-type"].startswith("application/ld+json")
+
+
+def test_batch_streams_one_record_per_line_and_survives_bad_lines(client: TestClient) -> None:
+    good = json.dumps(example_encounter())
+    bad = json.dumps(
+        dict(example_encounter(), lines=[{"code": "99442", "modifiers": ["93"], "place_of_service": "10"}])
+    )
+    body = "\n".join([good, "{not json", bad, ""]).encode()
+    response = client.post("/validate/batch", content=body, headers={"content-type": "application/x-ndjson"})
+    assert response.status_code == 200
+    records = [json.loads(line) for line in response.text.splitlines()]
+    assert [r["line"] for r in records] == [1, 2, 3]
+    assert records[0]["conforms"] is True
+    assert records[1]["error"]["code"] == "parse_error"
+    assert records[2]["conforms"] is False
+
+
+def test_format_is_published(client: TestClient) -> None:
+    assert client.get("/encounter/context.jsonld").json()["@context"]["code"] == "pk:code"
+    assert client.get("/encounter/schema.json").json()["required"] == [
+        "id",
+        "payer",
+        "date_of_service",
+        "lines",
+    ]
+    assert "/validate" in client.get("/openapi.json").json()["paths"]
