@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import random
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -21,9 +25,12 @@ from pathlib import Path
 import httpx
 import rdflib
 
+from benchmarks.encounters import generate
 from payerkg import __version__
 from payerkg.core.coverage import CoverageQuestion, coverage
 from payerkg.core.dataset import load_dataset
+from payerkg.core.encounter import parse_encounter
+from payerkg.core.validation import shapes_graph, validate_encounter
 
 ROOT = Path(__file__).resolve().parents[1]
 CODES = ["99213", "99214", "99204", "90837", "99457", "99454", "98016", "99422", "99442", "98004", "G2012"]
@@ -114,7 +121,9 @@ async def _http_load(base: str, n: int, concurrency: int) -> Timing:
     return Timing(f"coverage, HTTP ({concurrency} concurrent)", n, seconds, latencies)
 
 
-def bench_http(n: int, concurrency: int) -> Timing:
+@contextmanager
+def running_service() -> Iterator[str]:
+    """`payerkg serve` on a free loopback port, stopped afterwards."""
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "payerkg.cli.main", "serve", "--port", str(port)],
@@ -130,10 +139,61 @@ def bench_http(n: int, concurrency: int) -> Timing:
                 break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        return asyncio.run(_http_load(base, n, concurrency))
+        yield base
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def bench_http(base: str, n: int, concurrency: int) -> Timing:
+    return asyncio.run(_http_load(base, n, concurrency))
+
+
+def bench_validation_in_process(n: int) -> Timing:
+    policy = load_dataset()
+    shapes_graph(policy)  # compiled once at start-up, as the service does
+    bodies = [json.dumps(e).encode() for e in generate(n)]
+    latencies = []
+    started = time.perf_counter()
+    for body in bodies:
+        t = time.perf_counter()
+        validate_encounter(policy, parse_encounter(body, "application/json"))
+        latencies.append((time.perf_counter() - t) * 1000)
+    return Timing(
+        "validation, in-process, one per call (JSON parse included)",
+        n,
+        time.perf_counter() - started,
+        latencies,
+    )
+
+
+def bench_validation_http(base: str, n: int) -> Timing:
+    bodies = [json.dumps(e).encode() for e in generate(n, seed=5)]
+    latencies = []
+    started = time.perf_counter()
+    with httpx.Client(base_url=base, timeout=60) as client:
+        for body in bodies:
+            t = time.perf_counter()
+            client.post(
+                "/validate", content=body, headers={"content-type": "application/json"}
+            ).raise_for_status()
+            latencies.append((time.perf_counter() - t) * 1000)
+    return Timing("validation, HTTP, one per call", n, time.perf_counter() - started, latencies)
+
+
+def bench_validation_batch_cli(n: int) -> Timing:
+    with tempfile.TemporaryDirectory() as folder:
+        batch = Path(folder) / "batch.ndjson"
+        batch.write_text("\n".join(json.dumps(e) for e in generate(n, seed=9)) + "\n")
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "payerkg.cli.main", "validate", "--batch", str(batch)],
+            capture_output=True,
+            check=False,
+            timeout=3600,
+        )
+        seconds = time.perf_counter() - started
+    return Timing("validation, CLI batch (NDJSON, incl. start-up)", n, seconds, [seconds * 1000 / n])
 
 
 def machine() -> str:
@@ -154,21 +214,31 @@ def main() -> None:
     parser.add_argument("--answers", type=int, default=300)
     parser.add_argument("--http-requests", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--encounters", type=int, default=200)
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args()
 
     load_seconds, triples = bench_startup()
-    timings = [bench_in_process(args.answers), bench_http(args.http_requests, args.concurrency)]
+    timings = [bench_in_process(args.answers)]
+    with running_service() as base:
+        timings.append(bench_http(base, args.http_requests, args.concurrency))
+        timings.append(bench_validation_http(base, args.encounters))
+    timings.append(bench_validation_in_process(args.encounters))
+    timings.append(bench_validation_batch_cli(args.encounters))
     lines = [
         "# Benchmarks",
         "",
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()};",
         f"payerkg {__version__}, rdflib {rdflib.__version__}.",
         "",
-        "Reproduce: `make bench` (or `.venv/bin/python -m benchmarks "
-        f"--answers {args.answers} --http-requests {args.http_requests} --concurrency {args.concurrency}`).",
-        "Questions are drawn with a fixed seed from Medicare codes, dates 2024-2028, modalities, "
-        "locations and patient statuses; the HTTP load runs on loopback against `payerkg serve`.",
+        "Reproduce: `make bench` (or `.venv/bin/python -m benchmarks --answers "
+        f"{args.answers} --http-requests {args.http_requests} --concurrency {args.concurrency} "
+        f"--encounters {args.encounters}`).",
+        "Coverage questions are drawn with a fixed seed from Medicare codes, dates 2024-2028, "
+        "modalities, locations and patient statuses. Encounters come from `benchmarks/encounters.py` "
+        "(seeded, about 20% violating). HTTP runs on loopback against `payerkg serve`. Validation "
+        "is pyshacl over the structural and derived shapes, so the pyshacl baseline is the engine "
+        "itself until a compiled engine lands (issue: performance).",
         "",
         f"Start-up: load of the default graph ({triples:,} triples): {load_seconds:.2f} s.",
         "",
