@@ -283,12 +283,9 @@ def _compile_version(builder: _Builder, version: _Version, overriding: list[_Ver
     for kind, prop, steps, field in requirements:
         allowed = _notations(policy, version.values(prop))
         if allowed:
-            shape(
-                kind,
-                builder.node(builder.property(steps, **{"in": allowed})),
-                field,
-                f"must be {words(allowed)}",
-            )
+            # An encounter that does not say cannot show that the requirement is met.
+            required = builder.property(steps, minCount=Literal(1), **{"in": allowed})
+            shape(kind, builder.node(required), field, f"must be {words(allowed)}")
     if version.first(PK.requiresRuralLocation) == Literal(True):
         shape(
             "rural",
