@@ -94,7 +94,7 @@ class Citation:
 
 @dataclass
 class Conflict:
-    """Two applicable rule versions that disagree on the determination."""
+    """Two applicable rule versions of different rules that disagree on one topic."""
 
     topic: str
     sides: list[dict[str, Any]]
@@ -112,6 +112,7 @@ class CoverageAnswer:
     limits: list[Item] = field(default_factory=list)
     documentation: list[Item] = field(default_factory=list)
     rules: list[str] = field(default_factory=list)
+    layers: list[dict[str, str]] = field(default_factory=list)
     citations: list[Citation] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
@@ -356,7 +357,7 @@ def _combine(answer: CoverageAnswer, outcomes: list[_Outcome], terms: _TermReade
     has_determination = any(o.version.value(PK.determination) is not None for o in outcomes)
     found = [o.determination for o in applying if o.determination]
 
-    answer.conflicts = _conflicts(applying)
+    answer.conflicts = _conflicts(applying, terms)
     if "not-covered" in found:
         refusing = {o.version.rule for o in applying if o.determination == "not-covered"}
         rescues = [
@@ -387,8 +388,18 @@ def _combine(answer: CoverageAnswer, outcomes: list[_Outcome], terms: _TermReade
             answer.determination = "covered"
         else:
             answer.determination = "unknown"
-    if answer.conflicts and answer.determination in ("covered", "not-covered"):
-        answer.determination = "conditional"
+    if answer.conflicts:
+        # Sources disagree: say so, and never present either side as settled.
+        answer.determination = "conditional" if answer.determination != "unknown" else "unknown"
+        topics = ", ".join(sorted({c.topic for c in answer.conflicts}))
+        answer.conditions.append(
+            Item(
+                id="sources-disagree",
+                text=f"Active rules disagree on {topics}; confirm with the payer which applies (see conflicts).",
+                rule="",
+                status="open",
+            )
+        )
     if not has_determination:
         answer.determination = "unknown"
     for o in applying:
@@ -396,22 +407,37 @@ def _combine(answer: CoverageAnswer, outcomes: list[_Outcome], terms: _TermReade
     answer.summary = _summary(answer)
 
 
-def _conflicts(applying: list[_Outcome]) -> list[Conflict]:
-    explicit = [(o, o.version.value(PK.determination)) for o in applying]
-    covered = [o for o, d in explicit if d == PK.Covered]
-    refused = [o for o, d in explicit if d == PK.NotCovered and o.version.value(PK.recognized) is None]
-    return [
-        Conflict(
-            topic="determination",
-            sides=[
-                {"rule": str(a.version.iri), "determination": "covered"},
-                {"rule": str(b.version.iri), "determination": "not-covered"},
-            ],
-        )
-        for a in covered
-        for b in refused
-        if a.version.rule != b.version.rule
-    ]
+CONFLICT_TOPICS = {
+    "determination": PK.determination,
+    "place of service": PK.requiresPlaceOfService,
+    "modifiers": PK.requiresModifier,
+    "rate basis": PK.rateBasis,
+}
+
+
+def _conflicts(applying: list[_Outcome], terms: _TermReader) -> list[Conflict]:
+    """Pairs of applying versions of different rules that require different things on one topic."""
+    found = []
+    for topic, prop in CONFLICT_TOPICS.items():
+        stating = [o for o in applying if o.version.values(prop)]
+        for i, first in enumerate(stating):
+            for second in stating[i + 1 :]:
+                if first.version.rule == second.version.rule:
+                    continue
+                if set(first.version.values(prop)) & set(second.version.values(prop)):
+                    continue
+                found.append(Conflict(topic, [_side(first, prop, terms), _side(second, prop, terms)]))
+    return found
+
+
+def _side(outcome: _Outcome, prop: URIRef, terms: _TermReader) -> dict[str, Any]:
+    level = outcome.version.value(PK.evidenceLevel)
+    return {
+        "rule": str(outcome.version.iri),
+        "says": [terms.notation(v) for v in outcome.version.values(prop)],
+        "evidence_level": terms.notation(level) if level is not None else "",
+        "citations": [asdict(c) for c in terms.citations(outcome.version)],
+    }
 
 
 def _add_branch_conditions(answer: CoverageAnswer, branches: list[_Outcome], terms: _TermReader) -> None:
@@ -484,7 +510,13 @@ def _attach_details(answer: CoverageAnswer, outcomes: list[_Outcome], terms: _Te
             )
         answer.rules.append(rule)
         answer.citations.extend(terms.citations(o.version))
+        payer = o.version.value(PK.payer)
+        layer = terms.notation(payer) if payer is not None else ""
+        answer.layers.append({"rule": rule, "payer": layer, "inherited": str(layer != answer.payer).lower()})
     answer.rules = sorted(set(answer.rules))
+    answer.layers = sorted(
+        {tuple(sorted(d.items())): d for d in answer.layers}.values(), key=lambda d: d["rule"]
+    )
 
 
 def _mentioned(answer: CoverageAnswer, outcome: _Outcome) -> bool:
