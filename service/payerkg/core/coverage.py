@@ -92,6 +92,15 @@ class Citation:
     quote: str | None = None
 
 
+@dataclass(frozen=True)
+class Layer:
+    """Which payer's rules a rule version comes from: the asked payer's own, or a baseline it inherits."""
+
+    rule: str
+    payer: str
+    inherited: bool
+
+
 @dataclass
 class Conflict:
     """Two applicable rule versions of different rules that disagree on one topic."""
@@ -112,7 +121,7 @@ class CoverageAnswer:
     limits: list[Item] = field(default_factory=list)
     documentation: list[Item] = field(default_factory=list)
     rules: list[str] = field(default_factory=list)
-    layers: list[dict[str, str]] = field(default_factory=list)
+    layers: list[Layer] = field(default_factory=list)
     citations: list[Citation] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
@@ -395,7 +404,7 @@ def _combine(answer: CoverageAnswer, outcomes: list[_Outcome], terms: _TermReade
         answer.conditions.append(
             Item(
                 id="sources-disagree",
-                text=f"Active rules disagree on {topics}; confirm with the payer which applies (see conflicts).",
+                text=f"Active rules disagree on {topics}; confirm with the payer which one applies.",
                 rule="",
                 status="open",
             )
@@ -512,11 +521,9 @@ def _attach_details(answer: CoverageAnswer, outcomes: list[_Outcome], terms: _Te
         answer.citations.extend(terms.citations(o.version))
         payer = o.version.value(PK.payer)
         layer = terms.notation(payer) if payer is not None else ""
-        answer.layers.append({"rule": rule, "payer": layer, "inherited": str(layer != answer.payer).lower()})
+        answer.layers.append(Layer(rule, layer, inherited=layer != answer.payer))
     answer.rules = sorted(set(answer.rules))
-    answer.layers = sorted(
-        {tuple(sorted(d.items())): d for d in answer.layers}.values(), key=lambda d: d["rule"]
-    )
+    answer.layers = sorted(set(answer.layers), key=lambda layer: layer.rule)
 
 
 def _mentioned(answer: CoverageAnswer, outcome: _Outcome) -> bool:
