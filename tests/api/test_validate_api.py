@@ -30,7 +30,7 @@ def test_published_example_conforms(client: TestClient) -> None:
     example = client.get("/encounter/example.json").json()
     body = post(client, example).json()
     assert body["conforms"] is True and body["findings"] == []
-    assert body["engine"] == "pyshacl"
+    assert body["engine"] == "compiled"
 
 
 def test_non_conforming_is_200_with_findings_naming_rule_field_and_source(client: TestClient) -> None:

@@ -18,7 +18,7 @@ from payerkg.core.encounter import (
     json_schema,
     parse_encounter,
 )
-from payerkg.core.validation import report_graph, validate_batch, validate_encounter
+from payerkg.core.validation import validate_batch, validate_encounter
 from payerkg.errors import TooLarge
 
 router = APIRouter(tags=["validation"])
@@ -72,7 +72,7 @@ async def validate(
     wanted = next((fmt for media, fmt in REPORT_FORMATS.items() if media in accept), None)
     if wanted is not None:
         media = next(media for media, fmt in REPORT_FORMATS.items() if fmt == wanted)
-        return Response(report_graph(result).serialize(format=wanted), media_type=media)
+        return Response(result.report().serialize(format=wanted), media_type=media)
     return JSONResponse(result.to_dict())
 
 

@@ -75,7 +75,8 @@ class PolicyGraph:
     files: dict[URIRef, str] = field(default_factory=dict)
     revision: str = ""
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)
-    _memo_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Re-entrant: one derived view may be built from another (compiled shapes from shapes).
+    _memo_lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def memo(self, key: str, build: Callable[[], T]) -> T:
         """A derived read-only view of this graph (vocabularies, term caches), built once."""

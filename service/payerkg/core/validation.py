@@ -1,8 +1,10 @@
 """Validate encounters against the structural shapes and the shapes derived from rule data.
 
-pyshacl judges; this module selects nothing by hand: the derived shapes carry the payer, date and
-scope of their rule versions. Findings are turned into words a biller can act on, each with the
-rule version and its sources. Encounters stay in memory; nothing here stores or logs them.
+The shapes are the source of truth. They are judged by the compiled SHACL engine
+(payerkg.core.compiled_shacl), with pyshacl as the reference: selectable per call, used
+automatically for any shape outside the compiled subset, and compared with the compiled engine
+by a differential test. Findings are turned into words a biller can act on, each with the rule
+version and its sources. Encounters stay in memory; nothing here stores or logs them.
 """
 
 from __future__ import annotations
@@ -10,13 +12,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pyshacl
 from rdflib import Graph, URIRef
 from rdflib.namespace import SH
-from rdflib.term import Node
 
+from payerkg.core.compiled_shacl import CompiledShapes, IndexedGraph, Result, report_graph
 from payerkg.core.coverage import Citation, citations_of
 from payerkg.core.dataset import PolicyGraph
 from payerkg.core.encounter import DEFAULT_LIMITS, Encounter, Limits, parse_encounter
@@ -25,6 +27,7 @@ from payerkg.errors import InputError
 from payerkg.namespaces import PK
 
 ENCOUNTER_SHAPES = "shapes/encounter/"
+Engine = Literal["compiled", "pyshacl"]
 
 
 @dataclass
@@ -46,13 +49,17 @@ class ValidationResult:
     conforms: bool
     findings: list[Finding]
     graph_revision: str
-    engine: str = "pyshacl"
-    report: Graph | None = dataclasses.field(default=None, repr=False)
+    engine: str
+    results: list[Result] = dataclasses.field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data.pop("report")
+        data.pop("results")
         return data
+
+    def report(self) -> Graph:
+        """The full W3C SHACL validation report."""
+        return report_graph(self.results, self.conforms)
 
 
 def shapes_graph(policy: PolicyGraph) -> Graph:
@@ -68,46 +75,92 @@ def shapes_graph(policy: PolicyGraph) -> Graph:
     return policy.memo("validation.shapes", build)
 
 
-def validate_encounter(policy: PolicyGraph, encounter: Encounter) -> ValidationResult:
+def compiled_shapes(policy: PolicyGraph) -> CompiledShapes:
+    """The shapes compiled for the fast engine, built once per loaded graph."""
+    return policy.memo("validation.compiled", lambda: CompiledShapes(shapes_graph(policy)))
+
+
+def validate_encounter(
+    policy: PolicyGraph, encounter: Encounter, engine: Engine = "compiled"
+) -> ValidationResult:
     """Validate one parsed encounter; a non-conforming encounter is a result, not an error."""
-    shapes = shapes_graph(policy)
-    _, report, _ = pyshacl.validate(encounter.graph, shacl_graph=shapes, allow_warnings=True)
-    assert isinstance(report, Graph)
+    data = IndexedGraph(encounter.triples)
+    if engine == "pyshacl":
+        results, used = pyshacl_results(shapes_graph(policy), encounter.graph), "pyshacl"
+    else:
+        compiled = compiled_shapes(policy)
+        results, used = compiled.validate(data), "compiled"
+        if not compiled.complete:
+            results += pyshacl_results(compiled.residual, encounter.graph)
+            used = "compiled+pyshacl"
     findings: dict[tuple[str, str], Finding] = {}
-    for result in report.objects(None, SH.result):
-        found = _finding(policy, shapes, encounter.graph, report, result)
+    for result in results:
+        found = _finding(policy, data, result)
         # A rule on an encounter-level field fails once per claim line; report it once.
         findings.setdefault((found.source_shape, found.field), found)
     ordered = sorted(findings.values(), key=lambda f: (f.severity != "violation", f.field, f.source_shape))
-    violations = any(f.severity == "violation" for f in ordered)
-    return ValidationResult(encounter.id, not violations, ordered, policy.revision, report=report)
+    conforms = not any(f.severity == "violation" for f in ordered)
+    return ValidationResult(encounter.id, conforms, ordered, policy.revision, used, results)
 
 
-def _finding(policy: PolicyGraph, shapes: Graph, data: Graph, report: Graph, result: Node) -> Finding:
-    focus = report.value(result, SH.focusNode)
-    shape = report.value(result, SH.sourceShape)
-    path = report.value(result, SH.resultPath) or shapes.value(shape, PK.findingPath)
-    rule = shapes.value(shape, PK.enforces)
-    severity = report.value(result, SH.resultSeverity)
-    message = report.value(result, SH.resultMessage)
+def pyshacl_results(shapes: Graph, data: Graph) -> list[Result]:
+    """pyshacl's top-level results, in the compiled engine's terms."""
+    _, report, _ = pyshacl.validate(data, shacl_graph=shapes, allow_warnings=True)
+    assert isinstance(report, Graph)
+    results = []
+    for node in report.objects(None, SH.result):
+        message = report.value(node, SH.resultMessage)
+        results.append(
+            Result(
+                focus=report.value(node, SH.focusNode),  # type: ignore[arg-type]
+                path=report.value(node, SH.resultPath),
+                value=report.value(node, SH.value),  # type: ignore[arg-type]
+                component=report.value(node, SH.sourceConstraintComponent),  # type: ignore[arg-type]
+                source_shape=report.value(node, SH.sourceShape),  # type: ignore[arg-type]
+                severity=report.value(node, SH.resultSeverity),  # type: ignore[arg-type]
+                message=str(message) if message is not None else None,
+            )
+        )
+    return results
+
+
+def _finding(policy: PolicyGraph, data: IndexedGraph, result: Result) -> Finding:
+    path, rule, citations = _shape_facts(policy, result)
     return Finding(
-        severity="violation" if severity == SH.Violation else "warning",
-        message=str(message) if message is not None else "does not follow the encounter format",
-        field=_field(data, focus, path),
+        severity="violation" if result.severity == SH.Violation else "warning",
+        message=result.message or "does not follow the encounter format",
+        field=_field(data, result, path),
         rule=str(rule) if rule is not None else None,
-        focus_node=str(focus),
+        focus_node=str(result.focus),
         path=str(path) if isinstance(path, URIRef) else None,
-        constraint=str(report.value(result, SH.sourceConstraintComponent)),
-        source_shape=str(shape),
-        citations=citations_of(policy, rule) if isinstance(rule, URIRef) else [],
+        constraint=str(result.component),
+        source_shape=str(result.source_shape),
+        citations=list(citations),
     )
 
 
-def _field(data: Graph, focus: Node | None, path: Node | None) -> str:
+def _shape_facts(policy: PolicyGraph, result: Result) -> tuple[Any, Any, tuple[Citation, ...]]:
+    """The finding path, enforced rule and its citations of a result's shape, read once per shape."""
+    facts: dict[Any, tuple[Any, Any, tuple[Citation, ...]]] = policy.memo("validation.shape-facts", dict)
+    key = (result.source_shape, result.path)
+    if key not in facts:
+        shapes = shapes_graph(policy)
+        path = (
+            result.path
+            if isinstance(result.path, URIRef)
+            else shapes.value(result.source_shape, PK.findingPath)
+        )
+        rule = shapes.value(result.source_shape, PK.enforces)
+        citations = tuple(citations_of(policy, rule)) if isinstance(rule, URIRef) else ()
+        facts[key] = (path, rule, citations)
+    return facts[key]
+
+
+def _field(data: IndexedGraph, result: Result, path: object) -> str:
     name = FIELDS.get(path, "encounter") if isinstance(path, URIRef) else "encounter"
     if isinstance(path, URIRef) and path in LINE_FIELDS:
-        number = data.value(focus, PK.lineNumber)
-        return f"lines[{number if number is not None else '?'}].{name}"
+        numbers = data.objects(result.focus, PK.lineNumber)
+        return f"lines[{numbers[0] if numbers else '?'}].{name}"
     return name
 
 
@@ -124,9 +177,3 @@ def validate_batch(
             yield {"line": number, "error": {"code": error.code, "detail": error.message}}
             continue
         yield {"line": number, **validate_encounter(policy, encounter).to_dict()}
-
-
-def report_graph(result: ValidationResult) -> Graph:
-    """The full W3C SHACL validation report of a result."""
-    assert result.report is not None
-    return result.report
