@@ -1,6 +1,7 @@
 """Coverage answers: what a payer requires for a code on a date of service, and why.
 
-Rule selection is SPARQL (``queries/rule-versions-for-code.rq``); this module combines the
+Rule selection is SPARQL (``queries/rule-versions-for-code.rq``, read once per payer, code and
+graph revision, then filtered by date of service and "as known on"); this module combines the
 selected rule versions. A version speaks to a situation (its scope: modality, patient setting,
 patient status, clinical purpose, rural flag). Against a question it either applies, does not
 apply, or applies only if an unstated fact of the question takes a given value (a branch).
@@ -166,7 +167,7 @@ class _Vocabulary:
         self.by_class: dict[URIRef, dict[str, URIRef]] = {}
         classes = [c for _, _, c in FACETS.values() if c is not None] + [PK.PractitionerType]
         for cls in classes:
-            rows = select(policy.dataset, "controlled-values", **{"class": cls})
+            rows = _select_once(policy, "controlled-values", **{"class": cls})
             self.by_class[cls] = {str(r["notation"]): r["value"] for r in rows}
 
     def iri(self, cls: URIRef, notation: str, facet: str) -> URIRef:
@@ -177,6 +178,18 @@ class _Vocabulary:
             raise InvalidParameter(
                 f"{FACET_WORDS[facet]} is not one of the known values ({allowed})", pointer=facet
             ) from None
+
+
+def _select_once(policy: PolicyGraph, name: str, **bindings: Identifier) -> list[Row]:
+    """Rows of a named query, run once per graph revision and binding (the graph never changes
+    under a revision; a new revision is a new PolicyGraph with an empty memo)."""
+    cache: dict[tuple[str, frozenset[tuple[str, Identifier]]], list[Row]] = policy.memo(
+        "coverage.select", dict
+    )
+    key = (name, frozenset(bindings.items()))
+    if key not in cache:
+        cache[key] = select(policy.dataset, name, **bindings)
+    return cache[key]
 
 
 def _vocabulary(policy: PolicyGraph) -> _Vocabulary:
@@ -235,7 +248,7 @@ def resolve_payer(policy: PolicyGraph, payer_id: str) -> tuple[URIRef, date | No
     """The payer's IRI and the date its sources are current to; UnknownPayer if absent."""
     if not PAYER_PATTERN.match(payer_id):
         raise InvalidParameter("payer must be a short payer id such as medicare", "payer")
-    rows = select(policy.dataset, "payer-by-id", id=RDFLiteral(payer_id))
+    rows = _select_once(policy, "payer-by-id", id=RDFLiteral(payer_id))
     if not rows:
         raise UnknownPayer("no payer with this id is in the graph", "payer")
     current = rows[0].get("sourcesCurrentTo")
@@ -244,7 +257,7 @@ def resolve_payer(policy: PolicyGraph, payer_id: str) -> tuple[URIRef, date | No
 
 def find_code(policy: PolicyGraph, notation: str) -> Row | None:
     """The code with this notation and its validity dates, or None if the graph has none."""
-    rows = select(policy.dataset, "code-by-notation", notation=RDFLiteral(notation))
+    rows = _select_once(policy, "code-by-notation", notation=RDFLiteral(notation))
     return rows[0] if rows else None
 
 
@@ -280,19 +293,56 @@ def _question_facts(policy: PolicyGraph, question: CoverageQuestion) -> dict[str
     return facts
 
 
+@dataclass(frozen=True)
+class _Candidate:
+    """A rule version that may govern a payer's code, with the dates that decide when."""
+
+    iri: URIRef
+    start: date
+    end: date | None
+    known: date | None
+    revised_on: tuple[date, ...]
+
+    def governs(self, day: date, as_of: date) -> bool:
+        """In force on the date of service, as known on ``as_of`` (not yet revised by then)."""
+        return (
+            self.start <= day
+            and (self.end is None or day <= self.end)
+            and (self.known is None or self.known <= as_of)
+            and not any(revised <= as_of for revised in self.revised_on)
+        )
+
+
+def _candidates(policy: PolicyGraph, payer: URIRef, code: URIRef) -> list[_Candidate]:
+    """The query's rows for one payer and code, read once per graph revision."""
+    cache: dict[tuple[URIRef, URIRef], list[_Candidate]] = policy.memo("coverage.candidates", dict)
+    if (payer, code) not in cache:
+        rows = select(policy.dataset, "rule-versions-for-code", askedPayer=payer, code=code)
+        revisions: dict[URIRef, set[date]] = defaultdict(set)
+        dates: dict[URIRef, tuple[date, date | None, date | None]] = {}
+        for row in rows:
+            version = row["version"]
+            dates[version] = tuple(  # type: ignore[assignment]
+                row[k].toPython() if row.get(k) is not None else None for k in ("start", "end", "known")
+            )
+            if row.get("revisedOn") is not None:
+                revisions[version].add(row["revisedOn"].toPython())
+        cache[(payer, code)] = [
+            _Candidate(version, *dates[version], revised_on=tuple(sorted(revisions[version])))
+            for version in sorted(dates)
+        ]
+    return cache[(payer, code)]
+
+
 def _select_versions(
     policy: PolicyGraph, payer: URIRef, code: URIRef, day: date, as_of: date
 ) -> list[_Version]:
-    rows = select(
-        policy.dataset,
-        "rule-versions-for-code",
-        askedPayer=payer,
-        code=code,
-        date=RDFLiteral(day),
-        asOf=RDFLiteral(as_of),
-    )
     terms = _terms(policy)
-    return [_Version(iri, terms.statements(iri)) for iri in sorted(row["version"] for row in rows)]
+    return [
+        _Version(c.iri, terms.statements(c.iri))
+        for c in _candidates(policy, payer, code)
+        if c.governs(day, as_of)
+    ]
 
 
 # --- evaluation ------------------------------------------------------------------------------
@@ -540,13 +590,14 @@ class _TermReader:
     def __init__(self, policy: PolicyGraph) -> None:
         self.policy = policy
         self.cache: dict[Node, dict[URIRef, list[Node]]] = {}
+        self.citation_cache: dict[Node, list[Citation]] = {}
 
     def statements(self, term: Node) -> dict[URIRef, list[Node]]:
         # The graph of one revision never changes, so what was read once stays true.
         if term not in self.cache:
             found: dict[URIRef, list[Node]] = defaultdict(list)
             assert isinstance(term, Identifier)  # terms are IRIs or blank nodes, never variables
-            for row in select(self.policy.dataset, "term-statements", term=term):
+            for row in _select_once(self.policy, "term-statements", term=term):
                 found[row["p"]].append(row["o"])
             # Sorted, so that answers list things in the same order on every run.
             self.cache[term] = {
@@ -577,6 +628,11 @@ class _TermReader:
         return " and ".join(f"{FACET_WORDS[f]} is {self.words(v)}" for f, v in open_facets.items())
 
     def citations(self, version: _Version) -> list[Citation]:
+        if version.iri not in self.citation_cache:
+            self.citation_cache[version.iri] = self.read_citations(version)
+        return list(self.citation_cache[version.iri])
+
+    def read_citations(self, version: _Version) -> list[Citation]:
         level = version.value(PK.evidenceLevel)
         found = []
         for node in version.values(PK.citation):
@@ -606,7 +662,7 @@ class _TermReader:
 def _add_notices(
     policy: PolicyGraph, answer: CoverageAnswer, payer: URIRef, day: date, current_to: date | None
 ) -> None:
-    rows = select(policy.dataset, "payer-horizon", askedPayer=payer)
+    rows = _select_once(policy, "payer-horizon", askedPayer=payer)
     last = rows[0].get("lastChange") if rows else None
     if last is not None and day >= last.toPython():
         answer.notices.append(
