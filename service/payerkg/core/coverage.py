@@ -12,8 +12,10 @@ determinations combine as: not-covered beats conditional beats covered; exceptio
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -209,6 +211,40 @@ def coverage(policy: PolicyGraph, question: CoverageQuestion, today: date | None
     'invalid-code'
     """
     as_of = question.as_of or today or date.today()
+    answers: _Answers = policy.memo("coverage.answers", _Answers)
+    key = (dataclasses.replace(question, as_of=as_of), as_of)
+    cached = answers.get(key)
+    if cached is not None:
+        return cached
+    answer = _answer(policy, question, as_of)
+    answers.put(key, answer)
+    return answer
+
+
+class _Answers:
+    """The most recent answers of one graph revision (bounded; answers are never mutated)."""
+
+    size = 20_000
+
+    def __init__(self) -> None:
+        self.entries: OrderedDict[Any, CoverageAnswer] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: Any) -> CoverageAnswer | None:
+        with self.lock:
+            found = self.entries.get(key)
+            if found is not None:
+                self.entries.move_to_end(key)
+            return found
+
+    def put(self, key: Any, answer: CoverageAnswer) -> None:
+        with self.lock:
+            self.entries[key] = answer
+            if len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+
+def _answer(policy: PolicyGraph, question: CoverageQuestion, as_of: date) -> CoverageAnswer:
     if not CODE_PATTERN.match(question.code):
         raise InvalidParameter("code must be a CPT or HCPCS code such as 99213 or G2012", "code")
     payer_iri, sources_current_to = resolve_payer(policy, question.payer)
