@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -14,6 +16,7 @@ from payerkg.core.coverage import CoverageAnswer, CoverageQuestion, coverage
 from payerkg.core.dataset import PolicyGraph, load_dataset
 from payerkg.core.encounter import parse_encounter
 from payerkg.core.lint import lint_files
+from payerkg.core.matrix import DEFAULT_CODES, coverage_matrix, render_markdown
 from payerkg.core.validation import ValidationResult, validate_batch, validate_encounter
 from payerkg.errors import PayerKGError
 from payerkg.settings import Settings
@@ -205,7 +208,7 @@ def _validate_batch(policy: PolicyGraph, path: Path, settings: Settings, output:
     lines = raw.splitlines()
     counts = {"conform": 0, "do not conform": 0, "refused": 0}
     by_rule: dict[str, int] = {}
-    records = validate_batch(policy, lines, settings.encounter_limits())
+    records = validate_batch(policy, lines, settings.encounter_limits(), workers=os.cpu_count() or 1)
     with typer.progressbar(records, length=len(lines), label="validating", file=sys.stderr) as progress:
         for record in progress:
             if output == "json":
@@ -229,6 +232,36 @@ def _validate_batch(policy: PolicyGraph, path: Path, settings: Settings, output:
     if counts["refused"]:
         return 2
     return 0 if counts["do not conform"] == 0 else 1
+
+
+@app.command()
+def matrix(
+    date_of_service: Annotated[str, typer.Option("--date", help="Date of service, YYYY-MM-DD")],
+    codes: Annotated[
+        str | None, typer.Option(help="Comma-separated codes; default: a telehealth set")
+    ] = None,
+    output: Annotated[str, typer.Option("--format", help="text, json or markdown")] = "text",
+) -> None:
+    """Payers x codes on one date: the determination in each cell and the rules behind it."""
+    if output not in ("text", "json", "markdown"):
+        fail("--format must be text, json or markdown")
+    day = parse_date(date_of_service, "date")
+    assert day is not None
+    chosen = [c.strip() for c in codes.split(",")] if codes else list(DEFAULT_CODES)
+    try:
+        table = coverage_matrix(load_dataset(Settings().data_dir), day, chosen)
+    except PayerKGError as error:
+        fail(error.message)
+    if output == "json":
+        typer.echo(json.dumps(asdict(table), indent=2))
+    elif output == "markdown":
+        typer.echo(render_markdown(table), nl=False)
+    else:
+        width = max(len(p) for p in table.payers)
+        typer.echo(" " * width + "  " + "  ".join(f"{c:>12}" for c in table.codes))
+        for payer in table.payers:
+            row = "  ".join(f"{table.cells[payer][c].determination:>12}" for c in table.codes)
+            typer.echo(f"{payer:<{width}}  {row}")
 
 
 @app.command("article-check")

@@ -1,0 +1,29 @@
+"""GET /matrix: payers x codes on a date, each cell a determination and its rules."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from payerkg.api.deps import PolicyDep
+from payerkg.core.matrix import DEFAULT_CODES, coverage_matrix
+from payerkg.errors import InvalidParameter
+
+router = APIRouter(tags=["coverage"])
+
+
+@router.get("/matrix", summary="Coverage matrix: payers x codes on one date")
+def matrix(
+    policy: PolicyDep,
+    date_of_service: Annotated[date, Query(alias="date", examples=["2025-06-01"])],
+    codes: Annotated[str | None, Query(max_length=400, description="Comma-separated codes")] = None,
+    as_of: Annotated[date | None, Query()] = None,
+) -> dict[str, Any]:
+    """Each cell links the rule versions that decide it; `unknown` where no rule answers."""
+    chosen = [c.strip() for c in codes.split(",") if c.strip()] if codes else list(DEFAULT_CODES)
+    if len(chosen) > 40:
+        raise InvalidParameter("at most 40 codes per matrix", "codes")
+    return asdict(coverage_matrix(policy, date_of_service, chosen, as_of=as_of))
