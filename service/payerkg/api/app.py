@@ -10,13 +10,17 @@ from fastapi import FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from payerkg import __version__
-from payerkg.api import problems, validation
+from payerkg.api import matrix, problems, sparql, validation
 from payerkg.api.deps import PolicyDep
 from payerkg.core import catalog
-from payerkg.core.coverage import CoverageQuestion, coverage
+from payerkg.core.coverage import CoverageAnswer, CoverageQuestion, coverage
 from payerkg.core.dataset import PolicyGraph, load_dataset
 from payerkg.core.queries import prepare_all
 from payerkg.settings import Settings
+
+Modality = Literal[
+    "audio-video", "audio-only", "asynchronous", "remote-monitoring", "interprofessional", "in-person"
+]
 
 
 def create_app(settings: Settings | None = None, policy: PolicyGraph | None = None) -> FastAPI:
@@ -34,6 +38,8 @@ def create_app(settings: Settings | None = None, policy: PolicyGraph | None = No
     app.state.settings = settings
     problems.install(app)
     app.include_router(validation.router)
+    app.include_router(sparql.router)
+    app.include_router(matrix.router)
 
     @app.get("/health", tags=["service"])
     def health(policy: PolicyDep) -> dict[str, Any]:
@@ -45,7 +51,15 @@ def create_app(settings: Settings | None = None, policy: PolicyGraph | None = No
         """What the served graph holds: counts by kind and the files it came from."""
         return catalog.summary(policy)
 
-    @app.get("/coverage", tags=["coverage"])
+    @app.get(
+        "/coverage",
+        tags=["coverage"],
+        response_model=CoverageAnswer,
+        responses={
+            404: {"description": "Unknown payer (problem+json, code unknown_payer)"},
+            422: {"description": "Malformed parameter (problem+json, code invalid_parameter)"},
+        },
+    )
     def get_coverage(
         policy: PolicyDep,
         payer: Annotated[str, Query(description="Payer id", examples=["medicare"])],
@@ -53,25 +67,21 @@ def create_app(settings: Settings | None = None, policy: PolicyGraph | None = No
         date_of_service: Annotated[
             date, Query(alias="date", description="Date of service", examples=["2024-03-15"])
         ],
-        modality: Annotated[
-            Literal[
-                "audio-video",
-                "audio-only",
-                "asynchronous",
-                "remote-monitoring",
-                "interprofessional",
-                "in-person",
-            ]
-            | None,
-            Query(),
+        modality: Annotated[Modality | None, Query(examples=["audio-video"])] = None,
+        patient_status: Annotated[
+            Literal["new", "established"] | None, Query(examples=["established"])
         ] = None,
-        patient_status: Annotated[Literal["new", "established"] | None, Query()] = None,
-        patient_location: Annotated[Literal["home", "facility"] | None, Query()] = None,
-        rural: Annotated[bool | None, Query()] = None,
-        practitioner_type: Annotated[str | None, Query(max_length=64)] = None,
-        purpose: Annotated[Literal["mental-health", "sud", "stroke", "esrd"] | None, Query()] = None,
-        as_of: Annotated[date | None, Query(description="Answer with what was known on this date")] = None,
-    ) -> dict[str, Any]:
+        patient_location: Annotated[Literal["home", "facility"] | None, Query(examples=["home"])] = None,
+        rural: Annotated[bool | None, Query(description="Patient site rural as the law defines it")] = None,
+        practitioner_type: Annotated[str | None, Query(max_length=64, examples=["physician"])] = None,
+        purpose: Annotated[
+            Literal["mental-health", "sud", "stroke", "esrd"] | None,
+            Query(description="Clinical purpose, where exceptions depend on it"),
+        ] = None,
+        as_of: Annotated[
+            date | None, Query(description="Answer with what was known on this date", examples=["2025-10-20"])
+        ] = None,
+    ) -> CoverageAnswer:
         """What the payer requires for the code on the date of service, and why."""
         question = CoverageQuestion(
             payer=payer,
@@ -85,7 +95,7 @@ def create_app(settings: Settings | None = None, policy: PolicyGraph | None = No
             purpose=purpose,
             as_of=as_of,
         )
-        return coverage(policy, question).to_dict()
+        return coverage(policy, question)
 
     @app.get("/payers", tags=["catalog"])
     def list_payers(policy: PolicyDep) -> list[dict[str, Any]]:
