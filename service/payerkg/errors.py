@@ -88,3 +88,54 @@ class InvalidEncounter(InputError):
     """The encounter parses but does not follow the documented format; the message names the field."""
 
     code = "invalid_encounter"
+
+
+class QueryError(PayerKGError):
+    """A SPARQL request the endpoint refuses or cannot answer; messages never repeat the query text."""
+
+    code = "query_error"
+
+
+class InvalidQueryRequest(QueryError):
+    """The HTTP request does not follow the SPARQL 1.1 Protocol (no query, two queries)."""
+
+    code = "invalid_request"
+
+
+class MalformedQuery(QueryError):
+    """The query text is not SPARQL 1.1 (the message gives line and column, never text)."""
+
+    code = "malformed_query"
+
+
+class ForbiddenFeature(QueryError):
+    """A feature a read-only endpoint refuses: updates, SERVICE, LOAD, FROM and dataset parameters.
+
+    The pointer names the feature; nothing it points to is ever fetched.
+    """
+
+    code = "forbidden_feature"
+
+
+class NotAcceptable(QueryError):
+    """No result format the client accepts exists for this kind of query."""
+
+    code = "not_acceptable"
+
+
+class QueryTimeout(QueryError):
+    """The query ran past its time limit and was stopped; no partial result is sent."""
+
+    code = "query_timeout"
+
+
+class ResultTooLarge(QueryError):
+    """The result passed its row (or memory) limit and was dropped; it is never silently cut."""
+
+    code = "result_too_large"
+
+
+class QueryBusy(QueryError):
+    """Every query worker stayed busy until the request's deadline."""
+
+    code = "busy"

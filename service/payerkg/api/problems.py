@@ -13,10 +13,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from payerkg.errors import (
     ContextNotAllowed,
     DataFileError,
+    ForbiddenFeature,
     InvalidEncounter,
     InvalidParameter,
+    InvalidQueryRequest,
+    MalformedQuery,
+    NotAcceptable,
     ParseError,
     PayerKGError,
+    QueryBusy,
+    QueryTimeout,
+    ResultTooLarge,
     TooDeep,
     TooLarge,
     UnknownCode,
@@ -37,6 +44,14 @@ STATUS_BY_ERROR: dict[type[PayerKGError], int] = {
     ParseError: 422,
     ContextNotAllowed: 422,
     InvalidEncounter: 422,
+    # SPARQL endpoint (docs/sparql.md): refusals are 400, limits 422 (result) and 503 (time, workers).
+    InvalidQueryRequest: 400,
+    MalformedQuery: 400,
+    ForbiddenFeature: 400,
+    NotAcceptable: 406,
+    ResultTooLarge: 422,
+    QueryTimeout: 503,
+    QueryBusy: 503,
 }
 
 

@@ -1,0 +1,275 @@
+"""The read-only SPARQL 1.1 Protocol endpoint, and a plain query page for browsers.
+
+The route only parses the protocol request and negotiates formats; payerkg.core.sparql checks
+and runs the query in a killable worker. Waiting happens off the event loop (an async wait for a
+worker slot, then a thread), so other requests stay responsive while a query runs.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import threading
+import time
+from importlib import resources
+from string import Template
+from typing import Any
+from urllib.parse import parse_qsl, quote
+
+import anyio
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from payerkg.api.deps import PolicyDep, SettingsDep
+from payerkg.api.validation import read_capped
+from payerkg.core.dataset import PolicyGraph
+from payerkg.core.sparql import (
+    GRAPH_FORMATS,
+    SPARQL_JSON,
+    TABULAR_FORMATS,
+    TURTLE,
+    Answer,
+    example_queries,
+    run_query,
+)
+from payerkg.errors import (
+    ForbiddenFeature,
+    InvalidQueryRequest,
+    QueryBusy,
+    TooLarge,
+    UnsupportedFormat,
+)
+from payerkg.settings import Settings
+
+router = APIRouter(tags=["sparql"])
+
+DATASET_PARAMETERS = ("default-graph-uri", "named-graph-uri", "using-graph-uri", "using-named-graph-uri")
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+FORM = "application/x-www-form-urlencoded"
+PAGE_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'"
+)
+"""The query page loads nothing from anywhere and runs no script."""
+
+PROBLEM: dict[str, Any] = {"application/problem+json": {}}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The result, in the negotiated format",
+        "content": {media: {} for media in (*TABULAR_FORMATS, *GRAPH_FORMATS, "text/html")},
+    },
+    400: {"description": "malformed_query, forbidden_feature or invalid_request", "content": PROBLEM},
+    406: {"description": "not_acceptable: no accepted format fits the query form", "content": PROBLEM},
+    413: {"description": "too_large: the query text is over the size limit", "content": PROBLEM},
+    415: {
+        "description": "unsupported_format: wrong media type or a charset other than UTF-8",
+        "content": PROBLEM,
+    },
+    422: {"description": "result_too_large: more rows than allowed; nothing is cut", "content": PROBLEM},
+    503: {"description": "query_timeout (stopped at the time limit) or busy", "content": PROBLEM},
+}
+
+
+@router.get(
+    "/sparql",
+    response_model=None,
+    responses=RESPONSES,
+    summary="SPARQL 1.1 query (read-only); the query page for a browser when no query is given",
+)
+async def sparql_get(request: Request, policy: PolicyDep, settings: SettingsDep) -> Response:
+    """``query=`` in the URL; without one, a browser gets the query page."""
+    params = list(request.query_params.multi_items())
+    accept = accepted(request.headers.get("accept", ""))
+    if not any(name in ("query", "update") for name, _ in params) and _prefers_html(accept):
+        examples = {example.name: example.text for example in example_queries()}
+        chosen = request.query_params.get("example", "")
+        return _page(request, settings, policy.revision, query=examples.get(chosen, ""))
+    return await _answer(request, policy, settings, params, accept)
+
+
+@router.post(
+    "/sparql",
+    response_model=None,
+    responses=RESPONSES,
+    summary="SPARQL 1.1 query (read-only) by URL-encoded form or application/sparql-query",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                FORM: {"schema": {"type": "object", "properties": {"query": {"type": "string"}}}},
+                "application/sparql-query": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+async def sparql_post(request: Request, policy: PolicyDep, settings: SettingsDep) -> Response:
+    """A query in a URL-encoded form or as the body; updates are refused (the endpoint only reads)."""
+    media, charset = _content_type(request.headers.get("content-type", ""))
+    if charset not in (None, "utf-8", "utf8"):
+        raise UnsupportedFormat("the query must be UTF-8", "content-type")
+    if media == "application/sparql-update":
+        raise ForbiddenFeature("update is not allowed: the endpoint only reads", "update")
+    if media not in (FORM, "application/sparql-query"):
+        raise UnsupportedFormat(f"send the query as {FORM} or application/sparql-query", "content-type")
+    body = _utf8(await read_capped(request, settings.sparql_max_query_bytes))
+    params = list(request.query_params.multi_items())
+    if media == FORM:
+        params += parse_qsl(body, keep_blank_values=True)
+    else:
+        params.append(("query", body))
+    return await _answer(request, policy, settings, params, accepted(request.headers.get("accept", "")))
+
+
+async def _answer(
+    request: Request,
+    policy: PolicyGraph,
+    settings: Settings,
+    params: list[tuple[str, str]],
+    accept: list[str],
+) -> Response:
+    deadline = time.monotonic() + settings.sparql_timeout_s
+    text = _query_text(params, settings)
+    as_page = _prefers_html(accept)
+    base = str(request.url_for("sparql_get"))
+    answer = await _run(
+        request, policy, settings, text, [SPARQL_JSON, TURTLE] if as_page else accept, base, deadline
+    )
+    if as_page:
+        return _page(request, settings, policy.revision, query=text, answer=answer)
+    return Response(answer.body, media_type=answer.media_type, headers={"Vary": "Accept"})
+
+
+def _query_text(params: list[tuple[str, str]], settings: Settings) -> str:
+    """The one query of a protocol request, after refusing updates and dataset parameters."""
+    if any(name == "update" for name, _ in params):
+        raise ForbiddenFeature("update is not allowed: the endpoint only reads", "update")
+    for parameter in DATASET_PARAMETERS:
+        if any(name == parameter and value.strip() for name, value in params):
+            raise ForbiddenFeature(
+                f"{parameter} is not allowed: the endpoint answers from its own graph only", parameter
+            )
+    queries = [value for name, value in params if name == "query"]
+    if not queries:
+        raise InvalidQueryRequest("no query given: pass query= or POST application/sparql-query", "query")
+    if len(queries) > 1:
+        raise InvalidQueryRequest("a request carries exactly one query", "query")
+    if len(queries[0].encode("utf-8")) > settings.sparql_max_query_bytes:
+        raise TooLarge(f"the query is longer than {settings.sparql_max_query_bytes} bytes", "query")
+    return queries[0]
+
+
+async def _run(
+    request: Request,
+    policy: PolicyGraph,
+    settings: Settings,
+    text: str,
+    accept: list[str],
+    base: str,
+    deadline: float,
+) -> Answer:
+    """Wait (without blocking the loop) for a worker slot, then run the query in a thread."""
+    slots = _slots(request, settings)
+    while not slots.acquire(blocking=False):
+        if time.monotonic() >= deadline:
+            raise QueryBusy(f"all {settings.sparql_max_concurrent} query workers stayed busy; retry later")
+        await anyio.sleep(0.02)
+    try:
+        return await run_in_threadpool(
+            run_query, policy.dataset, text, accept, settings.query_limits(), base, deadline
+        )
+    finally:
+        slots.release()
+
+
+def _slots(request: Request, settings: Settings) -> threading.BoundedSemaphore:
+    """The app's worker slots, made on first use (route code runs on the loop: no race)."""
+    slots: threading.BoundedSemaphore | None = getattr(request.app.state, "sparql_slots", None)
+    if slots is None:
+        slots = threading.BoundedSemaphore(max(1, settings.sparql_max_concurrent))
+        request.app.state.sparql_slots = slots
+    return slots
+
+
+def accepted(header: str) -> list[str]:
+    """Media types of an Accept header, best first (q order, then as written); none means any."""
+    if not header.strip():
+        return ["*/*"]
+    ranked = []
+    for position, part in enumerate(header.split(",")):
+        media, *parameters = (field.strip() for field in part.split(";"))
+        quality = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if media and quality > 0:
+            ranked.append((-quality, position, media.lower()))
+    return [media for _, _, media in sorted(ranked)]
+
+
+def _prefers_html(accept: list[str]) -> bool:
+    return bool(accept) and accept[0] in HTML_TYPES
+
+
+def _content_type(header: str) -> tuple[str, str | None]:
+    media, *parameters = (field.strip() for field in header.split(";"))
+    charset = None
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower()
+    return media.lower(), charset
+
+
+def _utf8(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UnsupportedFormat("the query must be UTF-8", "body") from None
+
+
+_PAGE = Template((resources.files("payerkg.api") / "sparql_page.html").read_text(encoding="utf-8"))
+
+
+def _page(
+    request: Request, settings: Settings, revision: str, query: str = "", answer: Answer | None = None
+) -> HTMLResponse:
+    """The query page: a form, the example queries, and the answer to the submitted query."""
+    examples = "\n".join(
+        f'<li><a href="?example={quote(example.name)}">{html.escape(example.title)}</a>'
+        f"<details><summary>show</summary><pre>{html.escape(example.text)}</pre></details></li>"
+        for example in example_queries()
+    )
+    body = _PAGE.substitute(
+        revision=html.escape(revision),
+        timeout=f"{settings.sparql_timeout_s:g}",
+        rows=settings.sparql_max_rows,
+        examples=examples,
+        query=html.escape(query),
+        endpoint=html.escape(str(request.url_for("sparql_get"))),
+        results=_results_html(answer) if answer else "",
+    )
+    return HTMLResponse(body, headers={"Content-Security-Policy": PAGE_POLICY, "Vary": "Accept"})
+
+
+def _results_html(answer: Answer) -> str:
+    if answer.media_type != SPARQL_JSON:
+        return f"<h2>Result</h2><pre>{html.escape(answer.body.decode('utf-8'))}</pre>"
+    data = json.loads(answer.body)
+    if "boolean" in data:
+        return f"<h2>Result</h2><p><strong>{str(data['boolean']).lower()}</strong></p>"
+    variables = data["head"]["vars"]
+    rows = data["results"]["bindings"]
+    head = "".join(f"<th>{html.escape(v)}</th>" for v in variables)
+    cells = "".join(
+        "<tr>" + "".join(f"<td>{_cell(row, v)}</td>" for v in variables) + "</tr>" for row in rows
+    )
+    return f"<h2>Result: {len(rows)} rows</h2><table><tr>{head}</tr>{cells}</table>"
+
+
+def _cell(row: dict[str, dict[str, str]], variable: str) -> str:
+    return html.escape(row.get(variable, {}).get("value", ""))

@@ -1,0 +1,440 @@
+"""Read-only SPARQL: refuse what could write or fetch, run the rest where it can be stopped.
+
+rdflib has no query timeout, loads the target of ``FROM`` and runs ``SERVICE``. So every query
+is parsed, checked and evaluated in a forked child process (the loaded graph is shared
+copy-on-write) that is killed at the deadline. The child inspects the parsed algebra and refuses
+updates, ``SERVICE``, ``LOAD`` and dataset clauses before anything is evaluated, counts result
+rows as they are produced, serializes the answer and passes bytes back. Error messages name
+features, line and column, never text taken from the query.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from importlib.abc import Traversable
+from multiprocessing.connection import Connection
+from typing import Any
+
+import rdflib.plugins.sparql
+from pyparsing import ParseBaseException, ParseResults
+from rdflib import Dataset, Graph, Variable
+from rdflib.plugins.sparql.algebra import translateQuery
+from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+from rdflib.plugins.sparql.parserutils import CompValue
+from rdflib.plugins.sparql.sparql import Query
+from rdflib.query import Result
+from rdflib.term import Node
+
+from payerkg.errors import (
+    ForbiddenFeature,
+    MalformedQuery,
+    NotAcceptable,
+    QueryBusy,
+    QueryError,
+    QueryTimeout,
+    ResultTooLarge,
+)
+from payerkg.namespaces import PREFIXES
+
+SPARQL_JSON = "application/sparql-results+json"
+SPARQL_XML = "application/sparql-results+xml"
+CSV = "text/csv"
+TSV = "text/tab-separated-values"
+TURTLE = "text/turtle"
+NTRIPLES = "application/n-triples"
+JSON_LD = "application/ld+json"
+
+TABULAR_FORMATS = (SPARQL_JSON, SPARQL_XML, CSV, TSV)
+"""Formats of SELECT and ASK results, the first being the default."""
+GRAPH_FORMATS = (TURTLE, NTRIPLES, JSON_LD)
+"""Formats of CONSTRUCT and DESCRIBE results, the first being the default."""
+ALIASES = {"application/json": {"tabular": SPARQL_JSON, "graph": JSON_LD}}
+
+UPDATE_NAMES = {
+    "Load": "LOAD",
+    "Clear": "CLEAR",
+    "Drop": "DROP",
+    "Create": "CREATE",
+    "Add": "ADD",
+    "Move": "MOVE",
+    "Copy": "COPY",
+    "InsertData": "INSERT DATA",
+    "DeleteData": "DELETE DATA",
+    "DeleteWhere": "DELETE WHERE",
+    "Modify": "DELETE/INSERT",
+}
+BLOCKED_EVENTS = frozenset(
+    {
+        "socket.connect",
+        "socket.getaddrinfo",
+        "socket.gethostbyname",
+        "urllib.Request",
+        "subprocess.Popen",
+        "os.system",
+        "os.exec",
+        "os.posix_spawn",
+        "os.fork",
+    }
+)
+"""Audit events refused inside a query worker: a second lock behind the algebra check."""
+
+
+@dataclass(frozen=True)
+class QueryLimits:
+    """What one query may cost: seconds, result rows (or triples) and added memory (0: no cap)."""
+
+    timeout_s: float = 10.0
+    max_rows: int = 10_000
+    max_memory_mb: int = 1024
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A serialized query result: the query form (SELECT, ASK, CONSTRUCT, DESCRIBE) and its bytes."""
+
+    form: str
+    media_type: str
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Example:
+    """A shipped example query (``queries/examples/<name>.rq``); its first comment line is the title."""
+
+    name: str
+    title: str
+    text: str
+
+
+def example_queries() -> list[Example]:
+    """The example queries shown on the query page, in file-name order."""
+    folder: Traversable = resources.files("payerkg.queries") / "examples"
+    examples = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".rq"):
+            text = entry.read_text(encoding="utf-8")
+            first = text.splitlines()[0] if text else ""
+            title = first.lstrip("# ").strip() if first.startswith("#") else entry.name
+            examples.append(Example(entry.name.removesuffix(".rq"), title, text))
+    return examples
+
+
+def run_query(
+    dataset: Dataset,
+    text: str,
+    accept: Sequence[str] = ("*/*",),
+    limits: QueryLimits | None = None,
+    base: str | None = None,
+    deadline: float | None = None,
+) -> Answer:
+    """Answer ``text`` over ``dataset`` in a killable worker, or raise a QueryError.
+
+    ``accept`` lists media types in preference order (``*/*`` takes the default format);
+    ``deadline`` (``time.monotonic()``) defaults to now plus the time limit.
+    """
+    limits = limits or QueryLimits()
+    deadline = deadline if deadline is not None else time.monotonic() + limits.timeout_s
+    context = multiprocessing.get_context("fork")
+    reader, writer = context.Pipe(duplex=False)
+    worker = context.Process(
+        target=_worker,
+        args=(dataset, text, tuple(accept), limits, base, writer),
+        name="payerkg-sparql",
+        daemon=True,
+    )
+    try:
+        try:
+            worker.start()
+        except OSError:  # no process could be made (process or memory limits): a load problem
+            raise QueryBusy("no query worker could be started; retry later") from None
+        writer.close()  # the child holds its copy; EOF then means the child is gone
+        if not reader.poll(max(0.0, deadline - time.monotonic())):
+            raise QueryTimeout(f"the query did not finish within {limits.timeout_s:g} s and was stopped")
+        return _receive(reader, limits)
+    finally:
+        reader.close()
+        if not writer.closed:
+            writer.close()
+        _stop(worker)
+
+
+def _receive(reader: Connection, limits: QueryLimits) -> Answer:
+    try:
+        header = reader.recv()
+        if header[0] == "ok":
+            return Answer(header[1], header[2], reader.recv_bytes())
+    except (EOFError, OSError):
+        raise ResultTooLarge(
+            "the query worker stopped before answering (most likely past its "
+            f"{limits.max_memory_mb} MB memory budget)"
+        ) from None
+    _, name, message, pointer = header
+    raise _ERRORS.get(name, QueryError)(message, pointer)
+
+
+def _stop(worker: multiprocessing.process.BaseProcess) -> None:
+    """Kill the worker if it still runs and reap it, so no process outlives its request."""
+    if worker.pid is None:
+        return
+    if worker.is_alive():
+        worker.kill()
+    worker.join(timeout=5)
+    if worker.exitcode is not None:
+        worker.close()
+
+
+_ERRORS: dict[str, type[QueryError]] = {
+    cls.__name__: cls for cls in (MalformedQuery, ForbiddenFeature, ResultTooLarge, NotAcceptable, QueryError)
+}
+"""The errors a worker may report, by name (the worker sends plain tuples, not pickled objects)."""
+
+
+def _worker(
+    dataset: Dataset,
+    text: str,
+    accept: tuple[str, ...],
+    limits: QueryLimits,
+    base: str | None,
+    writer: Connection,
+) -> None:
+    """The child: lock down, answer, send a header then the bytes."""
+    try:
+        _lock_down(limits)
+        answer = answer_query(dataset, text, accept, limits.max_rows, base)
+        writer.send(("ok", answer.form, answer.media_type))
+        writer.send_bytes(answer.body)
+    except QueryError as error:
+        writer.send(("error", type(error).__name__, error.message, error.pointer))
+    except MemoryError:
+        message = f"the query needs more than its {limits.max_memory_mb} MB memory budget"
+        writer.send(("error", ResultTooLarge.__name__, message, None))
+    except RecursionError:
+        writer.send(("error", MalformedQuery.__name__, "the query nests too deeply to evaluate", None))
+    except Exception as error:  # rdflib raises many unrelated types while evaluating
+        message = f"the query could not be evaluated ({type(error).__name__})"
+        writer.send(("error", MalformedQuery.__name__, message, None))
+    finally:
+        writer.close()
+
+
+def _lock_down(limits: QueryLimits) -> None:
+    """In the worker only: no network, no programs, no graph loading, and a memory budget."""
+    rdflib.plugins.sparql.SPARQL_LOAD_GRAPHS = False
+
+    def refuse(event: str, _: tuple[Any, ...]) -> None:
+        if event in BLOCKED_EVENTS:
+            raise PermissionError(f"{event} is not allowed in a query worker")
+
+    sys.addaudithook(refuse)
+    if limits.max_memory_mb > 0:
+        try:
+            import resource
+
+            size = _address_space_bytes()
+            if size:
+                budget = size + limits.max_memory_mb * 1024 * 1024
+                _, hard = resource.getrlimit(resource.RLIMIT_AS)
+                if hard != resource.RLIM_INFINITY:
+                    budget = min(budget, hard)
+                resource.setrlimit(resource.RLIMIT_AS, (budget, hard))
+        except (ImportError, OSError, ValueError):
+            pass  # not Linux: the time limit still holds
+
+
+def _address_space_bytes() -> int:
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def answer_query(
+    dataset: Dataset,
+    text: str,
+    accept: Sequence[str] = ("*/*",),
+    max_rows: int = 10_000,
+    base: str | None = None,
+) -> Answer:
+    """Check and evaluate ``text`` in this process (no time limit: call through run_query).
+
+    >>> from rdflib import Dataset
+    >>> answer_query(Dataset(), "ASK {}").body
+    b'{"head": {}, "boolean": true}'
+    """
+    query = parse_read_only(text, base)
+    form = query.algebra.name.removesuffix("Query").upper()
+    tabular = form in ("SELECT", "ASK")
+    media_type = choose_format("tabular" if tabular else "graph", accept)
+    result = dataset.query(query)
+    if form == "ASK":
+        return Answer(form, media_type, _write_ask(bool(result.askAnswer), media_type))
+    if form == "SELECT":
+        rows = _bounded(iter(result), max_rows)
+        return Answer(form, media_type, _write_select(result.vars or [], rows, media_type))
+    graph = result.graph
+    if graph is None or len(graph) > max_rows:
+        raise ResultTooLarge(f"the result holds more than {max_rows} triples; narrow the query")
+    return Answer(form, media_type, _write_graph(graph, media_type))
+
+
+def parse_read_only(text: str, base: str | None = None) -> Query:
+    """Parse a query and refuse, from its algebra, anything that writes or reaches outside.
+
+    payerkg's prefixes (pk:, rv:, skos: ...) are declared in advance.
+
+    >>> parse_read_only("SELECT * FROM <http://example.org/g> { ?s ?p ?o }")
+    Traceback (most recent call last):
+    ...
+    payerkg.errors.ForbiddenFeature: FROM is not allowed: the endpoint answers from its own graph only
+    """
+    try:
+        parsed = parseQuery(text)
+    except ParseBaseException as error:
+        _refuse_if_update(text)
+        raise MalformedQuery(
+            f"SPARQL syntax error at line {error.lineno}, column {error.col}", "query"
+        ) from None
+    except RecursionError:
+        raise MalformedQuery("the query nests too deeply", "query") from None
+    try:
+        query = translateQuery(parsed, base=base, initNs=dict(PREFIXES))
+    except RecursionError:
+        raise MalformedQuery("the query nests too deeply", "query") from None
+    except Exception as error:  # unknown prefix, bad aggregate use, ...: rdflib raises Exception
+        raise MalformedQuery(_translation_problem(error), "query") from None
+    _refuse_forbidden(query.algebra)
+    return query
+
+
+def _translation_problem(error: Exception) -> str:
+    if str(error).startswith("Unknown namespace prefix"):
+        return "the query uses an undeclared prefix"
+    return f"the query is not valid SPARQL 1.1 ({type(error).__name__})"
+
+
+def _refuse_if_update(text: str) -> None:
+    try:
+        update = parseUpdate(text)
+    except (ParseBaseException, RecursionError):
+        return
+    requests = _field(update, "request") or []
+    operations = [op.name for op in requests if isinstance(op, CompValue)]
+    feature = next((UPDATE_NAMES[op] for op in operations if op in UPDATE_NAMES), "update")
+    raise ForbiddenFeature(f"{feature} is not allowed: the endpoint only reads", feature)
+
+
+def _refuse_forbidden(algebra: CompValue) -> None:
+    for node in _walk(algebra):
+        clauses = _field(node, "datasetClause")
+        if clauses:
+            named = any(_field(clause, "named") for clause in clauses)
+            feature = "FROM NAMED" if named else "FROM"
+            raise ForbiddenFeature(
+                f"{feature} is not allowed: the endpoint answers from its own graph only", feature
+            )
+        if node.name == "ServiceGraphPattern":
+            raise ForbiddenFeature("SERVICE is not allowed: the endpoint fetches nothing", "SERVICE")
+
+
+def _field(node: CompValue, name: str) -> Any:
+    """A CompValue's field or None (its own ``get`` returns the name itself when it is missing)."""
+    return dict.get(node, name)
+
+
+def _walk(root: CompValue) -> Iterator[CompValue]:
+    """Every CompValue in the algebra, including patterns inside EXISTS and sub-queries."""
+    stack: list[Any] = [root]
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, CompValue):
+            yield node
+            stack.extend(node.values())
+        elif isinstance(node, (list, tuple, set, frozenset, ParseResults)):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+
+
+def choose_format(kind: str, accept: Sequence[str]) -> str:
+    """The first media type in ``accept`` that a ``kind`` ("tabular" or "graph") result can take."""
+    formats = TABULAR_FORMATS if kind == "tabular" else GRAPH_FORMATS
+    for media in accept:
+        media = media.lower()
+        if media in formats:
+            return media
+        if media in ALIASES:
+            return ALIASES[media][kind]
+        if media == "*/*":
+            return formats[0]
+        if media.endswith("/*"):
+            matching = [f for f in formats if f.startswith(media.removesuffix("*"))]
+            if matching:
+                return matching[0]
+    raise NotAcceptable("this query's result can be sent as " + ", ".join(formats), "accept")
+
+
+def _bounded(rows: Iterator[Any], max_rows: int) -> list[Any]:
+    """Up to ``max_rows`` rows, or ResultTooLarge as soon as one more is produced."""
+    kept: list[Any] = []
+    for row in rows:
+        if len(kept) == max_rows:
+            raise ResultTooLarge(f"the result has more than {max_rows} rows; narrow the query or add LIMIT")
+        kept.append(row)
+    return kept
+
+
+def _write_ask(answer: bool, media_type: str) -> bytes:
+    if media_type == CSV:
+        return f"_askResult\r\n{str(answer).lower()}\r\n".encode()
+    if media_type == TSV:
+        return f"?_askResult\n{str(answer).lower()}\n".encode()
+    result = Result("ASK")
+    result.askAnswer = answer
+    return _serialize(result, media_type)
+
+
+def _write_select(variables: Sequence[Variable], rows: list[Any], media_type: str) -> bytes:
+    if media_type == TSV:
+        lines = ["\t".join(f"?{v}" for v in variables)]
+        lines += ["\t".join(_tsv_term(row.get(v)) for v in variables) for row in rows]
+        return ("\n".join(lines) + "\n").encode("utf-8")
+    result = Result("SELECT")
+    result.vars = list(variables)
+    result.bindings = [{v: row.get(v) for v in variables if row.get(v) is not None} for row in rows]
+    return _serialize(result, media_type)
+
+
+def _tsv_term(term: Node | None) -> str:
+    if term is None:
+        return ""
+    return str(term.n3()).replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+_RESULT_WRITERS = {SPARQL_JSON: "json", SPARQL_XML: "xml", CSV: "csv"}
+
+
+def _serialize(result: Result, media_type: str) -> bytes:
+    body = result.serialize(format=_RESULT_WRITERS[media_type], encoding="utf-8")
+    return body if isinstance(body, bytes) else b""
+
+
+_GRAPH_WRITERS = {TURTLE: "turtle", NTRIPLES: "nt", JSON_LD: "json-ld"}
+
+
+def _write_graph(graph: Graph, media_type: str) -> bytes:
+    out = Graph()
+    for prefix, namespace in PREFIXES.items():
+        out.bind(prefix, str(namespace))
+    out += graph
+    return out.serialize(format=_GRAPH_WRITERS[media_type], encoding="utf-8")

@@ -1,0 +1,362 @@
+"""Hostile SPARQL: every query is cut with a named error within T + 1 s, and nothing else happens.
+
+Real app, real shipped graph, T = 2 s. A canary HTTP server on loopback stands behind every
+SERVICE, FROM, LOAD and dataset parameter; it must see no request. After each case the store is
+unchanged (triple count and a hash of its quads) and no query worker process is left.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from fastapi.testclient import TestClient
+
+from payerkg.api.app import create_app
+from payerkg.core.dataset import PolicyGraph, load_dataset
+from payerkg.settings import Settings
+
+T = 2.0
+R = 10_000
+HITS: list[str] = []
+
+
+class Canary(BaseHTTPRequestHandler):
+    """Answers like a SPARQL endpoint and a Turtle file would, and records that it was asked."""
+
+    def do_GET(self) -> None:
+        self._answer()
+
+    def do_POST(self) -> None:
+        self._answer()
+
+    def _answer(self) -> None:
+        HITS.append(self.path)
+        self.send_response(200)
+        self.send_header("content-type", "text/turtle")
+        self.end_headers()
+        self.wfile.write(b"<urn:canary> <urn:canary> <urn:canary> .\n")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def canary() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Canary)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def served() -> PolicyGraph:
+    return load_dataset()
+
+
+@pytest.fixture(scope="module")
+def baseline(served: PolicyGraph) -> tuple[int, str]:
+    """The store's fingerprint before any hostile request."""
+    return fingerprint(served)
+
+
+@pytest.fixture(scope="module")
+def client(served: PolicyGraph, baseline: tuple[int, str]) -> Iterator[TestClient]:
+    settings = Settings(sparql_timeout_s=T, sparql_max_rows=R)
+    with TestClient(create_app(settings, policy=served), raise_server_exceptions=False) as client:
+        yield client
+
+
+def fingerprint(policy: PolicyGraph) -> tuple[int, str]:
+    quads = sorted(" ".join(t.n3() for t in quad if t is not None) for quad in policy.dataset.quads())
+    return len(quads), hashlib.sha256("\n".join(quads).encode()).hexdigest()
+
+
+def child_pids() -> set[int]:
+    """Live or unreaped children of this process, from /proc where it tells (Linux)."""
+    pids: set[int] = set()
+    tasks = Path(f"/proc/{os.getpid()}/task")
+    for task in tasks.iterdir() if tasks.is_dir() else []:
+        try:
+            pids.update(int(pid) for pid in (task / "children").read_text().split())
+        except OSError:
+            continue
+    return pids
+
+
+RUNAWAY = "?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n ?o"
+CUT = {"query_timeout", "result_too_large"}
+
+
+def hostile(canary: str) -> list[tuple[str, dict[str, Any], int, set[str], str | None]]:
+    """(case, request, status, accepted codes, feature named) for every hostile request."""
+
+    def get(query: str, **extra: str) -> dict[str, Any]:
+        params = {"query": query, **extra}
+        return {"method": "GET", "url": "/sparql?" + "&".join(f"{k}={quote(v)}" for k, v in params.items())}
+
+    def update(text: str) -> dict[str, Any]:
+        return {
+            "method": "POST",
+            "url": "/sparql",
+            "content": text,
+            "headers": {"content-type": "application/sparql-update"},
+        }
+
+    def update_form(text: str) -> dict[str, Any]:
+        return {"method": "POST", "url": "/sparql", "data": {"update": text}}
+
+    updates = {
+        "insert-data": ("INSERT DATA { <urn:x> <urn:y> <urn:z> }", "INSERT DATA"),
+        "delete-where": ("DELETE WHERE { ?s ?p ?o }", "DELETE WHERE"),
+        "modify": ("DELETE { ?s ?p ?o } INSERT { ?s ?p 1 } WHERE { ?s ?p ?o }", "DELETE/INSERT"),
+        "load": (f"LOAD <{canary}/data.ttl>", "LOAD"),
+        "load-into": (f"LOAD SILENT <{canary}/data.ttl> INTO GRAPH <urn:g>", "LOAD"),
+        "clear": ("CLEAR ALL", "CLEAR"),
+        "drop": ("DROP ALL", "DROP"),
+        "drop-default": ("DROP DEFAULT", "DROP"),
+        "create": ("CREATE GRAPH <urn:g>", "CREATE"),
+        "copy": ("COPY DEFAULT TO <urn:g>", "COPY"),
+    }
+    cases: list[tuple[str, dict[str, Any], int, set[str], str | None]] = [
+        ("cartesian-5", get(f"SELECT * {{ {RUNAWAY} }}"), 422, {"result_too_large"}, None),
+        ("cartesian-count", get(f"SELECT (COUNT(*) AS ?n) {{ {RUNAWAY} }}"), 503, {"query_timeout"}, None),
+        (
+            "cartesian-ask-never-true",
+            get(f"ASK {{ {RUNAWAY} FILTER (?a = <urn:none>) }}"),
+            503,
+            {"query_timeout"},
+            None,
+        ),
+        ("cartesian-order-by", get("SELECT * { ?a ?b ?c . ?d ?e ?f } ORDER BY ?f ?c"), 0, CUT, None),
+        ("cartesian-distinct", get("SELECT DISTINCT ?a ?f { ?a ?b ?c . ?d ?e ?f }"), 0, CUT, None),
+        ("cartesian-construct", get("CONSTRUCT { ?a ?b ?f } WHERE { ?a ?b ?c . ?d ?e ?f }"), 0, CUT, None),
+        ("cartesian-describe", get("DESCRIBE ?a ?f WHERE { ?a ?b ?c . ?d ?e ?f }"), 0, CUT, None),
+        ("cyclic-path", get("SELECT * { ?a (rdf:type|^rdf:type)* ?b }"), 0, CUT, None),
+        (
+            "cyclic-path-count",
+            get(
+                "SELECT (COUNT(*) AS ?n) "
+                "{ ?a (pk:appliesTo|^pk:appliesTo|skos:member|^skos:member)* ?b . ?c ?d ?e }"
+            ),
+            503,
+            {"query_timeout"},
+            None,
+        ),
+        (
+            "cyclic-path-any",
+            get("SELECT (COUNT(*) AS ?n) { ?a (<urn:p>|!<urn:p>|^!<urn:p>)* ?b }"),
+            0,
+            CUT,
+            None,
+        ),
+        (
+            "million-rows",
+            get("SELECT ?s ?o { ?s ?p ?x . ?y ?q ?o } LIMIT 1000000"),
+            422,
+            {"result_too_large"},
+            None,
+        ),
+        (
+            "one-row-too-many",
+            get(f"SELECT * {{ ?a ?b ?c . ?d ?e ?f }} LIMIT {R + 1}"),
+            422,
+            {"result_too_large"},
+            None,
+        ),
+        (
+            "service",
+            get(f"SELECT * {{ SERVICE <{canary}/sparql> {{ ?s ?p ?o }} }}"),
+            400,
+            {"forbidden_feature"},
+            "SERVICE",
+        ),
+        (
+            "service-silent",
+            get(f"SELECT * {{ SERVICE SILENT <{canary}/sparql> {{ ?s ?p ?o }} }}"),
+            400,
+            {"forbidden_feature"},
+            "SERVICE",
+        ),
+        (
+            "service-in-exists",
+            get(f"ASK {{ FILTER EXISTS {{ SERVICE <{canary}/q> {{ ?s ?p ?o }} }} }}"),
+            400,
+            {"forbidden_feature"},
+            "SERVICE",
+        ),
+        (
+            "service-in-optional-subquery",
+            get(f"SELECT * {{ OPTIONAL {{ SELECT * {{ SERVICE <{canary}/q> {{ ?s ?p ?o }} }} }} }}"),
+            400,
+            {"forbidden_feature"},
+            "SERVICE",
+        ),
+        (
+            "service-variable",
+            get(f"SELECT * {{ BIND (<{canary}/q> AS ?e) SERVICE ?e {{ ?s ?p ?o }} }}"),
+            400,
+            {"forbidden_feature"},
+            "SERVICE",
+        ),
+        (
+            "from",
+            get(f"SELECT * FROM <{canary}/data.ttl> {{ ?s ?p ?o }}"),
+            400,
+            {"forbidden_feature"},
+            "FROM",
+        ),
+        (
+            "from-named",
+            get(f"SELECT * FROM NAMED <{canary}/data.ttl> {{ GRAPH ?g {{ ?s ?p ?o }} }}"),
+            400,
+            {"forbidden_feature"},
+            "FROM NAMED",
+        ),
+        (
+            "construct-from",
+            get(f"CONSTRUCT {{ ?s ?p ?o }} FROM <{canary}/d.ttl> WHERE {{ ?s ?p ?o }}"),
+            400,
+            {"forbidden_feature"},
+            "FROM",
+        ),
+        (
+            "default-graph-uri",
+            get("ASK {}", **{"default-graph-uri": f"{canary}/data.ttl"}),
+            400,
+            {"forbidden_feature"},
+            "default-graph-uri",
+        ),
+        (
+            "named-graph-uri",
+            get("ASK {}", **{"named-graph-uri": f"{canary}/data.ttl"}),
+            400,
+            {"forbidden_feature"},
+            "named-graph-uri",
+        ),
+    ]
+    for name, (text, feature) in updates.items():
+        cases.append((f"{name}-as-query", get(text), 400, {"forbidden_feature"}, feature))
+        cases.append((f"{name}-sparql-update", update(text), 400, {"forbidden_feature"}, "update"))
+        cases.append((f"{name}-update-form", update_form(text), 400, {"forbidden_feature"}, "update"))
+    return cases
+
+
+CASE_NAMES = [case[0] for case in hostile("http://127.0.0.1:9")]
+SLOWEST: dict[str, float] = {}
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_hostile_query_is_cut_with_a_named_error(
+    client: TestClient, served: PolicyGraph, canary: str, name: str
+) -> None:
+    (case,) = [case for case in hostile(canary) if case[0] == name]
+    _, request, status, codes, feature = case
+    before = fingerprint(served)
+    started = time.monotonic()
+    response = client.request(**request)
+    elapsed = time.monotonic() - started
+    SLOWEST[name] = elapsed
+
+    assert elapsed <= T + 1, f"{name} took {elapsed:.2f} s"
+    assert response.status_code != 200, f"{name} got a 200: a silent answer"
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["code"] in codes, problem
+    if status:
+        assert response.status_code == status
+    if feature:
+        assert problem["pointer"] == feature
+    assert canary not in response.text and "?a ?b ?c" not in response.text  # no echo of the query
+    assert HITS == []
+    assert fingerprint(served) == before
+    assert multiprocessing.active_children() == []
+    assert child_pids() == set()
+
+
+def test_a_result_exactly_at_the_limit_is_answered_whole(client: TestClient) -> None:
+    response = client.get(
+        "/sparql",
+        params={"query": f"SELECT * {{ ?a ?b ?c . ?d ?e ?f }} LIMIT {R}"},
+        headers={"accept": "text/tab-separated-values"},
+    )
+    assert response.status_code == 200
+    assert len(response.text.splitlines()) == R + 1  # header and R rows
+
+
+def test_other_requests_stay_fast_while_runaway_queries_run(client: TestClient) -> None:
+    runaway = f"SELECT (COUNT(*) AS ?n) {{ {RUNAWAY} }}"
+    answers: list[int] = []
+
+    def run() -> None:
+        answers.append(client.get("/sparql", params={"query": runaway}).status_code)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.3)
+    slowest = 0.0
+    for _ in range(10):
+        started = time.monotonic()
+        assert client.get("/health").status_code == 200
+        assert client.get("/sparql", params={"query": "ASK { ?s a pk:Payer }"}).json()["boolean"] is True
+        slowest = max(slowest, time.monotonic() - started)
+    for thread in threads:
+        thread.join(T + 2)
+    assert answers == [503, 503]
+    assert slowest < 1.0, f"a health check and a small query took {slowest:.2f} s during runaway queries"
+    assert multiprocessing.active_children() == []
+
+
+def test_when_every_worker_is_busy_requests_end_by_their_deadline(served: PolicyGraph) -> None:
+    settings = Settings(sparql_timeout_s=1.0, sparql_max_concurrent=1)
+    runaway = f"SELECT (COUNT(*) AS ?n) {{ {RUNAWAY} }}"
+    codes: list[tuple[str, float]] = []
+    with TestClient(create_app(settings, policy=served), raise_server_exceptions=False) as client:
+
+        def run() -> None:
+            started = time.monotonic()
+            code = client.get("/sparql", params={"query": runaway}).json()["code"]
+            codes.append((code, time.monotonic() - started))
+
+        threads = [threading.Thread(target=run) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(5)
+    # The first request holds the only worker to its deadline; the others wait for it until theirs
+    # (arriving a little later, one may get the worker for the time it has left).
+    assert len(codes) == 3
+    assert {code for code, _ in codes} <= {"busy", "query_timeout"}
+    assert "busy" in {code for code, _ in codes} or max(elapsed for _, elapsed in codes) > 1.0
+    assert max(elapsed for _, elapsed in codes) <= 1.0 + 1
+    assert multiprocessing.active_children() == []
+
+
+def test_a_query_past_its_memory_budget_is_cut(served: PolicyGraph) -> None:
+    settings = Settings(sparql_timeout_s=T, sparql_max_memory_mb=64)
+    client = TestClient(create_app(settings, policy=served), raise_server_exceptions=False)
+    started = time.monotonic()
+    response = client.get("/sparql", params={"query": "SELECT * { ?a ?b ?c . ?d ?e ?f } ORDER BY ?f ?c"})
+    assert time.monotonic() - started <= T + 1
+    assert response.status_code in (422, 503)
+    assert response.json()["code"] in CUT
+    assert multiprocessing.active_children() == []
+
+
+def test_the_canary_was_never_asked_and_the_store_never_changed(
+    served: PolicyGraph, baseline: tuple[int, str]
+) -> None:
+    assert HITS == []
+    assert fingerprint(served) == baseline
+    assert len(served.dataset) == len(load_dataset().dataset)
