@@ -1,4 +1,4 @@
-"""GET /matrix: payers x codes on a date, each cell a determination and its rules."""
+"""Views across payers: the coverage matrix and the conflicts in the graph."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from payerkg.api.deps import PolicyDep
+from payerkg.core.conflicts import graph_conflicts
 from payerkg.core.matrix import DEFAULT_CODES, coverage_matrix
 from payerkg.errors import InvalidParameter
 
@@ -27,3 +28,12 @@ def matrix(
     if len(chosen) > 40:
         raise InvalidParameter("at most 40 codes per matrix", "codes")
     return asdict(coverage_matrix(policy, date_of_service, chosen, as_of=as_of))
+
+
+@router.get("/conflicts", summary="Conflicts: rules for one payer and code that disagree over shared dates")
+def conflicts(policy: PolicyDep, as_of: Annotated[date | None, Query()] = None) -> list[dict[str, Any]]:
+    """Both sides of each conflict, with their evidence levels and sources (computed once per revision)."""
+    cache: dict[date | None, list[dict[str, Any]]] = policy.memo("api.conflicts", dict)
+    if as_of not in cache:
+        cache[as_of] = [asdict(c) for c in graph_conflicts(policy, as_of)]
+    return cache[as_of]

@@ -32,7 +32,7 @@ def _command(data: dict[str, Any]) -> str:
 def _answer_line(answer: CoverageAnswer) -> str:
     parts = [f"**{answer.determination}**"]
     for key in ("place_of_service_required", "modifiers_required_one_of", "rate_basis", "bill_instead"):
-        plain = [i.id for i in answer.billing.get(key, []) if i.when is None]
+        plain = list(dict.fromkeys(i.id for i in answer.billing.get(key, []) if i.when is None))
         if plain:
             parts.append(f"{key.replace('_', ' ')}: {' / '.join(plain)}")
     unmet = [c.text for c in answer.conditions if c.status == "unmet"]

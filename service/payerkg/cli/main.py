@@ -12,6 +12,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from payerkg.core.conflicts import graph_conflicts
 from payerkg.core.coverage import CoverageAnswer, CoverageQuestion, coverage
 from payerkg.core.dataset import PolicyGraph, load_dataset
 from payerkg.core.encounter import parse_encounter
@@ -262,6 +263,27 @@ def matrix(
         for payer in table.payers:
             row = "  ".join(f"{table.cells[payer][c].determination:>12}" for c in table.codes)
             typer.echo(f"{payer:<{width}}  {row}")
+
+
+@app.command()
+def conflicts(
+    as_of: Annotated[str | None, typer.Option(help="What was known on this date (default today)")] = None,
+    output: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """Every conflict in the graph: rules for one payer and code that disagree over shared dates."""
+    if output not in ("text", "json"):
+        fail("--format must be text or json")
+    found = graph_conflicts(load_dataset(Settings().data_dir), parse_date(as_of, "as-of"))
+    if output == "json":
+        typer.echo(json.dumps([asdict(c) for c in found], indent=2))
+        return
+    for c in found:
+        period = f"{c.overlap_start} to {c.overlap_end or 'open'}"
+        codes = ", ".join(c.codes[:6]) + ("..." if len(c.codes) > 6 else "")
+        typer.echo(f"{c.payer}: {c.topic}, {period}, codes {codes}")
+        for side in (c.first, c.second):
+            typer.echo(f"  {side.rule} says {', '.join(side.says)} ({side.evidence_level})")
+    typer.echo(f"{len(found)} conflict(s)", err=True)
 
 
 @app.command("article-check")

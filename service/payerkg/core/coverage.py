@@ -27,6 +27,7 @@ from rdflib.namespace import DCTERMS, RDFS, SKOS
 from rdflib.term import Identifier, Node
 
 from payerkg.core.dataset import PolicyGraph
+from payerkg.core.disagreement import disagreements
 from payerkg.core.queries import Row, select
 from payerkg.errors import InvalidParameter, UnknownPayer
 from payerkg.namespaces import PK
@@ -330,7 +331,7 @@ def _question_facts(policy: PolicyGraph, question: CoverageQuestion) -> dict[str
 
 
 @dataclass(frozen=True)
-class _Candidate:
+class Candidate:
     """A rule version that may govern a payer's code, with the dates that decide when."""
 
     iri: URIRef
@@ -341,17 +342,16 @@ class _Candidate:
 
     def governs(self, day: date, as_of: date) -> bool:
         """In force on the date of service, as known on ``as_of`` (not yet revised by then)."""
-        return (
-            self.start <= day
-            and (self.end is None or day <= self.end)
-            and (self.known is None or self.known <= as_of)
-            and not any(revised <= as_of for revised in self.revised_on)
-        )
+        return self.start <= day and (self.end is None or day <= self.end) and self.current(as_of)
+
+    def current(self, as_of: date) -> bool:
+        """Known on ``as_of`` and not yet revised by then."""
+        return (self.known is None or self.known <= as_of) and not any(r <= as_of for r in self.revised_on)
 
 
-def _candidates(policy: PolicyGraph, payer: URIRef, code: URIRef) -> list[_Candidate]:
+def candidate_versions(policy: PolicyGraph, payer: URIRef, code: URIRef) -> list[Candidate]:
     """The query's rows for one payer and code, read once per graph revision."""
-    cache: dict[tuple[URIRef, URIRef], list[_Candidate]] = policy.memo("coverage.candidates", dict)
+    cache: dict[tuple[URIRef, URIRef], list[Candidate]] = policy.memo("coverage.candidates", dict)
     if (payer, code) not in cache:
         rows = select(policy.dataset, "rule-versions-for-code", askedPayer=payer, code=code)
         revisions: dict[URIRef, set[date]] = defaultdict(set)
@@ -364,7 +364,7 @@ def _candidates(policy: PolicyGraph, payer: URIRef, code: URIRef) -> list[_Candi
             if row.get("revisedOn") is not None:
                 revisions[version].add(row["revisedOn"].toPython())
         cache[(payer, code)] = [
-            _Candidate(version, *dates[version], revised_on=tuple(sorted(revisions[version])))
+            Candidate(version, *dates[version], revised_on=tuple(sorted(revisions[version])))
             for version in sorted(dates)
         ]
     return cache[(payer, code)]
@@ -376,7 +376,7 @@ def _select_versions(
     terms = _terms(policy)
     return [
         _Version(c.iri, terms.statements(c.iri))
-        for c in _candidates(policy, payer, code)
+        for c in candidate_versions(policy, payer, code)
         if c.governs(day, as_of)
     ]
 
@@ -502,34 +502,27 @@ def _combine(answer: CoverageAnswer, outcomes: list[_Outcome], terms: _TermReade
     answer.summary = _summary(answer)
 
 
-CONFLICT_TOPICS = {
-    "determination": PK.determination,
-    "place of service": PK.requiresPlaceOfService,
-    "modifiers": PK.requiresModifier,
-    "rate basis": PK.rateBasis,
-}
-
-
 def _conflicts(applying: list[_Outcome], terms: _TermReader) -> list[Conflict]:
-    """Pairs of applying versions of different rules that require different things on one topic."""
+    """Pairs of applying versions of different rules that say incompatible things."""
     found = []
-    for topic, prop in CONFLICT_TOPICS.items():
-        stating = [o for o in applying if o.version.values(prop)]
-        for i, first in enumerate(stating):
-            for second in stating[i + 1 :]:
-                if first.version.rule == second.version.rule:
-                    continue
-                if set(first.version.values(prop)) & set(second.version.values(prop)):
-                    continue
-                found.append(Conflict(topic, [_side(first, prop, terms), _side(second, prop, terms)]))
+    for i, first in enumerate(applying):
+        for second in applying[i + 1 :]:
+            if first.version.rule == second.version.rule:
+                continue
+            for disagreement in disagreements(first.version.values, second.version.values):
+                sides = [
+                    _side(first, disagreement.first_says, terms),
+                    _side(second, disagreement.second_says, terms),
+                ]
+                found.append(Conflict(disagreement.topic, sides))
     return found
 
 
-def _side(outcome: _Outcome, prop: URIRef, terms: _TermReader) -> dict[str, Any]:
+def _side(outcome: _Outcome, says: tuple[Node, ...], terms: _TermReader) -> dict[str, Any]:
     level = outcome.version.value(PK.evidenceLevel)
     return {
         "rule": str(outcome.version.iri),
-        "says": [terms.notation(v) for v in outcome.version.values(prop)],
+        "says": [terms.notation(v) for v in says],
         "evidence_level": terms.notation(level) if level is not None else "",
         "citations": [asdict(c) for c in terms.citations(outcome.version)],
     }
@@ -721,6 +714,11 @@ def _same(a: Node, b: Node) -> bool:
 def _local(term: Node | str) -> str:
     text = str(term)
     return re.split(r"[#/]", text)[-1]
+
+
+def statements_of(policy: PolicyGraph, subject: URIRef) -> dict[URIRef, list[Node]]:
+    """Every statement about a rule version or term, read once per revision."""
+    return _terms(policy).statements(subject)
 
 
 def citations_of(policy: PolicyGraph, subject: URIRef) -> list[Citation]:

@@ -1,0 +1,99 @@
+"""Every conflict in the graph: versions of different rules, for one payer and code, in force over
+overlapping dates and able to apply to the same service, that say incompatible things.
+
+Conflicts between a payer's own rule and a baseline it inherits are listed under that payer;
+a baseline's internal conflicts are listed once, under the baseline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from rdflib import URIRef
+
+from payerkg.core.catalog import payers
+from payerkg.core.coverage import Candidate, candidate_versions, citations_of, statements_of
+from payerkg.core.dataset import PolicyGraph
+from payerkg.core.disagreement import can_apply_together, disagreements
+from payerkg.core.queries import select
+from payerkg.namespaces import PK
+
+
+@dataclass
+class Side:
+    rule: str
+    says: list[str]
+    evidence_level: str
+    sources: list[str]
+
+
+@dataclass
+class GraphConflict:
+    payer: str
+    topic: str
+    first: Side
+    second: Side
+    overlap_start: str
+    overlap_end: str | None
+    codes: list[str] = field(default_factory=list)
+
+
+def graph_conflicts(policy: PolicyGraph, as_of: date | None = None) -> list[GraphConflict]:
+    """All conflicts among versions that are current knowledge on ``as_of`` (default today)."""
+    as_of = as_of or date.today()
+    codes = [(row["code"], str(row["notation"])) for row in select(policy.dataset, "procedure-codes")]
+    found: dict[tuple[str, str, str, str], GraphConflict] = {}
+    for payer in payers(policy):
+        payer_iri = URIRef(payer["iri"])
+        for code, notation in codes:
+            current = [c for c in candidate_versions(policy, payer_iri, code) if c.current(as_of)]
+            for i, first in enumerate(current):
+                for second in current[i + 1 :]:
+                    for conflict in _pair(policy, payer_iri, payer["id"], first, second):
+                        key = (conflict.payer, conflict.topic, conflict.first.rule, conflict.second.rule)
+                        found.setdefault(key, conflict).codes.append(notation)
+    return sorted(found.values(), key=lambda c: (c.payer, c.topic, c.first.rule, c.second.rule))
+
+
+def _pair(
+    policy: PolicyGraph, payer: URIRef, payer_id: str, first: Candidate, second: Candidate
+) -> list[GraphConflict]:
+    a, b = statements_of(policy, first.iri), statements_of(policy, second.iri)
+
+    def values_a(p: URIRef) -> list:  # type: ignore[type-arg]
+        return a.get(p, [])
+
+    def values_b(p: URIRef) -> list:  # type: ignore[type-arg]
+        return b.get(p, [])
+
+    rule_a, rule_b = values_a(PK.versionOf), values_b(PK.versionOf)
+    if rule_a == rule_b or payer not in (*values_a(PK.payer), *values_b(PK.payer)):
+        return []
+    if set(rule_b) & set(values_a(PK.overrides)) or set(rule_a) & set(values_b(PK.overrides)):
+        return []
+    start = max(first.start, second.start)
+    ends = [e for e in (first.end, second.end) if e is not None]
+    end = min(ends) if ends else None
+    if (end is not None and end < start) or not can_apply_together(values_a, values_b):
+        return []
+    return [
+        GraphConflict(
+            payer=payer_id,
+            topic=d.topic,
+            first=_side(policy, first.iri, [str(v) for v in d.first_says], values_a(PK.evidenceLevel)),
+            second=_side(policy, second.iri, [str(v) for v in d.second_says], values_b(PK.evidenceLevel)),
+            overlap_start=start.isoformat(),
+            overlap_end=end.isoformat() if end else None,
+        )
+        for d in disagreements(values_a, values_b)
+    ]
+
+
+def _side(policy: PolicyGraph, version: URIRef, says: list[str], level: list) -> Side:  # type: ignore[type-arg]
+    return Side(
+        rule=str(version),
+        says=[s.rsplit("/", 1)[-1].rsplit("#", 1)[-1] for s in says],
+        evidence_level=str(level[0]).rsplit("#", 1)[-1] if level else "",
+        sources=sorted({c.url for c in citations_of(policy, version)}),
+    )

@@ -1,0 +1,42 @@
+"""The coverage matrix: CLI, HTTP and the generated page for a 2025 date."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from payerkg.api.app import create_app
+from payerkg.core.dataset import PolicyGraph
+from payerkg.core.matrix import coverage_matrix, render_markdown
+from tests.cli.test_lint import run_cli
+
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "coverage-matrix-2025-06-01.md"
+
+
+def test_generated_page_is_current(policy: PolicyGraph) -> None:
+    expected = render_markdown(coverage_matrix(policy, date(2025, 6, 1)))
+    assert PAGE.read_text(encoding="utf-8") == expected, (
+        "stale: run payerkg matrix --date 2025-06-01 --format markdown"
+    )
+
+
+def test_cells_agree_with_coverage_and_link_rules(policy: PolicyGraph) -> None:
+    table = coverage_matrix(policy, date(2025, 6, 1), ["99213", "99442", "98005"])
+    medicare = table.cells["medicare"]
+    assert medicare["99442"].determination == "invalid-code"
+    assert medicare["98005"].determination == "not-covered"
+    assert any(rule.endswith("medicare-telemedicine-codes-status-i") for rule in medicare["98005"].rules)
+    assert medicare["99213"].determination == "covered" and medicare["99213"].rules
+    assert "parity-ca" not in table.payers, "state-law baselines are layers, not rows"
+
+
+def test_http_and_cli(policy: PolicyGraph) -> None:
+    client = TestClient(create_app(policy=policy))
+    body = client.get("/matrix", params={"date": "2025-06-01", "codes": "99213,98005"}).json()
+    assert body["codes"] == ["99213", "98005"] and "medicare" in body["cells"]
+    assert client.get("/matrix", params={"date": "June"}).status_code == 422
+    result = run_cli("matrix", "--date", "2025-06-01", "--codes", "99213")
+    assert result.returncode == 0 and "medicare" in result.stdout
+    assert run_cli("matrix", "--date", "2025-13-01").returncode == 2
