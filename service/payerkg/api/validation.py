@@ -86,7 +86,7 @@ async def validate_ndjson(request: Request, policy: PolicyDep, settings: Setting
 
     def lines() -> Iterator[bytes]:
         for record in validate_batch(policy, body.splitlines(), limits):
-            yield (json.dumps(record) + "\n").encode()
+            yield (record.text + "\n").encode()
 
     # A plain iterator is run in a worker thread, so validation never blocks the event loop.
     return StreamingResponse(lines(), media_type="application/x-ndjson")

@@ -207,22 +207,17 @@ def _validate_batch(policy: PolicyGraph, path: Path, settings: Settings, output:
     if len(raw) > settings.max_batch_bytes:
         fail(f"{path}: larger than {settings.max_batch_bytes} bytes")
     lines = raw.splitlines()
-    counts = {"conform": 0, "do not conform": 0, "refused": 0}
+    names = {"conforms": "conform", "does-not-conform": "do not conform", "refused": "refused"}
+    counts = dict.fromkeys(names.values(), 0)
     by_rule: dict[str, int] = {}
     records = validate_batch(policy, lines, settings.encounter_limits(), workers=os.cpu_count() or 1)
     with typer.progressbar(records, length=len(lines), label="validating", file=sys.stderr) as progress:
         for record in progress:
             if output == "json":
-                typer.echo(json.dumps(record))
-            if "error" in record:
-                counts["refused"] += 1
-            elif record["conforms"]:
-                counts["conform"] += 1
-            else:
-                counts["do not conform"] += 1
-                for finding in record["findings"]:
-                    if finding["severity"] == "violation" and finding["rule"]:
-                        by_rule[finding["rule"]] = by_rule.get(finding["rule"], 0) + 1
+                typer.echo(record.text)
+            counts[names[record.status]] += 1
+            for rule in record.violated_rules:
+                by_rule[rule] = by_rule.get(rule, 0) + 1
     summary = [f"{'encounters':<20} {sum(counts.values()):>8}"] + [
         f"{k:<20} {v:>8}" for k, v in counts.items()
     ]
