@@ -13,7 +13,7 @@ from payerkg import __version__
 from payerkg.api import matrix, problems, sparql, validation
 from payerkg.api.deps import PolicyDep
 from payerkg.core import catalog
-from payerkg.core.coverage import CoverageAnswer, CoverageQuestion, coverage
+from payerkg.core.coverage import CoverageAnswer, CoverageQuestion, coverage, warm_up
 from payerkg.core.dataset import PolicyGraph, load_dataset
 from payerkg.core.queries import prepare_all
 from payerkg.settings import Settings
@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None, policy: PolicyGraph | None = No
     settings = settings or Settings()
     graph = policy or load_dataset(settings.data_dir)
     prepare_all()
+    warm_up(graph)
     app = FastAPI(
         title="payerkg",
         version=__version__,

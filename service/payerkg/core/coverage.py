@@ -1,7 +1,7 @@
 """Coverage answers: what a payer requires for a code on a date of service, and why.
 
-Rule selection is SPARQL (``queries/rule-versions-for-code.rq``, read once per payer, code and
-graph revision, then filtered by date of service and "as known on"); this module combines the
+Rule selection is SPARQL (``queries/rule-version-index.rq`` builds a (payer, code) index once per
+graph revision, then versions are filtered by date of service and "as known on"); this module combines the
 selected rule versions. A version speaks to a situation (its scope: modality, patient setting,
 patient status, clinical purpose, rural flag). Against a question it either applies, does not
 apply, or applies only if an unstated fact of the question takes a given value (a branch).
@@ -350,24 +350,58 @@ class Candidate:
 
 
 def candidate_versions(policy: PolicyGraph, payer: URIRef, code: URIRef) -> list[Candidate]:
-    """The query's rows for one payer and code, read once per graph revision."""
-    cache: dict[tuple[URIRef, URIRef], list[Candidate]] = policy.memo("coverage.candidates", dict)
-    if (payer, code) not in cache:
-        rows = select(policy.dataset, "rule-versions-for-code", askedPayer=payer, code=code)
-        revisions: dict[URIRef, set[date]] = defaultdict(set)
+    """The rule versions that may govern a payer's code: its own and its baselines'."""
+    index = _version_index(policy)
+    found = [
+        c
+        for baseline in index.baselines.get(payer, [payer])
+        for c in index.by_payer_code.get((baseline, code), [])
+    ]
+    return sorted(found, key=lambda c: str(c.iri))
+
+
+@dataclass
+class _VersionIndex:
+    by_payer_code: dict[tuple[URIRef, URIRef], list[Candidate]]
+    baselines: dict[URIRef, list[URIRef]]
+
+
+def _version_index(policy: PolicyGraph) -> _VersionIndex:
+    """Built from two SPARQL queries once per graph revision."""
+
+    def build() -> _VersionIndex:
         dates: dict[URIRef, tuple[date, date | None, date | None]] = {}
-        for row in rows:
+        revisions: dict[URIRef, set[date]] = defaultdict(set)
+        keys: dict[URIRef, set[tuple[URIRef, URIRef]]] = defaultdict(set)
+        for row in select(policy.dataset, "rule-version-index"):
             version = row["version"]
-            dates[version] = tuple(  # type: ignore[assignment]
-                row[k].toPython() if row.get(k) is not None else None for k in ("start", "end", "known")
+            dates[version] = (
+                row["start"].toPython(),
+                row["end"].toPython() if row.get("end") is not None else None,
+                row["known"].toPython() if row.get("known") is not None else None,
             )
+            keys[version].add((row["payer"], row["code"]))
             if row.get("revisedOn") is not None:
                 revisions[version].add(row["revisedOn"].toPython())
-        cache[(payer, code)] = [
-            Candidate(version, *dates[version], revised_on=tuple(sorted(revisions[version])))
-            for version in sorted(dates)
-        ]
-    return cache[(payer, code)]
+        by_payer_code: dict[tuple[URIRef, URIRef], list[Candidate]] = defaultdict(list)
+        for version, version_keys in keys.items():
+            candidate = Candidate(version, *dates[version], revised_on=tuple(sorted(revisions[version])))
+            for key in version_keys:
+                by_payer_code[key].append(candidate)
+        baselines: dict[URIRef, list[URIRef]] = defaultdict(list)
+        for row in select(policy.dataset, "payer-baselines"):
+            baselines[row["payer"]].append(row["baseline"])
+        return _VersionIndex(dict(by_payer_code), dict(baselines))
+
+    return policy.memo("coverage.version-index", build)
+
+
+def warm_up(policy: PolicyGraph) -> None:
+    """Read what answers need up front (index, vocabularies, rule statements), so that no request
+    pays for it; the service calls this once at start-up."""
+    _version_index(policy)
+    _vocabulary(policy)
+    _terms(policy).preload(select(policy.dataset, "rule-statements"))
 
 
 def _select_versions(
@@ -621,6 +655,14 @@ class _TermReader:
         self.cache: dict[Node, dict[URIRef, list[Node]]] = {}
         self.citation_cache: dict[Node, list[Citation]] = {}
 
+    def preload(self, rows: list[Row]) -> None:
+        """Fill the cache from one bulk query of (s, p, o) rows."""
+        found: dict[Node, dict[URIRef, list[Node]]] = defaultdict(lambda: defaultdict(list))
+        for row in rows:
+            found[row["s"]][row["p"]].append(row["o"])
+        for term, statements in found.items():
+            self.cache[term] = self.ordered(statements)
+
     def statements(self, term: Node) -> dict[URIRef, list[Node]]:
         # The graph of one revision never changes, so what was read once stays true.
         if term not in self.cache:
@@ -628,11 +670,13 @@ class _TermReader:
             assert isinstance(term, Identifier)  # terms are IRIs or blank nodes, never variables
             for row in _select_once(self.policy, "term-statements", term=term):
                 found[row["p"]].append(row["o"])
-            # Sorted, so that answers list things in the same order on every run.
-            self.cache[term] = {
-                p: sorted(v, key=lambda n: (type(n).__name__, str(n))) for p, v in found.items()
-            }
+            self.cache[term] = self.ordered(found)
         return self.cache[term]
+
+    @staticmethod
+    def ordered(found: dict[URIRef, list[Node]]) -> dict[URIRef, list[Node]]:
+        """Values sorted, so that answers list things in the same order on every run."""
+        return {p: sorted(v, key=lambda n: (type(n).__name__, str(n))) for p, v in found.items()}
 
     def first(self, term: Node, prop: URIRef) -> str | None:
         values = self.statements(term).get(prop)
