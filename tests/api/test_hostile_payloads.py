@@ -6,9 +6,6 @@ A canary HTTP server on loopback stands behind every remote reference; it must s
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,29 +14,12 @@ from payerkg.api.app import create_app
 from payerkg.core.dataset import PolicyGraph
 from payerkg.core.encounter import example_encounter
 from payerkg.settings import Settings
-
-HITS: list[str] = []
-
-
-class Canary(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        HITS.append(self.path)
-        self.send_response(200)
-        self.send_header("content-type", "application/ld+json")
-        self.end_headers()
-        self.wfile.write(json.dumps({"@context": {"code": "http://evil/code"}}).encode())
-
-    def log_message(self, *args: object) -> None:
-        pass
+from tests.api.conftest import CanaryServer
 
 
 @pytest.fixture(scope="module")
-def canary() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Canary)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+def canary(canary_server: CanaryServer) -> str:
+    return canary_server.url
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +124,7 @@ def payloads(canary: str) -> list[tuple[str, bytes, str, int, str]]:
     ]
 
 
-def test_corpus(client: TestClient, canary: str) -> None:
+def test_corpus(client: TestClient, canary: str, canary_server: CanaryServer) -> None:
     failures = []
     for name, body, content_type, status, code in payloads(canary):
         response = client.post("/validate", content=body, headers={"content-type": content_type})
@@ -157,4 +137,4 @@ def test_corpus(client: TestClient, canary: str) -> None:
             failures.append((name, response.status_code, problem.get("code")))
         assert "123-45-6789" not in response.text
     assert failures == []
-    assert HITS == [], "a document made the service fetch something"
+    assert canary_server.hits == [], "a document made the service fetch something"

@@ -13,7 +13,6 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -24,39 +23,15 @@ from fastapi.testclient import TestClient
 from payerkg.api.app import create_app
 from payerkg.core.dataset import PolicyGraph, load_dataset
 from payerkg.settings import Settings
+from tests.api.conftest import CanaryServer
 
 T = 2.0
 R = 10_000
-HITS: list[str] = []
-
-
-class Canary(BaseHTTPRequestHandler):
-    """Answers like a SPARQL endpoint and a Turtle file would, and records that it was asked."""
-
-    def do_GET(self) -> None:
-        self._answer()
-
-    def do_POST(self) -> None:
-        self._answer()
-
-    def _answer(self) -> None:
-        HITS.append(self.path)
-        self.send_response(200)
-        self.send_header("content-type", "text/turtle")
-        self.end_headers()
-        self.wfile.write(b"<urn:canary> <urn:canary> <urn:canary> .\n")
-
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
-def canary() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Canary)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+def canary(canary_server: CanaryServer) -> str:
+    return canary_server.url
 
 
 @pytest.fixture(scope="module")
@@ -258,7 +233,7 @@ SLOWEST: dict[str, float] = {}
 
 @pytest.mark.parametrize("name", CASE_NAMES)
 def test_hostile_query_is_cut_with_a_named_error(
-    client: TestClient, served: PolicyGraph, canary: str, name: str
+    client: TestClient, served: PolicyGraph, canary: str, canary_server: CanaryServer, name: str
 ) -> None:
     (case,) = [case for case in hostile(canary) if case[0] == name]
     _, request, status, codes, feature = case
@@ -278,7 +253,7 @@ def test_hostile_query_is_cut_with_a_named_error(
     if feature:
         assert problem["pointer"] == feature
     assert canary not in response.text and "?a ?b ?c" not in response.text  # no echo of the query
-    assert HITS == []
+    assert canary_server.hits == []
     assert fingerprint(served) == before
     assert multiprocessing.active_children() == []
     assert child_pids() == set()
@@ -355,8 +330,8 @@ def test_a_query_past_its_memory_budget_is_cut(served: PolicyGraph) -> None:
 
 
 def test_the_canary_was_never_asked_and_the_store_never_changed(
-    served: PolicyGraph, baseline: tuple[int, str]
+    served: PolicyGraph, baseline: tuple[int, str], canary_server: CanaryServer
 ) -> None:
-    assert HITS == []
+    assert canary_server.hits == []
     assert fingerprint(served) == baseline
     assert len(served.dataset) == len(load_dataset().dataset)

@@ -348,23 +348,21 @@ def _compile_version(builder: _Builder, version: _Version, overriding: list[_Ver
             PK.code,
             f"{codes} must not be billed with {words(excluded)} on the same encounter",
         )
-    for document in version.values(PK.requiresDocumentation):
-        notation = _notations(policy, [document])[0]
-        shape(
-            f"documentation-{notation}",
-            builder.node(builder.property(DOCUMENTATION_PATH, hasValue=notation)),
-            PK.documentationPresent,
-            f"must include {notation}",
-        )
-    for condition in version.values(PK.condition):
-        notation = _notations(policy, [condition])[0]
-        shape(
-            f"condition-{notation}",
-            builder.node(builder.property(DOCUMENTATION_PATH, hasValue=notation)),
-            PK.documentationPresent,
-            f"should attest {notation}",
-            severity=SH.Warning,
-        )
+    # Documentation the record must show is a violation when absent; conditions no field can
+    # show are warnings until the record attests them.
+    for prop, kind, verb, severity in (
+        (PK.requiresDocumentation, "documentation", "must include", SH.Violation),
+        (PK.condition, "condition", "should attest", SH.Warning),
+    ):
+        for notation in _notations(policy, version.values(prop)):
+            present = builder.property(DOCUMENTATION_PATH, hasValue=notation)
+            shape(
+                f"{kind}-{notation}",
+                builder.node(present),
+                PK.documentationPresent,
+                f"{verb} {notation}",
+                severity,
+            )
 
 
 def _in(builder: _Builder, values: list[Literal]) -> BNode:
