@@ -301,19 +301,20 @@ def article_check_command(
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option()] = "127.0.0.1",
-    port: Annotated[int, typer.Option()] = 8000,
+    host: Annotated[str | None, typer.Option(help="Default: PAYERKG_HOST or 127.0.0.1")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: PAYERKG_PORT or 8000")] = None,
 ) -> None:
     """Start the HTTP service on the embedded default graph."""
     import uvicorn
 
     from payerkg.api.app import create_app
 
+    settings = Settings()
     try:
-        application = create_app(Settings())
+        application = create_app(settings)
     except PayerKGError as error:
         fail(error.message)
-    uvicorn.run(application, host=host, port=port, log_level="info")
+    uvicorn.run(application, host=host or settings.host, port=port or settings.port, log_level="info")
 
 
 if __name__ == "__main__":
