@@ -554,14 +554,3 @@ def report_graph(results: list[Result], conforms: bool) -> Graph:
         if result.message is not None:
             report.add((node, SHACL["resultMessage"], Literal(result.message)))
     return report
-
-
-def describe(result: Result) -> dict[str, Any]:
-    """The comparable part of a result (what the differential test compares)."""
-    return {
-        "focus": result.focus,
-        "path": result.path,
-        "component": result.component,
-        "source_shape": result.source_shape,
-        "severity": result.severity,
-    }

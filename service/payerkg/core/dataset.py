@@ -85,9 +85,6 @@ class PolicyGraph:
                 self._memo[key] = build()
             return cast(T, self._memo[key])
 
-    def graph_of_file(self, relpath: str) -> Graph:
-        return self.dataset.graph(FILE_GRAPH[relpath])
-
     def files_describing(self, node: URIRef) -> Iterator[str]:
         """The files that hold statements about ``node``."""
         seen = {context for _, _, _, context in self.dataset.quads((node, None, None, None))}

@@ -301,14 +301,15 @@ def _compile_version(builder: _Builder, version: _Version, overriding: list[_Ver
             PK.posCode,
             f"must be {words(required_pos)}",
         )
-    forbidden_pos = _notations(policy, version.values(PK.forbidsPlaceOfService))
-    if forbidden_pos:
-        shape(
-            "no-place-of-service",
-            builder.node(builder.property([("", PK.posCode)], **{"not": _in(builder, forbidden_pos)})),
-            PK.posCode,
-            f"must not be {words(forbidden_pos)}",
-        )
+    forbidden = [
+        ("no-place-of-service", PK.forbidsPlaceOfService, PK.posCode, "must not be"),
+        ("no-modifier", PK.forbidsModifier, PK.modifier, "must not include"),
+    ]
+    for kind, prop, field, verb in forbidden:
+        refused = _notations(policy, version.values(prop))
+        if refused:
+            absent = builder.property([("", field)], **{"not": _in(builder, refused)})
+            shape(kind, builder.node(absent), field, f"{verb} {words(refused)}")
     required_modifiers = _notations(policy, version.values(PK.requiresModifier))
     if required_modifiers:
         qualified = builder.property(
@@ -317,14 +318,6 @@ def _compile_version(builder: _Builder, version: _Version, overriding: list[_Ver
             qualifiedMinCount=Literal(1),
         )
         shape("modifier", builder.node(qualified), PK.modifier, f"must include {words(required_modifiers)}")
-    forbidden_modifiers = _notations(policy, version.values(PK.forbidsModifier))
-    if forbidden_modifiers:
-        shape(
-            "no-modifier",
-            builder.node(builder.property([("", PK.modifier)], **{"not": _in(builder, forbidden_modifiers)})),
-            PK.modifier,
-            f"must not include {words(forbidden_modifiers)}",
-        )
     limits = [
         ("minimum-minutes", PK.minimumMinutes, PK.minutes, "minInclusive", "must be at least {}"),
         ("maximum-minutes", PK.maximumMinutes, PK.minutes, "maxInclusive", "must be at most {}"),
