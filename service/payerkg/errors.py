@@ -139,3 +139,42 @@ class QueryBusy(QueryError):
     """Every query worker stayed busy until the request's deadline."""
 
     code = "busy"
+
+
+class StoreError(PayerKGError):
+    """The store cannot be reached or refused an operation; nothing was changed."""
+
+    code = "store_unavailable"
+
+
+class EditRefused(PayerKGError):
+    """A proposed rule change fails a check (policy shapes, references, content); nothing was changed.
+
+    ``problems`` lists each finding as plain text naming the node and the rule broken.
+    """
+
+    code = "edit_refused"
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class EditConflict(EditRefused):
+    """The change would put two active rule versions in disagreement; ``problems`` names both."""
+
+    code = "rule_conflict"
+
+
+class StaleRevision(PayerKGError):
+    """The change was based on a revision that is no longer the newest; nothing was changed."""
+
+    code = "stale_revision"
+
+
+class NotAuthenticated(PayerKGError):
+    code = "not_authenticated"
+
+
+class Forbidden(PayerKGError):
+    code = "forbidden"

@@ -27,6 +27,7 @@ from payerkg.api.app import create_app
 from payerkg.api.problems import STATUS_BY_ERROR
 from payerkg.core.dataset import PolicyGraph
 from payerkg.core.sparql import example_queries
+from payerkg.core.store import MemoryStore
 from payerkg.errors import (
     ForbiddenFeature,
     InvalidQueryRequest,
@@ -168,7 +169,7 @@ def w3c_client() -> TestClient:
             named = dataset.graph(URIRef(label))
             if not len(named):
                 named.parse(path, format="nt")
-    return TestClient(create_app(Settings(), policy=PolicyGraph(dataset)), raise_server_exceptions=False)
+    return TestClient(create_app(Settings(), policy=PolicyGraph(MemoryStore(dataset))), raise_server_exceptions=False)
 
 
 def send(client: TestClient, request: ProtocolRequest, strip_dataset: bool = False) -> Any:

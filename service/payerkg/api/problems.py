@@ -13,17 +13,23 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from payerkg.errors import (
     ContextNotAllowed,
     DataFileError,
+    EditConflict,
+    EditRefused,
+    Forbidden,
     ForbiddenFeature,
     InvalidEncounter,
     InvalidParameter,
     InvalidQueryRequest,
     MalformedQuery,
     NotAcceptable,
+    NotAuthenticated,
     ParseError,
     PayerKGError,
     QueryBusy,
     QueryTimeout,
     ResultTooLarge,
+    StaleRevision,
+    StoreError,
     TooDeep,
     TooLarge,
     UnknownCode,
@@ -52,11 +58,18 @@ STATUS_BY_ERROR: dict[type[PayerKGError], int] = {
     ResultTooLarge: 422,
     QueryTimeout: 503,
     QueryBusy: 503,
+    # Editing (docs/editing.md): a failed check is 422, a conflict or a stale base 409.
+    EditRefused: 422,
+    EditConflict: 409,
+    StaleRevision: 409,
+    StoreError: 503,
+    NotAuthenticated: 401,
+    Forbidden: 403,
 }
 
 
-def problem(status: int, code: str, detail: str, pointer: str | None = None) -> JSONResponse:
-    body = {
+def problem(status: int, code: str, detail: str, pointer: str | None = None, **extra: object) -> JSONResponse:
+    body: dict[str, object] = {
         "type": f"https://w3id.org/payerkg/problems/{code}",
         "title": code.replace("_", " "),
         "status": status,
@@ -65,6 +78,7 @@ def problem(status: int, code: str, detail: str, pointer: str | None = None) -> 
     }
     if pointer:
         body["pointer"] = pointer
+    body.update(extra)
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
 
 
@@ -78,7 +92,11 @@ def status_for(error: PayerKGError) -> int:
 def install(app: FastAPI) -> None:
     @app.exception_handler(PayerKGError)
     async def domain_error(_: Request, error: PayerKGError) -> JSONResponse:
-        return problem(status_for(error), error.code, error.message, error.pointer)
+        extra = {"problems": error.problems} if isinstance(error, EditRefused) else {}
+        response = problem(status_for(error), error.code, error.message, error.pointer, **extra)
+        if isinstance(error, NotAuthenticated):
+            response.headers["www-authenticate"] = 'Bearer realm="payerkg"'
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:

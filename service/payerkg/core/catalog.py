@@ -9,7 +9,6 @@ from rdflib import Graph, Literal, URIRef
 
 from payerkg.core.coverage import CODE_PATTERN, find_code, resolve_payer, valid_on
 from payerkg.core.dataset import PolicyGraph
-from payerkg.core.queries import select
 from payerkg.errors import InvalidParameter, UnknownCode, UnknownRule
 from payerkg.namespaces import PK, RULE, RV
 
@@ -22,7 +21,7 @@ def summary(policy: PolicyGraph) -> dict[str, Any]:
     """Counts of what is loaded, the files and the graph revision."""
     counts = {
         str(row["kind"]).split("#")[-1]: int(row["count"].toPython())
-        for row in select(policy.dataset, "graph-summary")
+        for row in policy.select("graph-summary")
     }
     return {
         "graph_revision": policy.revision,
@@ -41,7 +40,7 @@ def payers(policy: PolicyGraph) -> list[dict[str, Any]]:
             "kind": _text(row.get("kind")),
             "sources_current_to": _text(row.get("sourcesCurrentTo")),
         }
-        for row in select(policy.dataset, "payers")
+        for row in policy.select("payers")
     ]
 
 
@@ -64,7 +63,7 @@ def code(policy: PolicyGraph, notation: str, day: date) -> dict[str, Any]:
             "status_indicator": _text(r.get("indicator")),
             "rule": str(r["version"]),
         }
-        for r in select(policy.dataset, "recognition-for-code", code=row["code"], date=Literal(day))
+        for r in policy.select("recognition-for-code", code=row["code"], date=Literal(day))
     ]
     return {
         "code": notation,

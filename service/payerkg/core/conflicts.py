@@ -16,7 +16,6 @@ from payerkg.core.catalog import payers
 from payerkg.core.coverage import Candidate, candidate_versions, citations_of, statements_of
 from payerkg.core.dataset import PolicyGraph
 from payerkg.core.disagreement import can_apply_together, disagreements
-from payerkg.core.queries import select
 from payerkg.namespaces import PK
 
 
@@ -42,7 +41,7 @@ class GraphConflict:
 def graph_conflicts(policy: PolicyGraph, as_of: date | None = None) -> list[GraphConflict]:
     """All conflicts among versions that are current knowledge on ``as_of`` (default today)."""
     as_of = as_of or date.today()
-    codes = [(row["code"], str(row["notation"])) for row in select(policy.dataset, "procedure-codes")]
+    codes = [(row["code"], str(row["notation"])) for row in policy.select("procedure-codes")]
     found: dict[tuple[str, str, str, str], GraphConflict] = {}
     for payer in payers(policy):
         payer_iri = URIRef(payer["iri"])

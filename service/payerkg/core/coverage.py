@@ -28,7 +28,7 @@ from rdflib.term import Identifier, Node
 
 from payerkg.core.dataset import PolicyGraph
 from payerkg.core.disagreement import disagreements
-from payerkg.core.queries import Row, select
+from payerkg.core.queries import Row
 from payerkg.errors import InvalidParameter, UnknownPayer
 from payerkg.namespaces import PK
 
@@ -191,7 +191,7 @@ def _select_once(policy: PolicyGraph, name: str, **bindings: Identifier) -> list
     )
     key = (name, frozenset(bindings.items()))
     if key not in cache:
-        cache[key] = select(policy.dataset, name, **bindings)
+        cache[key] = policy.select(name, **bindings)
     return cache[key]
 
 
@@ -373,7 +373,7 @@ def _version_index(policy: PolicyGraph) -> _VersionIndex:
         dates: dict[URIRef, tuple[date, date | None, date | None]] = {}
         revisions: dict[URIRef, set[date]] = defaultdict(set)
         keys: dict[URIRef, set[tuple[URIRef, URIRef]]] = defaultdict(set)
-        for row in select(policy.dataset, "rule-version-index"):
+        for row in policy.select("rule-version-index"):
             version = row["version"]
             dates[version] = (
                 row["start"].toPython(),
@@ -389,7 +389,7 @@ def _version_index(policy: PolicyGraph) -> _VersionIndex:
             for key in version_keys:
                 by_payer_code[key].append(candidate)
         baselines: dict[URIRef, list[URIRef]] = defaultdict(list)
-        for row in select(policy.dataset, "payer-baselines"):
+        for row in policy.select("payer-baselines"):
             baselines[row["payer"]].append(row["baseline"])
         return _VersionIndex(dict(by_payer_code), dict(baselines))
 
@@ -401,7 +401,7 @@ def warm_up(policy: PolicyGraph) -> None:
     pays for it; the service calls this once at start-up."""
     _version_index(policy)
     _vocabulary(policy)
-    _terms(policy).preload(select(policy.dataset, "rule-statements"))
+    _terms(policy).preload(policy.select("rule-statements"))
 
 
 def _select_versions(

@@ -1,4 +1,5 @@
-"""Load the ontology, shapes and policy files into one rdflib Dataset, one named graph per file."""
+"""The graph at a revision (PolicyGraph), and the ontology, shapes and policy files that seed it,
+one named graph per file."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ from typing import Any, TypeVar, cast
 
 from rdflib import Dataset, Graph, URIRef
 from rdflib.plugins.parsers.notation3 import BadSyntax
+from rdflib.term import Identifier
 
+from payerkg.core.queries import Row
+from payerkg.core.store import MemoryStore, Store, new_dataset
 from payerkg.errors import DataFileError
-from payerkg.namespaces import FILE_GRAPH, PREFIXES
+from payerkg.namespaces import FILE_GRAPH
 
 T = TypeVar("T")
 
@@ -69,11 +73,12 @@ def parse_turtle(path: Path, label: str | None = None) -> tuple[Graph, bytes]:
 
 @dataclass
 class PolicyGraph:
-    """The loaded graph: the dataset, where each named graph came from, and its revision."""
+    """The graph at one revision: the store it lives in, derived views built once (``memo``),
+    and the revision they were built from. A new revision is a new PolicyGraph."""
 
-    dataset: Dataset
-    files: dict[URIRef, str] = field(default_factory=dict)
+    store: Store
     revision: str = ""
+    revision_number: int = 0
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)
     # Re-entrant: one derived view may be built from another (compiled shapes from shapes).
     _memo_lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
@@ -85,6 +90,32 @@ class PolicyGraph:
                 self._memo[key] = build()
             return cast(T, self._memo[key])
 
+    def select(self, name: str, **bindings: Identifier) -> list[Row]:
+        """Rows of the named query, run by the store, with RDF-term bindings."""
+        return self.store.select(name, bindings)
+
+    @property
+    def dataset(self) -> Dataset:
+        """The whole graph as an rdflib Dataset (the store itself for the in-memory backend, a
+        snapshot read once otherwise), for graph-wide work: lint, SPARQL endpoint, rule documents."""
+        return self.memo("dataset", self.store.snapshot)
+
+    @property
+    def files(self) -> dict[URIRef, str]:
+        """The named graphs that came from files, with their path below the data root."""
+        return self.memo(
+            "files",
+            lambda: {
+                name: name.removeprefix(str(FILE_GRAPH))
+                for name in sorted(self.store.graph_names())
+                if name.startswith(str(FILE_GRAPH))
+            },
+        )
+
+    def graph(self, name: URIRef) -> Graph:
+        """One named graph."""
+        return self.store.graph(name)
+
     def files_describing(self, node: URIRef) -> Iterator[str]:
         """The files that hold statements about ``node``."""
         seen = {context for _, _, _, context in self.dataset.quads((node, None, None, None))}
@@ -93,28 +124,27 @@ class PolicyGraph:
                 yield self.files[identifier]
 
 
-def load_dataset(root: Path | None = None, extra: Iterable[Path] = ()) -> PolicyGraph:
-    """Load every graph file under ``root`` (plus ``extra`` files) into one Dataset.
-
-    Each file is parsed once into its own named graph; queries see the union.
-    """
+def read_files(root: Path | None = None, extra: Iterable[Path] = ()) -> tuple[Dataset, str]:
+    """Every graph file under ``root`` (plus ``extra`` files) in one Dataset, one named graph per
+    file, and a hash of their content."""
     root = root or default_data_root()
-    dataset = Dataset(default_union=True)
-    for prefix, namespace in PREFIXES.items():
-        dataset.bind(prefix, namespace)
-    policy = PolicyGraph(dataset)
+    dataset = new_dataset()
     digest = hashlib.sha256()
     for path in [*graph_files(root), *extra]:
         relpath = _relative(path, root)
         parsed, content = parse_turtle(path, relpath)
-        identifier = FILE_GRAPH[relpath]
-        named = dataset.graph(identifier)
+        named = dataset.graph(FILE_GRAPH[relpath])
         named += parsed
-        policy.files[identifier] = relpath
         digest.update(relpath.encode())
         digest.update(content)
-    policy.revision = digest.hexdigest()[:12]
-    return policy
+    return dataset, digest.hexdigest()[:12]
+
+
+def load_dataset(root: Path | None = None, extra: Iterable[Path] = ()) -> PolicyGraph:
+    """The graph files under ``root`` (plus ``extra`` files) in an in-memory store; queries see
+    the union of the files' graphs. The revision is a hash of the files' content."""
+    dataset, content_hash = read_files(root, extra)
+    return PolicyGraph(MemoryStore(dataset), revision=content_hash)
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
@@ -20,7 +21,6 @@ from rdflib.namespace import RDF, RDFS, SH, SKOS
 from rdflib.term import Identifier, Node
 
 from payerkg.core.dataset import PolicyGraph
-from payerkg.core.queries import select
 from payerkg.namespaces import PK
 
 SHAPES = "https://w3id.org/payerkg/shapes/rule#"
@@ -173,35 +173,40 @@ def compile_rule_shapes(policy: PolicyGraph, as_of: date | None = None) -> Graph
 
 
 def _current_versions(policy: PolicyGraph, as_of: date) -> list[_Version]:
-    rows = select(policy.dataset, "current-rule-versions", asOf=Literal(as_of))
+    rows = policy.select("current-rule-versions", asOf=Literal(as_of))
     versions = []
     for row in rows:
         iri = row["version"]
-        statements: dict[URIRef, list[Node]] = {}
-        for statement in select(policy.dataset, "term-statements", term=iri):
-            statements.setdefault(statement["p"], []).append(statement["o"])
-        for values in statements.values():
-            values.sort(key=lambda n: (type(n).__name__, str(n)))
+        statements = _statements(policy, iri)
         label = statements.get(RDFS.label, [iri])[0]
         versions.append(_Version(iri, row["rule"], str(label), statements))
     return sorted(versions, key=lambda v: str(v.iri))
 
 
+def _statements(policy: PolicyGraph, term: Node) -> dict[URIRef, list[Node]]:
+    """What the graph says about ``term``, by predicate, each list in a stable order."""
+    statements: dict[URIRef, list[Node]] = {}
+    for statement in policy.select("term-statements", term=cast(Identifier, term)):
+        statements.setdefault(statement["p"], []).append(statement["o"])
+    for values in statements.values():
+        values.sort(key=lambda n: (type(n).__name__, str(n)))
+    return statements
+
+
 def _notations(policy: PolicyGraph, nodes: Iterable[Node]) -> list[Literal]:
     found: set[str] = set()
     for node in nodes:
-        members = list(policy.dataset.objects(node, SKOS.member)) or [node]
-        for member in members:
-            notation = policy.dataset.value(member, SKOS.notation)
-            if notation is not None:
-                found.add(str(notation))
+        for member in _statements(policy, node).get(SKOS.member) or [node]:
+            notation = _statements(policy, member).get(SKOS.notation)
+            if notation:
+                found.add(str(notation[0]))
     return [Literal(n) for n in sorted(found)]
 
 
 def _payer_ids(policy: PolicyGraph, payer: Node | None) -> list[Literal]:
     """The payer and every payer that inherits its rules."""
     assert isinstance(payer, URIRef), "the policy shapes require one payer per rule version"
-    rows = select(policy.dataset, "payers-inheriting", basePayer=payer)
+    rows = policy.select("payers-inheriting", basePayer=payer)
     return sorted(Literal(str(row["id"])) for row in rows)
 
 
@@ -366,7 +371,7 @@ def _in(builder: _Builder, values: list[Literal]) -> BNode:
 
 def _compile_code_validity(builder: _Builder, policy: PolicyGraph) -> None:
     """Codes with dates in their code system: a line may bill them only while valid."""
-    for row in select(policy.dataset, "codes-with-validity"):
+    for row in policy.select("codes-with-validity"):
         code, notation = row["code"], row["notation"]
         dates: dict[str, Identifier] = {"minCount": Literal(1)}
         if row.get("validFrom") is not None:

@@ -71,7 +71,7 @@ def shapes_graph(policy: PolicyGraph) -> Graph:
         shapes = compile_rule_shapes(policy)
         for identifier, relpath in policy.files.items():
             if relpath.startswith(ENCOUNTER_SHAPES):
-                shapes += policy.dataset.graph(identifier)
+                shapes += policy.graph(identifier)
         return shapes
 
     return policy.memo("validation.shapes", build)

@@ -1,0 +1,306 @@
+"""Where the graph lives: one small interface, three backends.
+
+- ``MemoryStore``: an rdflib Dataset in this process (the default; tests and ``make serve``).
+- ``OxigraphStore``: an embedded on-disk pyoxigraph store (persistent, transactional).
+- ``RemoteStore``: any SPARQL 1.1 server with query, update and graph store endpoints, shared by
+  several API replicas (Oxigraph server, Jena Fuseki, GraphDB), configured to use the union of
+  its named graphs as the default graph.
+
+The core asks three things of a store: rows of a named SELECT query with RDF-term bindings, a
+snapshot of its content as an rdflib Dataset, and an atomic SPARQL Update. Values always enter
+queries as RDF terms: bound by rdflib, substituted by pyoxigraph, or serialized by rdflib as an
+inline VALUES block for a remote server; never as raw text.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib.namespace import RDF, XSD
+from rdflib.term import Identifier, Node
+
+from payerkg.core.queries import Row, query_text, select
+from payerkg.errors import StoreError
+from payerkg.namespaces import PREFIXES
+
+_WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
+
+
+def new_dataset() -> Dataset:
+    """An empty Dataset whose default graph is the union of its named graphs, with our prefixes."""
+    dataset = Dataset(default_union=True)
+    for prefix, namespace in PREFIXES.items():
+        dataset.bind(prefix, namespace)
+    return dataset
+
+
+class Store(ABC):
+    """The graph's home. Reads see committed content only; ``update`` applies all or nothing."""
+
+    kind: ClassVar[str]
+    bulk_reads: ClassVar[bool] = True
+    """Whether reading every rule statement up front is cheap (local stores) or not (remote)."""
+
+    @abstractmethod
+    def select(self, name: str, bindings: Mapping[str, Identifier]) -> list[Row]:
+        """Rows of ``queries/<name>.rq`` with each variable of ``bindings`` bound to its term."""
+
+    @abstractmethod
+    def snapshot(self) -> Dataset:
+        """The whole content as an rdflib Dataset, one named graph per stored graph."""
+
+    @abstractmethod
+    def graph_names(self) -> set[URIRef]:
+        """The names of the stored named graphs."""
+
+    @abstractmethod
+    def graph(self, name: URIRef) -> Graph:
+        """A copy of one named graph."""
+
+    @abstractmethod
+    def update(self, text: str) -> None:
+        """Run one SPARQL Update request atomically: all of it or none of it."""
+
+    @abstractmethod
+    def load(self, dataset: Dataset) -> None:
+        """Add every quad of ``dataset`` (named graphs kept) in one atomic step."""
+
+    def close(self) -> None:  # noqa: B027 - most stores hold nothing open
+        """Release what the store holds open."""
+
+
+class MemoryStore(Store):
+    """An rdflib Dataset. Updates are applied to a copy that then replaces the served one, so a
+    reader never sees half an update and a failed update leaves no trace."""
+
+    kind = "memory"
+
+    def __init__(self, dataset: Dataset | None = None) -> None:
+        self._dataset = dataset if dataset is not None else new_dataset()
+        self._writing = threading.Lock()
+
+    def select(self, name: str, bindings: Mapping[str, Identifier]) -> list[Row]:
+        return select(self._dataset, name, **bindings)
+
+    def snapshot(self) -> Dataset:
+        return self._dataset
+
+    def graph_names(self) -> set[URIRef]:
+        return {g.identifier for g in self._dataset.contexts() if isinstance(g.identifier, URIRef)}
+
+    def graph(self, name: URIRef) -> Graph:
+        return self._dataset.graph(name)
+
+    def update(self, text: str) -> None:
+        with self._writing:
+            changed = _copy(self._dataset)
+            try:
+                changed.update(text)
+            except Exception as exc:  # rdflib raises many types; the served dataset is untouched
+                raise StoreError(f"update refused by the in-memory store: {exc}") from exc
+            self._dataset = changed
+
+    def load(self, dataset: Dataset) -> None:
+        with self._writing:
+            changed = _copy(self._dataset)
+            changed.addN(dataset.quads())  # type: ignore[arg-type]
+            self._dataset = changed
+
+
+def _copy(dataset: Dataset) -> Dataset:
+    copied = new_dataset()
+    copied.addN(dataset.quads())  # type: ignore[arg-type]
+    return copied
+
+
+class OxigraphStore(Store):
+    """An embedded pyoxigraph store in a folder; each update is one transaction, flushed to disk
+    before ``update`` returns."""
+
+    kind = "oxigraph"
+
+    def __init__(self, path: Path) -> None:
+        import pyoxigraph  # only this backend needs it
+
+        self._ox = pyoxigraph
+        path.mkdir(parents=True, exist_ok=True)
+        try:
+            self._store = pyoxigraph.Store(str(path))
+        except OSError as exc:
+            raise StoreError(f"cannot open the store at {path}: {exc}") from exc
+        self._texts: dict[str, str] = {}
+
+    def select(self, name: str, bindings: Mapping[str, Identifier]) -> list[Row]:
+        text = self._texts.get(name) or self._texts.setdefault(name, query_text(name))
+        solutions: Any = self._store.query(
+            text,
+            use_default_graph_as_union=True,
+            substitutions={self._ox.Variable(k): self._to_ox(v) for k, v in bindings.items()},
+        )
+        variables = [v.value for v in solutions.variables]
+        rows: list[Row] = []
+        for solution in solutions:
+            row: Row = {}
+            for variable in variables:
+                value = solution[variable]
+                if value is not None:
+                    row[variable] = _from_ox(value)
+            rows.append(row)
+        return rows
+
+    def snapshot(self) -> Dataset:
+        dataset = new_dataset()
+        data = self._store.dump(format=self._ox.RdfFormat.N_QUADS)
+        if data:
+            dataset.parse(data=data, format="nquads")
+        return dataset
+
+    def graph_names(self) -> set[URIRef]:
+        return {URIRef(g.value) for g in self._store.named_graphs() if type(g).__name__ == "NamedNode"}
+
+    def graph(self, name: URIRef) -> Graph:
+        graph = Graph(identifier=name)
+        for quad in self._store.quads_for_pattern(None, None, None, self._ox.NamedNode(str(name))):
+            graph.add((_from_ox(quad.subject), _from_ox(quad.predicate), _from_ox(quad.object)))
+        return graph
+
+    def update(self, text: str) -> None:
+        try:
+            self._store.update(text)
+            self._store.flush()
+        except (SyntaxError, OSError) as exc:
+            raise StoreError(f"update refused by the embedded store: {exc}") from exc
+
+    def load(self, dataset: Dataset) -> None:
+        data = dataset.serialize(format="nquads", encoding="utf-8")
+        self._store.load(data, format=self._ox.RdfFormat.N_QUADS)  # one transaction
+        self._store.flush()
+
+    def close(self) -> None:
+        self._store.flush()
+        del self._store
+
+    def _to_ox(self, term: Identifier) -> Any:
+        ox = self._ox
+        if isinstance(term, URIRef):
+            return ox.NamedNode(str(term))
+        if isinstance(term, BNode):
+            return ox.BlankNode(str(term))
+        assert isinstance(term, Literal)
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype or XSD.string)))
+
+
+def _from_ox(value: Any) -> Node:
+    kind = type(value).__name__
+    if kind == "NamedNode":
+        return URIRef(value.value)
+    if kind == "BlankNode":
+        return BNode(value.value)
+    return _literal(value.value, value.datatype.value, value.language)
+
+
+def _literal(lexical: str, datatype: str | None, language: str | None) -> Literal:
+    """An rdflib literal; xsd:string and rdf:langString become plain literals as rdflib writes them."""
+    if language:
+        return Literal(lexical, lang=language)
+    if datatype is None or datatype in (str(XSD.string), str(RDF.langString)):
+        return Literal(lexical)
+    return Literal(lexical, datatype=URIRef(datatype))
+
+
+class RemoteStore(Store):
+    """A SPARQL 1.1 server: Query, Update and Graph Store protocols over HTTP."""
+
+    kind = "remote"
+    bulk_reads = False
+
+    def __init__(self, query_url: str, update_url: str, store_url: str, timeout_s: float = 30.0) -> None:
+        self.query_url, self.update_url, self.store_url = query_url, update_url, store_url
+        # Never follows redirects: the configured server is the only place data comes from.
+        self._client = httpx.Client(timeout=timeout_s, follow_redirects=False)
+
+    def select(self, name: str, bindings: Mapping[str, Identifier]) -> list[Row]:
+        return self._select_text(_with_values(query_text(name), bindings))
+
+    def _select_text(self, text: str) -> list[Row]:
+        response = self._request(
+            "POST",
+            self.query_url,
+            data={"query": text},
+            headers={"accept": "application/sparql-results+json"},
+        )
+        body = response.json()
+        return [{k: _from_json(v) for k, v in binding.items()} for binding in body["results"]["bindings"]]
+
+    def snapshot(self) -> Dataset:
+        response = self._request("GET", self.store_url, headers={"accept": "application/n-quads"})
+        dataset = new_dataset()
+        if response.content.strip():
+            dataset.parse(data=response.content, format="nquads")
+        return dataset
+
+    def graph_names(self) -> set[URIRef]:
+        rows = self._select_text("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }")
+        return {g for row in rows if isinstance(g := row.get("g"), URIRef)}
+
+    def graph(self, name: URIRef) -> Graph:
+        response = self._request(
+            "GET", self.store_url, params={"graph": str(name)}, headers={"accept": "application/n-triples"}
+        )
+        graph = Graph(identifier=name)
+        graph.parse(data=response.content, format="nt")
+        return graph
+
+    def update(self, text: str) -> None:
+        self._request("POST", self.update_url, data={"update": text})
+
+    def load(self, dataset: Dataset) -> None:
+        self._request(
+            "POST",
+            self.store_url,
+            content=dataset.serialize(format="nquads", encoding="utf-8"),
+            headers={"content-type": "application/n-quads"},
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._client.request(method, url, **kwargs)
+        except httpx.HTTPError as exc:
+            raise StoreError(f"the SPARQL server at {url} did not answer: {exc.__class__.__name__}") from exc
+        if response.status_code >= 300:
+            raise StoreError(f"the SPARQL server at {url} answered {response.status_code}")
+        return response
+
+
+def _with_values(text: str, bindings: Mapping[str, Identifier]) -> str:
+    """The query with its bindings as a VALUES block opening the WHERE group, each term written
+    by rdflib's serializer (the values join the group, as rdflib's initBindings do)."""
+    if not bindings:
+        return text
+    names = " ".join(f"?{name}" for name in bindings)
+    terms = " ".join(term.n3() for term in bindings.values())
+    match = _WHERE.search(text)
+    assert match is not None, "every shipped SELECT query has a WHERE group"
+    return f"{text[: match.end()]} VALUES ({names}) {{ ({terms}) }} {text[match.end():]}"
+
+
+def _from_json(value: dict[str, str]) -> Node:
+    kind = value["type"]
+    if kind == "uri":
+        return URIRef(value["value"])
+    if kind == "bnode":
+        return BNode(value["value"])
+    return _literal(value["value"], value.get("datatype"), value.get("xml:lang"))
+
