@@ -12,6 +12,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from payerkg.cli.diff import diff_command
 from payerkg.core.conflicts import graph_conflicts
 from payerkg.core.coverage import CoverageAnswer, CoverageQuestion, coverage
 from payerkg.core.dataset import PolicyGraph, load_dataset
@@ -279,6 +280,9 @@ def conflicts(
         for side in (c.first, c.second):
             typer.echo(f"  {side.rule} says {', '.join(side.says)} ({side.evidence_level})")
     typer.echo(f"{len(found)} conflict(s)", err=True)
+
+
+app.command("diff")(diff_command)
 
 
 @app.command("article-check")

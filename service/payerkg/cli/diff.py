@@ -1,0 +1,95 @@
+"""`payerkg diff A B`: what changed between two versions of the policy graph, rule by rule."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rdflib import Graph
+
+from payerkg.core.dataset import GRAPH_FOLDERS, load_dataset
+from payerkg.core.diff import diff_graphs, render_text
+from payerkg.errors import InvalidParameter, PayerKGError
+
+
+def graph_for(argument: str, repository: Path | None = None) -> Graph:
+    """The policy graph an argument names: a folder holding ontology/, shapes/ and policies/ (like
+    the repository root), or a git ref of the repository at ``repository`` (default: the working
+    directory). A folder wins when a name is both.
+    """
+    where = repository or Path.cwd()
+    folder = where / argument
+    if folder.is_dir():
+        if not any((folder / name).is_dir() for name in GRAPH_FOLDERS):
+            raise InvalidParameter("folder holds none of ontology/, shapes/, policies/")
+        return load_dataset(folder).dataset
+    return _graph_at_ref(argument, where)
+
+
+def diff_command(
+    before: Annotated[
+        str, typer.Argument(help="A folder holding ontology/, shapes/, policies/, or a git ref")
+    ],
+    after: Annotated[str, typer.Argument(help="A folder or git ref to compare with")],
+    output: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """What changed between two versions of the policy graph: exit 0 none, 1 differences, 2 bad input."""
+    if output not in ("text", "json"):
+        _fail("--format must be text or json")
+    graphs = []
+    for argument in (before, after):
+        try:
+            graphs.append(graph_for(argument))
+        except PayerKGError as error:
+            _fail(f"{argument}: {error.message}")
+    difference = diff_graphs(*graphs)
+    if output == "json":
+        typer.echo(json.dumps(difference.to_dict(), indent=2, ensure_ascii=False))
+    elif difference.subjects:
+        typer.echo(render_text(difference))
+    else:
+        typer.echo("no differences", err=True)
+    raise typer.Exit(1 if difference.subjects else 0)
+
+
+def _graph_at_ref(ref: str, repository: Path) -> Graph:
+    """Load the graph folders of one commit from a temporary copy; the working tree is not touched."""
+    if ref.startswith("-"):  # never let an argument pass to git as an option
+        raise InvalidParameter("neither a folder nor a git ref")
+    resolved = _git(repository, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    if resolved is None:
+        raise InvalidParameter(f"neither a folder nor a git ref of the repository in {repository}")
+    commit = resolved.decode().strip()
+    # Older commits may lack a folder, and git archive refuses a path that does not exist.
+    listed = _git(repository, "ls-tree", "--name-only", commit, "--", *GRAPH_FOLDERS) or b""
+    folders = listed.decode().split()
+    if not folders:
+        raise InvalidParameter("commit holds none of ontology/, shapes/, policies/")
+    archive = _git(repository, "archive", "--format=tar", commit, "--", *folders)
+    if archive is None:
+        raise InvalidParameter("git archive failed")
+    with tempfile.TemporaryDirectory(prefix="payerkg-diff-") as tmp:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(tmp, filter="data")
+        return load_dataset(Path(tmp)).dataset
+
+
+def _git(repository: Path, *args: str) -> bytes | None:
+    """Standard output of a git command, or None when it fails or git is missing."""
+    try:
+        done = subprocess.run(["git", *args], cwd=repository, capture_output=True, check=False, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def _fail(message: str) -> NoReturn:
+    # Same output as payerkg.cli.main.fail, which this module cannot import (main imports it).
+    typer.echo(f"payerkg: {message}", err=True)
+    raise typer.Exit(2)
