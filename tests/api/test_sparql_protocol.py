@@ -169,7 +169,8 @@ def w3c_client() -> TestClient:
             named = dataset.graph(URIRef(label))
             if not len(named):
                 named.parse(path, format="nt")
-    return TestClient(create_app(Settings(), policy=PolicyGraph(MemoryStore(dataset))), raise_server_exceptions=False)
+    app = create_app(Settings(), policy=PolicyGraph(MemoryStore(dataset)))
+    return TestClient(app, raise_server_exceptions=False)
 
 
 def send(client: TestClient, request: ProtocolRequest, strip_dataset: bool = False) -> Any:

@@ -7,6 +7,7 @@ a baseline's internal conflicts are listed once, under the baseline.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -38,10 +39,17 @@ class GraphConflict:
     codes: list[str] = field(default_factory=list)
 
 
-def graph_conflicts(policy: PolicyGraph, as_of: date | None = None) -> list[GraphConflict]:
-    """All conflicts among versions that are current knowledge on ``as_of`` (default today)."""
+def graph_conflicts(
+    policy: PolicyGraph, as_of: date | None = None, codes_of: Collection[URIRef] | None = None
+) -> list[GraphConflict]:
+    """All conflicts among versions that are current knowledge on ``as_of`` (default today);
+    with ``codes_of``, only those about these codes (an edit checks the codes it touches)."""
     as_of = as_of or date.today()
-    codes = [(row["code"], str(row["notation"])) for row in policy.select("procedure-codes")]
+    codes = [
+        (row["code"], str(row["notation"]))
+        for row in policy.select("procedure-codes")
+        if codes_of is None or row["code"] in codes_of
+    ]
     found: dict[tuple[str, str, str, str], GraphConflict] = {}
     for payer in payers(policy):
         payer_iri = URIRef(payer["iri"])

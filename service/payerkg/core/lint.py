@@ -6,7 +6,7 @@ code or term at fault, and what is wrong.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,26 +41,35 @@ def lint_files(paths: Iterable[Path] = (), root: Path | None = None) -> list[Pro
     return lint(load_dataset(root, extra=extra))
 
 
-def lint(policy: PolicyGraph) -> list[Problem]:
-    """Every problem the policy shapes and violation queries find in the loaded graph."""
+def lint(policy: PolicyGraph, focus: Collection[URIRef] | None = None) -> list[Problem]:
+    """Every problem the policy shapes and violation queries find in the loaded graph; with
+    ``focus``, only the problems of these nodes (checking what an edit adds)."""
     shapes, data = Graph(), Graph()
     queries: list[str] = []
-    for identifier, relpath in policy.files.items():
+    # Every named graph is data (files and accepted edits) except the policy shapes themselves.
+    for named in policy.dataset.contexts():
+        relpath = policy.files.get(named.identifier, "")  # type: ignore[call-overload]
         target = shapes if relpath.startswith(POLICY_SHAPES) else data
-        for triple in policy.dataset.graph(identifier):
+        for triple in named:
             target.add(triple)
     root = default_data_root()
     for query_file in sorted((root / POLICY_SHAPES).glob("*-violation.rq")):
         queries.append(query_file.read_text(encoding="utf-8"))
-    problems = set(_shape_problems(policy, data, shapes))
+    problems = set(_shape_problems(policy, data, shapes, focus))
     for query in queries:
         for row in data.query(query):
-            problems.add(_problem(policy, row.focus, str(row.message)))  # type: ignore[union-attr]
+            if focus is None or row.focus in focus:  # type: ignore[union-attr,operator]
+                problems.add(_problem(policy, row.focus, str(row.message)))  # type: ignore[union-attr]
     return sorted(problems)
 
 
-def _shape_problems(policy: PolicyGraph, data: Graph, shapes: Graph) -> Iterable[Problem]:
-    conforms, report, _ = pyshacl.validate(data, shacl_graph=shapes, allow_warnings=True)
+def _shape_problems(
+    policy: PolicyGraph, data: Graph, shapes: Graph, focus: Collection[URIRef] | None
+) -> Iterable[Problem]:
+    focus_nodes = list(focus) if focus is not None else None
+    conforms, report, _ = pyshacl.validate(
+        data, shacl_graph=shapes, allow_warnings=True, focus_nodes=focus_nodes  # type: ignore[arg-type]
+    )
     if conforms:
         return
     assert isinstance(report, Graph)
@@ -68,13 +77,13 @@ def _shape_problems(policy: PolicyGraph, data: Graph, shapes: Graph) -> Iterable
     for result in report.objects(None, SH.result):
         if report.value(result, SH.resultSeverity) != SH.Violation:
             continue
-        focus = report.value(result, SH.focusNode)
+        node = report.value(result, SH.focusNode)
         message = report.value(result, SH.resultMessage)
         path = report.value(result, SH.resultPath)
         text = str(message) if message is not None else "violates a policy shape"
         if path is not None and message is None:
             text = f"{text} ({path})"
-        yield _problem(policy, focus, text)
+        yield _problem(policy, node, text)
 
 
 def _problem(policy: PolicyGraph, focus: Node | None, message: str) -> Problem:

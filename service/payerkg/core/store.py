@@ -8,8 +8,8 @@
 
 The core asks three things of a store: rows of a named SELECT query with RDF-term bindings, a
 snapshot of its content as an rdflib Dataset, and an atomic SPARQL Update. Values always enter
-queries as RDF terms: bound by rdflib, substituted by pyoxigraph, or serialized by rdflib as an
-inline VALUES block for a remote server; never as raw text.
+queries as RDF terms: bound by rdflib in memory, or serialized by rdflib as an inline VALUES
+block for Oxigraph and remote servers; never as raw text.
 """
 
 from __future__ import annotations
@@ -56,6 +56,11 @@ class Store(ABC):
     def snapshot(self) -> Dataset:
         """The whole content as an rdflib Dataset, one named graph per stored graph."""
 
+    def pinned(self) -> Store:
+        """A reader that keeps seeing the current content while later updates are applied, where
+        the backend can give one (in-memory); otherwise the store itself."""
+        return self
+
     @abstractmethod
     def graph_names(self) -> set[URIRef]:
         """The names of the stored named graphs."""
@@ -92,6 +97,9 @@ class MemoryStore(Store):
     def snapshot(self) -> Dataset:
         return self._dataset
 
+    def pinned(self) -> Store:
+        return MemoryStore(self._dataset)  # updates replace the dataset, never change it
+
     def graph_names(self) -> set[URIRef]:
         return {g.identifier for g in self._dataset.contexts() if isinstance(g.identifier, URIRef)}
 
@@ -121,29 +129,28 @@ def _copy(dataset: Dataset) -> Dataset:
 
 
 class OxigraphStore(Store):
-    """An embedded pyoxigraph store in a folder; each update is one transaction, flushed to disk
-    before ``update`` returns."""
+    """An embedded pyoxigraph store in a folder (or in memory, without one); each update is one
+    transaction, flushed to disk before ``update`` returns."""
 
     kind = "oxigraph"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | None) -> None:
         import pyoxigraph  # only this backend needs it
 
         self._ox = pyoxigraph
-        path.mkdir(parents=True, exist_ok=True)
         try:
-            self._store = pyoxigraph.Store(str(path))
+            if path is None:
+                self._store = pyoxigraph.Store()
+            else:
+                path.mkdir(parents=True, exist_ok=True)
+                self._store = pyoxigraph.Store(str(path))
         except OSError as exc:
             raise StoreError(f"cannot open the store at {path}: {exc}") from exc
         self._texts: dict[str, str] = {}
 
     def select(self, name: str, bindings: Mapping[str, Identifier]) -> list[Row]:
         text = self._texts.get(name) or self._texts.setdefault(name, query_text(name))
-        solutions: Any = self._store.query(
-            text,
-            use_default_graph_as_union=True,
-            substitutions={self._ox.Variable(k): self._to_ox(v) for k, v in bindings.items()},
-        )
+        solutions: Any = self._store.query(_with_values(text, bindings), use_default_graph_as_union=True)
         variables = [v.value for v in solutions.variables]
         rows: list[Row] = []
         for solution in solutions:
@@ -186,17 +193,6 @@ class OxigraphStore(Store):
     def close(self) -> None:
         self._store.flush()
         del self._store
-
-    def _to_ox(self, term: Identifier) -> Any:
-        ox = self._ox
-        if isinstance(term, URIRef):
-            return ox.NamedNode(str(term))
-        if isinstance(term, BNode):
-            return ox.BlankNode(str(term))
-        assert isinstance(term, Literal)
-        if term.language:
-            return ox.Literal(str(term), language=term.language)
-        return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype or XSD.string)))
 
 
 def _from_ox(value: Any) -> Node:

@@ -1,0 +1,334 @@
+"""Graph revisions and the audit log they form.
+
+A store holds the shipped policy files (one named graph each, never changed after seeding), one
+named graph per accepted edit, and a revisions graph. Each accepted change writes, in the same
+atomic update, its added statements and a revision record: number, time, author, role, kind,
+reason, affected rules, what it added or withdrew, and a SHA-256 hash over all of that and the
+previous record's hash. The records are the audit log; ``verify`` recomputes the chain.
+
+A commit names the revision it was based on. The update only applies while that revision is
+still the newest (the condition is inside the update, so it holds across API replicas sharing
+one server); a writer that lost the race gets ``StaleRevision`` and nothing was written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rdflib import Dataset, Graph, Literal, Namespace, URIRef
+from rdflib.compare import isomorphic
+from rdflib.namespace import PROV, RDF, XSD
+from rdflib.term import Node
+
+from payerkg.core.dataset import PolicyGraph, read_files
+from payerkg.core.store import MemoryStore, Store, new_dataset
+from payerkg.errors import StaleRevision, StoreError
+from payerkg.namespaces import BASE, FILE_GRAPH, PK
+
+REVISION = Namespace(BASE + "revision/")
+HEAD = REVISION["head"]
+REVISIONS_GRAPH = URIRef(BASE + "graph/revisions")
+EDIT_GRAPH = Namespace(BASE + "graph/edit/")
+
+
+@dataclass(frozen=True)
+class Change:
+    """What an accepted change does: add statements (an edit) or withdraw an earlier edit."""
+
+    kind: str  # "seed", "add" or "rollback"
+    author: str
+    role: str
+    reason: str
+    rules: tuple[URIRef, ...] = ()
+    added: Graph | None = None
+    withdraws: int | None = None
+    content_hash: str | None = None
+
+
+@dataclass
+class RevisionRecord:
+    number: int
+    at: str
+    author: str
+    role: str
+    kind: str
+    reason: str
+    nonce: str
+    hash: str
+    previous_hash: str | None = None
+    added: str | None = None
+    withdraws: int | None = None
+    content_hash: str | None = None
+    rules: list[str] = field(default_factory=list)
+
+    def chained_fields(self) -> dict[str, object]:
+        """Everything the record hash covers (the hash itself excluded)."""
+        return {
+            "number": self.number,
+            "at": self.at,
+            "author": self.author,
+            "role": self.role,
+            "kind": self.kind,
+            "reason": self.reason,
+            "nonce": self.nonce,
+            "previous_hash": self.previous_hash,
+            "added": self.added,
+            "withdraws": self.withdraws,
+            "content_hash": self.content_hash,
+            "rules": sorted(self.rules),
+        }
+
+    def expected_hash(self) -> str:
+        canonical = json.dumps(self.chained_fields(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def to_dict(self) -> dict[str, object]:
+        summary = self.chained_fields() | {"hash": self.hash}
+        summary.pop("added")
+        summary["added_statements"] = len(self.added.splitlines()) if self.added else 0
+        return summary
+
+
+@dataclass(frozen=True)
+class Head:
+    number: int
+    hash: str
+    nonce: str
+
+
+def head(store: Store) -> Head | None:
+    """The store's newest revision, or None for a store never seeded."""
+    rows = store.select("head-revision", {})
+    if not rows:
+        return None
+    if len(rows) > 1:
+        raise StoreError("the store names more than one current revision; run `payerkg audit verify`")
+    row = rows[0]
+    return Head(int(row["number"]), str(row["hash"]), str(row["nonce"]))
+
+
+def policy_at_head(store: Store) -> PolicyGraph:
+    """The graph at the store's newest revision (seed the store first)."""
+    current = head(store)
+    if current is None:
+        raise StoreError("the store holds no revision yet; seed it with `payerkg store seed`")
+    return PolicyGraph(store.pinned(), revision=current.hash[:12], revision_number=current.number)
+
+
+def seed(store: Store, root: Path | None = None, author: str = "payerkg store seed") -> Head:
+    """Load the shipped policy files into an empty store as revision 1."""
+    if head(store) is not None:
+        raise StoreError("the store already holds revisions; seeding twice would mix two histories")
+    files, content_hash = read_files(root)
+    change = Change("seed", author, "admin", "load the shipped policy files", content_hash=content_hash)
+    record = _record(change, 1, None)
+    revisions = files.graph(REVISIONS_GRAPH)
+    for s, p, o, _ in _record_quads(record, change):
+        revisions.add((s, p, o))
+    store.load(files)
+    return Head(1, record.hash, record.nonce)
+
+
+def seeded_memory_policy(root: Path | None = None) -> PolicyGraph:
+    """An in-memory store holding the shipped files as revision 1."""
+    store = MemoryStore()
+    seed(store, root)
+    return policy_at_head(store)
+
+
+def commit(store: Store, change: Change, base: int) -> RevisionRecord:
+    """Apply ``change`` as revision ``base + 1`` if ``base`` is still the newest, else raise
+    StaleRevision. Store content and record change together or not at all."""
+    current = head(store)
+    if current is None or current.number != base:
+        raise StaleRevision(f"the change was based on revision {base}, the newest is {_number(current)}")
+    record = _record(change, base + 1, current.hash)
+    store.update(_commit_update(record, change, base))
+    after = head(store)
+    if after is None or after.nonce != record.nonce:
+        raise StaleRevision(f"another change became revision {base + 1} first; nothing was written")
+    return record
+
+
+def log(store: Store) -> list[RevisionRecord]:
+    """Every revision record, oldest first."""
+    records: dict[int, RevisionRecord] = {}
+    for row in store.select("revision-log", {}):
+        number = int(row["number"])
+        record = records.get(number)
+        if record is None:
+            record = records[number] = RevisionRecord(
+                number=number,
+                at=str(row["at"]),
+                author=str(row["author"]),
+                role=str(row["role"]),
+                kind=str(row["kind"]),
+                reason=str(row["reason"]),
+                nonce=str(row["nonce"]),
+                hash=str(row["hash"]),
+                previous_hash=_text(row.get("previousHash")),
+                added=_text(row.get("added")),
+                withdraws=int(row["withdrawn"]) if row.get("withdrawn") is not None else None,
+                content_hash=_text(row.get("contentHash")),
+            )
+        if row.get("rule") is not None and str(row["rule"]) not in record.rules:
+            record.rules.append(str(row["rule"]))
+    return [records[n] for n in sorted(records)]
+
+
+def verify(store: Store) -> list[str]:
+    """Problems with the audit log: a record whose hash does not match its content, a broken
+    chain, a gap in the numbers, a head that is not the last record, or an edit graph whose
+    content differs from what its record says it added. Empty when the log is intact."""
+    problems: list[str] = []
+    records = log(store)
+    previous: RevisionRecord | None = None
+    for expected_number, record in enumerate(records, start=1):
+        where = f"revision {record.number}"
+        if record.number != expected_number:
+            problems.append(f"{where}: expected revision {expected_number} (a record is missing)")
+        if record.expected_hash() != record.hash:
+            problems.append(f"{where}: record hash does not match its content (the record was altered)")
+        if record.previous_hash != (previous.hash if previous else None):
+            problems.append(f"{where}: does not chain to the record before it")
+        previous = record
+    current = head(store)
+    if records and (current is None or current.number != records[-1].number):
+        problems.append(f"head: does not point at the last record (revision {records[-1].number})")
+    problems.extend(_edit_graph_problems(store, records))
+    return problems
+
+
+def _edit_graph_problems(store: Store, records: list[RevisionRecord]) -> Iterable[str]:
+    withdrawn = {r.withdraws for r in records if r.withdraws is not None}
+    stored = store.graph_names()
+    for record in records:
+        if record.kind != "add" or not record.added:
+            continue
+        name = EDIT_GRAPH[str(record.number)]
+        if record.number in withdrawn:
+            if name in stored and len(store.graph(name)):
+                yield f"revision {record.number}: withdrawn, but its statements are still in the graph"
+            continue
+        expected = Graph().parse(data=record.added, format="nt")
+        if not isomorphic(expected, store.graph(name)):
+            yield f"revision {record.number}: the graph's statements differ from what the record added"
+
+
+def graph_at(store: Store, number: int) -> Dataset:
+    """The graph as it was at revision ``number``: the files, plus every edit up to it that no
+    rollback up to it withdrew."""
+    records = log(store)
+    if not any(r.number == number for r in records):
+        raise StoreError(f"the store has no revision {number}")
+    dataset = new_dataset()
+    for name in store.graph_names():
+        if name.startswith(str(FILE_GRAPH)):
+            files = dataset.graph(name)
+            files += store.graph(name)
+    withdrawn = {r.withdraws for r in records if r.number <= number and r.withdraws is not None}
+    for record in records:
+        if record.number <= number and record.added and record.number not in withdrawn:
+            dataset.graph(EDIT_GRAPH[str(record.number)]).parse(data=record.added, format="nt")
+    return dataset
+
+
+def _record(change: Change, number: int, previous_hash: str | None) -> RevisionRecord:
+    record = RevisionRecord(
+        number=number,
+        at=datetime.now(UTC).isoformat(timespec="seconds"),
+        author=change.author,
+        role=change.role,
+        kind=change.kind,
+        reason=change.reason,
+        nonce=uuid.uuid4().hex,
+        hash="",
+        previous_hash=previous_hash,
+        added=_ntriples(change.added) if change.added is not None else None,
+        withdraws=change.withdraws,
+        content_hash=change.content_hash,
+        rules=[str(r) for r in change.rules],
+    )
+    record.hash = record.expected_hash()
+    return record
+
+
+def _ntriples(graph: Graph) -> str:
+    """N-Triples, one statement a line, sorted: the same statements always give the same text."""
+    text = graph.serialize(format="nt", encoding="utf-8").decode()
+    return "\n".join(sorted(line for line in text.splitlines() if line.strip())) + "\n"
+
+
+def _record_quads(record: RevisionRecord, change: Change) -> list[tuple[URIRef, URIRef, Node, URIRef]]:
+    node = REVISION[str(record.number)]
+    values: list[tuple[URIRef, Node]] = [
+        (RDF.type, PK.GraphRevision),
+        (PK.revisionNumber, Literal(record.number)),
+        (PROV.generatedAtTime, Literal(record.at, datatype=XSD.dateTime)),
+        (PK.author, Literal(record.author)),
+        (PK.authorRole, Literal(record.role)),
+        (PK.changeKind, Literal(record.kind)),
+        (PK.reason, Literal(record.reason)),
+        (PK.commitNonce, Literal(record.nonce)),
+        (PK.recordHash, Literal(record.hash)),
+    ]
+    if record.previous_hash is not None:
+        values.append((PK.previousRecordHash, Literal(record.previous_hash)))
+        values.append((PROV.wasRevisionOf, REVISION[str(record.number - 1)]))
+    if record.added is not None:
+        values.append((PK.addedStatements, Literal(record.added)))
+    if record.withdraws is not None:
+        values.append((PK.withdraws, REVISION[str(record.withdraws)]))
+    if record.content_hash is not None:
+        values.append((PK.contentHash, Literal(record.content_hash)))
+    values.extend((PK.affectsRule, rule) for rule in change.rules)
+    quads = [(node, p, o, REVISIONS_GRAPH) for p, o in values]
+    quads.append((HEAD, PK.currentRevision, node, REVISIONS_GRAPH))
+    return quads
+
+
+def _commit_update(record: RevisionRecord, change: Change, base: int) -> str:
+    """One SPARQL Update: every operation applies only while revision ``base`` is the head, the
+    head moves last, and nothing is inserted twice (each WHERE has exactly one solution)."""
+    node = REVISION[str(record.number)]
+    at_base = (
+        f"GRAPH {REVISIONS_GRAPH.n3()} {{ {HEAD.n3()} {PK.currentRevision.n3()} ?base . "
+        f"?base {PK.revisionNumber.n3()} {Literal(base).n3()} }}"
+    )
+    operations = []
+    if change.withdraws is not None:
+        withdrawn = EDIT_GRAPH[str(change.withdraws)].n3()
+        operations.append(
+            f"DELETE {{ GRAPH {withdrawn} {{ ?s ?p ?o }} }} "
+            f"WHERE {{ {at_base} GRAPH {withdrawn} {{ ?s ?p ?o }} }}"
+        )
+    inserts = [
+        f"{s.n3()} {p.n3()} {o.n3()} ."
+        for s, p, o, _ in _record_quads(record, change)
+        if s != HEAD
+    ]
+    blocks = [f"GRAPH {REVISIONS_GRAPH.n3()} {{ {' '.join(inserts)} }}"]
+    if change.added is not None and len(change.added):
+        triples = " ".join(f"{s.n3()} {p.n3()} {o.n3()} ." for s, p, o in change.added)
+        blocks.append(f"GRAPH {EDIT_GRAPH[str(record.number)].n3()} {{ {triples} }}")
+    operations.append(f"INSERT {{ {' '.join(blocks)} }} WHERE {{ {at_base} }}")
+    operations.append(
+        f"DELETE {{ GRAPH {REVISIONS_GRAPH.n3()} {{ {HEAD.n3()} {PK.currentRevision.n3()} ?base }} }} "
+        f"INSERT {{ GRAPH {REVISIONS_GRAPH.n3()} {{ {HEAD.n3()} {PK.currentRevision.n3()} {node.n3()} }} }} "
+        f"WHERE {{ {at_base} }}"
+    )
+    return " ;\n".join(operations)
+
+
+def _number(current: Head | None) -> str:
+    return str(current.number) if current else "none"
+
+
+def _text(value: object) -> str | None:
+    return str(value) if value is not None else None
