@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from payerkg.core.encounter import Limits
 from payerkg.core.sparql import QueryLimits
+from payerkg.core.store import MemoryStore, OxigraphStore, RemoteStore, Store
+from payerkg.errors import StoreError
 
 
 class Settings(BaseSettings):
@@ -17,6 +20,18 @@ class Settings(BaseSettings):
 
     data_dir: Path | None = None
     """Folder holding ontology/, shapes/ and policies/; default: the data shipped with the package."""
+
+    store: Literal["memory", "oxigraph", "remote"] = "memory"
+    """Where the graph lives (docs/deployment.md): in this process, in an embedded on-disk Oxigraph
+    store at ``store_path``, or on a SPARQL 1.1 server at the ``store_*_url`` endpoints."""
+    store_path: Path | None = None
+    store_query_url: str | None = None
+    store_update_url: str | None = None
+    store_graph_url: str | None = None
+    """The server's SPARQL 1.1 Graph Store endpoint, which must answer for the whole dataset."""
+    store_timeout_s: float = 30.0
+    revision_check_s: float = 1.0
+    """How often (at most) a replica asks the store whether another replica made a new revision."""
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -35,6 +50,22 @@ class Settings(BaseSettings):
     """Query worker processes running at once; a request waits for one until its deadline."""
     sparql_max_memory_mb: int = 1024
     """Memory a query worker may add to the served process (0: no cap); past it, result_too_large."""
+
+    def open_store(self) -> Store:
+        """The configured store (empty or seeded; see payerkg.core.revisions)."""
+        if self.store == "memory":
+            return MemoryStore()
+        if self.store == "oxigraph":
+            if self.store_path is None:
+                raise StoreError("PAYERKG_STORE=oxigraph needs PAYERKG_STORE_PATH (a folder)")
+            return OxigraphStore(self.store_path)
+        query, update, graph = self.store_query_url, self.store_update_url, self.store_graph_url
+        if not (query and update and graph):
+            raise StoreError(
+                "PAYERKG_STORE=remote needs PAYERKG_STORE_QUERY_URL, PAYERKG_STORE_UPDATE_URL and "
+                "PAYERKG_STORE_GRAPH_URL"
+            )
+        return RemoteStore(query, update, graph, timeout_s=self.store_timeout_s)
 
     def encounter_limits(self) -> Limits:
         return Limits(self.max_encounter_bytes, self.max_encounter_depth, self.max_encounter_triples)
