@@ -1,8 +1,10 @@
 """Run the benchmarks and write docs/benchmarks.md.
 
     python -m benchmarks [--answers N] [--encounters N] [--baseline N] [--rate R] [--seconds S]
+                         [--only SCENARIO ...]
 
-Every figure is measured in this run, on this machine; nothing is asserted.
+Every figure is measured in this run, on this machine; nothing is asserted. A full run writes
+docs/benchmarks.md; a run of some scenarios (--only) prints their rows and writes nothing.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ CODES = ["99213", "99214", "99204", "90837", "99457", "99454", "98016", "99422",
 MODALITIES = [None, "audio-video", "audio-only", "remote-monitoring"]
 LOCATIONS = [None, "home", "facility"]
 STATUSES = [None, "new", "established"]
+SCENARIOS = ("coverage", "validation", "batch", "http")
 
 
 @dataclass
@@ -272,6 +275,24 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {system}, Python {platform.python_version()}"
 
 
+def scenario_rows(args: argparse.Namespace, chosen: set[str]) -> list[str]:
+    """The table rows of the chosen scenarios, in the table's order."""
+    rows: list[str] = []
+    if "coverage" in chosen:
+        rows += [t.row() for t in bench_coverage(args.answers)]
+    baseline_rate = None
+    if "validation" in chosen:
+        validation, baseline_rate = bench_validation(args.encounters, args.baseline)
+        rows += [t.row(baseline_rate) for t in validation]
+    if "batch" in chosen:
+        batch = [bench_batch_in_process(args.encounters * 4), bench_batch_cli(args.encounters * 2)]
+        rows += [t.row(baseline_rate) for t in batch]
+    if "http" in chosen:
+        with running_service() as base:
+            rows += [t.row() for t in bench_http(base, args.rate, args.seconds, args.encounters // 4)]
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--answers", type=int, default=5000)
@@ -280,14 +301,16 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument(
+        "--only", nargs="+", choices=SCENARIOS, help="run these scenarios, print their rows, write nothing"
+    )
     args = parser.parse_args()
+    if args.only:
+        print("\n".join(scenario_rows(args, set(args.only))))
+        return
 
-    load_seconds, rss_mb, triples = bench_startup()
-    coverage_rows = bench_coverage(args.answers)
-    validation_rows, baseline_rate = bench_validation(args.encounters, args.baseline)
-    batch = [bench_batch_in_process(args.encounters * 4), bench_batch_cli(args.encounters * 2)]
-    with running_service() as base:
-        http_rows = bench_http(base, args.rate, args.seconds, args.encounters // 4)
+    load_seconds, rss_mb, triples = bench_startup()  # first: its peak memory is start-up's alone
+    rows = scenario_rows(args, set(SCENARIOS))
     command = (
         f".venv/bin/python -m benchmarks --answers {args.answers} --encounters {args.encounters} "
         f"--baseline {args.baseline} --rate {args.rate:.0f} --seconds {args.seconds:.0f}"
@@ -315,10 +338,7 @@ def main() -> None:
         "",
         "| scenario | count | per second | p50 ms | p95 ms | p99 ms | vs pyshacl | note |",
         "|---|---|---|---|---|---|---|---|",
-        *[t.row() for t in coverage_rows],
-        *[t.row(baseline_rate) for t in validation_rows],
-        *[t.row(baseline_rate) for t in batch],
-        *[t.row() for t in http_rows],
+        *rows,
         "",
         "Not measured yet: growth with the policy graph (synthetic payers x codes x versions up to",
         "10^7 triples) and the remote store, which wait for the store backends.",

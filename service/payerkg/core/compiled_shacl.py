@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rdflib import BNode, Graph, Literal, URIRef
@@ -53,28 +53,39 @@ class Unsupported(Exception):
 
 
 class IndexedGraph:
-    """A small read-only graph with the two indexes path evaluation needs."""
+    """A small read-only graph indexed by subject, and by object for the predicates asked about.
+
+    Most of an encounter's objects are literals, which rdflib hashes slowly; only the few
+    predicates that inverse paths and targets follow are indexed the other way round.
+    """
 
     def __init__(self, triples: Iterable[Triple]) -> None:
-        self.out: dict[Identifier, dict[URIRef, Values]] = defaultdict(lambda: defaultdict(list))
-        self.inv: dict[Identifier, dict[URIRef, Values]] = defaultdict(lambda: defaultdict(list))
-        self.by_predicate: dict[URIRef, dict[Identifier, None]] = defaultdict(dict)
+        self.out: dict[Identifier, dict[URIRef, Values]] = {}
+        self.pairs: dict[URIRef, list[tuple[Identifier, Identifier]]] = {}
+        self.inverse: dict[URIRef, dict[Identifier, Values]] = {}
         # Path values and nested-shape verdicts already computed for this graph.
         self.memo: dict[tuple[Any, Identifier], Any] = {}
-        self.objects_by_predicate: dict[URIRef, dict[Identifier, None]] = defaultdict(dict)
         for s, p, o in triples:
-            self.out[s][p].append(o)
-            self.inv[o][p].append(s)
-            self.by_predicate[p][s] = None
-            self.objects_by_predicate[p][o] = None
+            self.out.setdefault(s, {}).setdefault(p, []).append(o)
+            self.pairs.setdefault(p, []).append((s, o))
 
     def objects(self, node: Identifier, predicate: URIRef) -> Values:
         found = self.out.get(node)
         return found.get(predicate, []) if found is not None else []
 
     def subjects(self, predicate: URIRef, node: Identifier) -> Values:
-        found = self.inv.get(node)
-        return found.get(predicate, []) if found is not None else []
+        inverse = self.inverse.get(predicate)
+        if inverse is None:
+            inverse = self.inverse[predicate] = {}
+            for s, o in self.pairs.get(predicate, ()):
+                inverse.setdefault(o, []).append(s)
+        return inverse.get(node, [])
+
+    def subjects_of(self, predicate: URIRef) -> Iterable[Identifier]:
+        return (s for s, _ in self.pairs.get(predicate, ()))
+
+    def objects_of(self, predicate: URIRef) -> Iterable[Identifier]:
+        return (o for _, o in self.pairs.get(predicate, ()))
 
 
 @dataclass(frozen=True)
@@ -92,7 +103,7 @@ class Result:
 
 Path = Callable[[IndexedGraph, Identifier], Values]
 Check = Callable[[IndexedGraph, Identifier], bool]
-Checker = Callable[..., Iterator[Result]]
+Checker = Callable[[IndexedGraph, Identifier], list[Result]]
 
 
 def _distinct(values: Iterable[Identifier]) -> Values:
@@ -105,23 +116,19 @@ class _Compiler:
     def __init__(self, shapes: Graph) -> None:
         self.shapes = shapes
         self.checks: dict[Node, Check] = {}
+        self.paths: dict[Any, Path] = {}
+        self.lists: dict[Node, list[Node]] = {}
         self.compiling: set[Node] = set()
 
     def items(self, head: Node) -> list[Node]:
-        return list(Collection(self.shapes, head))
+        # Rule shapes share their lists (codes, payers, APPLIES); rdflib reads each slowly.
+        if head not in self.lists:
+            self.lists[head] = list(Collection(self.shapes, head))
+        return self.lists[head]
 
     def path(self, node: Node) -> Path:
         """The value nodes of a path, memoised per focus within one validation."""
-        key = self.path_key(node)
-        evaluate = self.uncached_path(node)
-
-        def cached(g: IndexedGraph, focus: Identifier) -> Values:
-            found = g.memo.get((key, focus))
-            if found is None:
-                found = g.memo[(key, focus)] = evaluate(g, focus)
-            return found
-
-        return cached
+        return self.keyed_path(self.path_key(node))
 
     def path_key(self, node: Node) -> Any:
         """A structural key: two shapes with the same path share the memo."""
@@ -130,34 +137,55 @@ class _Compiler:
         inverse = self.shapes.value(node, SHACL["inversePath"])
         if isinstance(inverse, URIRef):
             return ("^", inverse)
-        return tuple(self.path_key(step) for step in self.items(node))
-
-    def uncached_path(self, node: Node) -> Path:
-        if isinstance(node, URIRef):
-            return lambda g, focus: _distinct(g.objects(focus, node))
-        inverse = self.shapes.value(node, SHACL["inversePath"])
-        if isinstance(inverse, URIRef):
-            return lambda g, focus: _distinct(g.subjects(inverse, focus))
         if (node, RDF.first, None) in self.shapes:
-            steps = [self.uncached_path(step) for step in self.items(node)]
-
-            def sequence(g: IndexedGraph, focus: Identifier) -> Values:
-                current = [focus]
-                for step in steps:
-                    current = _distinct([v for node_ in current for v in step(g, node_)])
-                return current
-
-            return sequence
+            return ("/", *(self.path_key(step) for step in self.items(node)))
         raise Unsupported(f"path {node}")
 
-    def conforms(self, shape: Node) -> Check:
-        """Whether a node conforms to ``shape`` (nested shapes), memoised per node within one validation.
+    def keyed_path(self, key: Any) -> Path:
+        if key not in self.paths:
+            evaluate = self.step(key)
+            number = len(self.paths)  # a memo key cheaper to hash than the path itself
 
-        One rule version's APPLIES shape is shared by all its requirement shapes, so it is
-        evaluated once per claim line.
+            def cached(g: IndexedGraph, focus: Identifier) -> Values:
+                found = g.memo.get((number, focus))
+                if found is None:
+                    found = g.memo[(number, focus)] = evaluate(g, focus)
+                return found
+
+            self.paths[key] = cached
+        return self.paths[key]
+
+    def step(self, key: Any) -> Path:
+        if isinstance(key, URIRef):
+            return lambda g, focus: _distinct(g.objects(focus, key))
+        if key[0] == "^":
+            inverse = key[1]
+            return lambda g, focus: _distinct(g.subjects(inverse, focus))
+        *steps, last = key[1:]
+        # Paths from a claim line up to its encounter share their first steps: memoise them.
+        head = self.keyed_path(steps[0] if len(steps) == 1 else ("/", *steps)) if steps else None
+        tail = self.step(last)
+
+        def sequence(g: IndexedGraph, focus: Identifier) -> Values:
+            nodes = head(g, focus) if head is not None else [focus]
+            if len(nodes) == 1:
+                return tail(g, nodes[0])
+            return _distinct([value for node in nodes for value in tail(g, node)])
+
+        return sequence
+
+    def conforms(self, shape: Node) -> Check:
+        """Whether a node conforms to ``shape`` (nested shapes).
+
+        A shape nested in several places is memoised per node within one validation: one rule
+        version's APPLIES shape is shared by all its requirement shapes, so it is evaluated once
+        per claim line. A shape nested once is cheaper to evaluate than to look up.
         """
         if shape not in self.checks:
             ok = self.node(shape)[1]
+            if len(list(self.shapes.subjects(None, shape))) < 2:
+                self.checks[shape] = ok
+                return ok
 
             def check(g: IndexedGraph, focus: Identifier) -> bool:
                 found = g.memo.get((shape, focus))
@@ -233,18 +261,20 @@ class _Compiler:
         self.compiling.discard(shape)
         if constraints:
             raise Unsupported(f"constraints {sorted(map(str, constraints))} on {shape}")
-        plain_tests = [test for _, test in tests]
-        property_oks = [ok for _, ok in properties]
+        ok = _all_of([test for _, test in tests] + [ok for _, ok in properties])
 
-        def results(g: IndexedGraph, focus: Identifier) -> Iterator[Result]:
-            for component, test in tests:
-                if not test(g, focus):
-                    yield Result(focus, None, focus, component, shape, severity, text)
+        # Most focus nodes conform: the plain yes/no answers that first, without building results.
+        def results(g: IndexedGraph, focus: Identifier) -> list[Result]:
+            if ok(g, focus):
+                return []
+            found = [
+                Result(focus, None, focus, component, shape, severity, text)
+                for component, test in tests
+                if not test(g, focus)
+            ]
             for checker, _ in properties:
-                yield from checker(g, focus)
-
-        def ok(g: IndexedGraph, focus: Identifier) -> bool:
-            return all(test(g, focus) for test in plain_tests) and all(p(g, focus) for p in property_oks)
+                found.extend(checker(g, focus))
+            return found
 
         return results, ok
 
@@ -289,20 +319,35 @@ class _Compiler:
                     if not test(g, value):
                         yield component, value
 
-        def results(g: IndexedGraph, focus: Identifier) -> Iterator[Result]:
-            for component, value in failures(g, path(g, focus)):
-                yield Result(focus, path_node, value, component, shape, severity, text)
+        def results(g: IndexedGraph, focus: Identifier) -> list[Result]:
+            if ok(g, focus):
+                return []
+            return [
+                Result(focus, path_node, value, component, shape, severity, text)
+                for component, value in failures(g, path(g, focus))
+            ]
 
+        # Plain loops, as in _all_of: nested shapes evaluate this for every claim line.
         def ok(g: IndexedGraph, focus: Identifier) -> bool:
             values = path(g, focus)
             count = len(values)
-            return (
-                all(count >= bound for bound in minimum_counts)
-                and all(count <= bound for bound in maximum_counts)
-                and all(value in values for value in has_values)
-                and all(sum(1 for v in values if inner(g, v)) >= least for inner, least in qualified)
-                and all(test(g, v) for test in plain_tests for v in values)
-            )
+            for bound in minimum_counts:
+                if count < bound:
+                    return False
+            for bound in maximum_counts:
+                if count > bound:
+                    return False
+            for value in has_values:
+                if value not in values:
+                    return False
+            for inner, least in qualified:
+                if sum(1 for v in values if inner(g, v)) < least:
+                    return False
+            for test in plain_tests:
+                for value in values:
+                    if not test(g, value):
+                        return False
+            return True
 
         return results, ok
 
@@ -335,12 +380,29 @@ def _negated(check: Check) -> Check:
     return lambda g, value: not check(g, value)
 
 
+# Loops rather than any()/all() over a generator, which costs more than these checks (every
+# rule shape is an sh:or, evaluated for every claim line).
 def _any_of(checks: list[Check]) -> Check:
-    return lambda g, value: any(check(g, value) for check in checks)
+    def any_holds(g: IndexedGraph, value: Identifier) -> bool:
+        for check in checks:  # noqa: SIM110
+            if check(g, value):
+                return True
+        return False
+
+    return any_holds
 
 
 def _all_of(checks: list[Check]) -> Check:
-    return lambda g, value: all(check(g, value) for check in checks)
+    if len(checks) == 1:
+        return checks[0]
+
+    def all_hold(g: IndexedGraph, value: Identifier) -> bool:
+        for check in checks:  # noqa: SIM110
+            if not check(g, value):
+                return False
+        return True
+
+    return all_hold
 
 
 def _has_datatype(value: Identifier, datatype: Node) -> bool:
@@ -373,33 +435,56 @@ def _regex_flags(flags: str) -> int:
     return value
 
 
-@dataclass
+# A necessary condition for a shape to report anything: some value of the path (by its key) is
+# one of the values.
+Condition = tuple[Any, frozenset[Node]]
+
+
+@dataclass(eq=False)
 class _TopShape:
     shape: Node
-    targets: Callable[[IndexedGraph], Sequence[Identifier]]
     results: Checker
-    # A necessary condition for the shape to report anything: (predicate, values). Shapes of the
-    # form sh:or ( [ sh:not APPLIES ] ... ) conform whenever APPLIES' required code is absent.
-    gate: tuple[URIRef, frozenset[Node]] | None
+
+
+@dataclass
+class _Gate:
+    """A node of a tree of necessary conditions: the shapes whose conditions all hold on the way
+    here, and branches on the values of further paths.
+
+    A focus walks only the branches its own values open, so the many rule shapes whose code,
+    payer or scope it does not have are never evaluated, and a path is read only where a
+    branch needs it.
+    """
+
+    shapes: list[_TopShape] = field(default_factory=list)
+    branches: dict[Any, tuple[Path, dict[Node, _Gate]]] = field(default_factory=dict)
+
+    def add(self, compiler: _Compiler, conditions: list[Condition], top: _TopShape) -> None:
+        if not conditions:
+            self.shapes.append(top)
+            return
+        (key, allowed), rest = conditions[0], conditions[1:]
+        _, children = self.branches.setdefault(key, (compiler.keyed_path(key), {}))
+        for value in sorted(allowed, key=str):
+            children.setdefault(value, _Gate()).add(compiler, rest, top)
+
+    def open(self, data: IndexedGraph, focus: Identifier, found: dict[_TopShape, None]) -> None:
+        """Add the shapes ``focus`` opens to ``found`` (a focus with two values on a path may
+        reach one shape twice)."""
+        found.update(dict.fromkeys(self.shapes))
+        for path, children in self.branches.values():
+            for value in path(data, focus):
+                child = children.get(value)
+                if child is not None:
+                    child.open(data, focus, found)
 
 
 @dataclass
 class _TargetGroup:
-    """The shapes that share one target declaration, indexed by their gate."""
+    """The shapes that share one target declaration, behind their conditions."""
 
     targets: Callable[[IndexedGraph], Sequence[Identifier]]
-    ungated: list[_TopShape]
-    gated: dict[URIRef, dict[Node, list[_TopShape]]]
-
-    def shapes_for(self, data: IndexedGraph, focus: Identifier) -> Iterable[_TopShape]:
-        yield from self.ungated
-        for predicate, index in self.gated.items():
-            seen: set[int] = set()
-            for value in data.objects(focus, predicate):
-                for top in index.get(value, ()):
-                    if id(top) not in seen:
-                        seen.add(id(top))
-                        yield top
+    gate: _Gate
 
 
 class CompiledShapes:
@@ -407,7 +492,6 @@ class CompiledShapes:
 
     def __init__(self, shapes: Graph) -> None:
         compiler = _Compiler(shapes)
-        self.compiled: list[_TopShape] = []
         self.residual = Graph()
         groups: dict[tuple[frozenset[Node], ...], _TargetGroup] = {}
         for shape in sorted(_targeted_shapes(shapes), key=str):
@@ -421,15 +505,8 @@ class CompiledShapes:
                 _copy_shape(shapes, shape, self.residual)
                 continue
             key = _target_key(shapes, shape)
-            group = groups.setdefault(key, _TargetGroup(_targets(shapes, shape), [], {}))
-            top = _TopShape(shape, group.targets, results, _gate(shapes, compiler, shape))
-            self.compiled.append(top)
-            if top.gate is None:
-                group.ungated.append(top)
-            else:
-                predicate, values = top.gate
-                for value in values:
-                    group.gated.setdefault(predicate, {}).setdefault(value, []).append(top)
+            group = groups.setdefault(key, _TargetGroup(_targets(shapes, shape), _Gate()))
+            group.gate.add(compiler, _conditions(shapes, compiler, shape), _TopShape(shape, results))
         self.groups = list(groups.values())
 
     @property
@@ -440,7 +517,9 @@ class CompiledShapes:
         results: list[Result] = []
         for group in self.groups:
             for focus in group.targets(data):
-                for top in group.shapes_for(data, focus):
+                opened: dict[_TopShape, None] = {}
+                group.gate.open(data, focus, opened)
+                for top in opened:
                     results.extend(top.results(data, focus))
         return results
 
@@ -469,9 +548,9 @@ def _targets(shapes: Graph, shape: Node) -> Callable[[IndexedGraph], Sequence[Id
     def targets(g: IndexedGraph) -> Sequence[Identifier]:
         found: dict[Identifier, None] = {}
         for p in subjects_of:
-            found.update(g.by_predicate.get(p, {}))
+            found.update(dict.fromkeys(g.subjects_of(p)))
         for p in objects_of:
-            found.update(g.objects_by_predicate.get(p, {}))
+            found.update(dict.fromkeys(g.objects_of(p)))
         for node in nodes:
             found[node] = None
         for cls in classes:
@@ -481,39 +560,38 @@ def _targets(shapes: Graph, shape: Node) -> Callable[[IndexedGraph], Sequence[Id
     return targets
 
 
-def _gate(shapes: Graph, compiler: _Compiler, shape: Node) -> tuple[URIRef, frozenset[Node]] | None:
-    """The code gate of an implication shape, if it has one.
+def _conditions(shapes: Graph, compiler: _Compiler, shape: Node) -> list[Condition]:
+    """The necessary conditions of an implication shape: none if it is not one.
 
-    Detects sh:or ( [ sh:not [ sh:and ( [ sh:property [ sh:path P ; sh:minCount 1 ; sh:in L ] ]
-    ... ) ] ] ... ): when no value of P is in L, the shape conforms without further work.
+    A shape whose only constraint is sh:or ( [ sh:not APPLIES ] ... ) conforms whenever APPLIES
+    does not; APPLIES (one node shape or an sh:and of them) requires, for each of its properties
+    [ sh:path P ; sh:minCount 1 ; sh:in L ] or [ sh:path P ; sh:hasValue V ], a value of P in L
+    (or V).
     """
-    heads = list(shapes.objects(shape, SHACL["or"]))
-    if len(heads) != 1:
-        return None
-    members = compiler.items(heads[0])
-    if not members:
-        return None
-    applies = shapes.value(members[0], SHACL["not"])
-    conjunction = shapes.value(applies, SHACL["and"]) if applies is not None else None
-    parts = (
-        compiler.items(conjunction) if conjunction is not None else ([applies] if applies is not None else [])
-    )
-    for part in parts:
-        for prop in shapes.objects(part, SHACL["property"]):
-            path = shapes.value(prop, SHACL["path"])
-            minimum = shapes.value(prop, SHACL["minCount"])
-            listed = shapes.value(prop, SHACL["in"])
-            has_value = shapes.value(prop, SHACL["hasValue"])
-            if (
-                isinstance(path, URIRef)
-                and listed is not None
-                and minimum is not None
-                and int(str(minimum)) >= 1
-            ):
-                return path, frozenset(compiler.items(listed))
-            if isinstance(path, URIRef) and has_value is not None:
-                return path, frozenset([has_value])
-    return None
+    heads = compiler.constraints(shape)
+    if list(heads) != [SHACL["or"]] or len(heads[SHACL["or"]]) != 1:
+        return []
+    members = compiler.items(heads[SHACL["or"]][0])
+    negation = compiler.constraints(members[0]) if members else {}
+    if list(negation) != [SHACL["not"]] or len(negation[SHACL["not"]]) != 1:
+        return []
+    applies = negation[SHACL["not"]][0]
+    conjunction = shapes.value(applies, SHACL["and"])
+    parts = [applies, *(compiler.items(conjunction) if conjunction is not None else [])]
+    conditions: list[Condition] = []
+    for prop in (p for part in parts for p in shapes.objects(part, SHACL["property"])):
+        path = shapes.value(prop, SHACL["path"])
+        if path is None:
+            continue
+        minimum = shapes.value(prop, SHACL["minCount"])
+        listed = shapes.value(prop, SHACL["in"])
+        key = compiler.path_key(path)
+        if listed is not None and minimum is not None and int(str(minimum)) >= 1:
+            conditions.append((key, frozenset(compiler.items(listed))))
+        conditions.extend((key, frozenset([value])) for value in shapes.objects(prop, SHACL["hasValue"]))
+    # One order for every shape, so shapes share branches whatever order their parts came in;
+    # plain predicates (the line's code) first, as they are the cheapest to read.
+    return sorted(conditions, key=lambda c: (not isinstance(c[0], URIRef), str(c[0])))
 
 
 def _copy_shape(source: Graph, shape: Node, target: Graph) -> None:

@@ -5,10 +5,11 @@ rdflib graph in memory with hard limits. Nothing a document points to is ever fe
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -195,7 +196,7 @@ def json_ld_triples(node: dict[str, Any], subject: Identifier | None = None) -> 
         predicate, datatype = terms[key]
         for value in raw if isinstance(raw, list) else [raw]:
             if isinstance(value, dict):
-                child = BNode()
+                child = _blank_node()
                 triples.append((this, predicate, child))
                 triples.extend(json_ld_triples(value, child))
             elif value is not None:
@@ -203,6 +204,15 @@ def json_ld_triples(node: dict[str, Any], subject: Identifier | None = None) -> 
     return triples
 
 
+def _blank_node() -> BNode:
+    # rdflib's own form (N and 32 random hex digits) without building a UUID object.
+    return BNode("N" + os.urandom(16).hex())
+
+
+# Literals are immutable and encounters repeat the same codes, dates and settings; building them
+# (rdflib parses dates and numbers) was most of the mapping's cost. typed=True keeps True, 1 and
+# 1.0 apart.
+@lru_cache(maxsize=4096, typed=True)
 def _literal(value: Any, datatype: URIRef | None) -> Literal:
     if datatype is not None:
         return Literal(str(value), datatype=datatype)
