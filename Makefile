@@ -17,8 +17,9 @@ install: $(BIN)/python
 install-dev: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 
+# Anonymous callers may ask coverage and validate (PAYERKG_ANONYMOUS_ROLE); editing needs a key.
 serve: install
-	$(BIN)/payerkg serve --host $(HOST) --port $(PORT)
+	PAYERKG_ANONYMOUS_ROLE=$${PAYERKG_ANONYMOUS_ROLE:-integrator} $(BIN)/payerkg serve --host $(HOST) --port $(PORT)
 
 lint-code: install-dev
 	$(BIN)/ruff check service tests benchmarks

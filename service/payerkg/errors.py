@@ -54,6 +54,12 @@ class UnknownRule(PayerKGError):
     code = "unknown_rule"
 
 
+class UnknownRevision(PayerKGError):
+    """The store has no graph revision with that number."""
+
+    code = "unknown_revision"
+
+
 class InputError(PayerKGError):
     """A submitted document (encounter, rule) is refused before anything is done with it."""
 

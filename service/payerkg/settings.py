@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     revision_check_s: float = 1.0
     """How often (at most) a replica asks the store whether another replica made a new revision."""
 
+    api_keys: dict[str, str] = {}
+    """API keys, stored hashed: SHA-256 hex digest of the key -> "role:name", role one of reader,
+    integrator, editor, admin (``payerkg key new`` makes a key and prints its entry)."""
+    anonymous_role: Literal["none", "reader", "integrator"] = "none"
+    """What callers without a key may do: nothing but /health and the format documents (none),
+    read coverage, catalog and SPARQL (reader), or also validate encounters (integrator)."""
+
     host: str = "127.0.0.1"
     port: int = 8000
 

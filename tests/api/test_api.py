@@ -7,16 +7,19 @@ from fastapi.testclient import TestClient
 
 from payerkg.api.app import create_app
 from payerkg.core.dataset import PolicyGraph
+from payerkg.settings import Settings
 
 
 @pytest.fixture(scope="module")
 def client(policy: PolicyGraph) -> TestClient:
-    return TestClient(create_app(policy=policy))
+    return TestClient(create_app(Settings(anonymous_role="integrator"), policy=policy))
 
 
 def test_health_names_the_revision(client: TestClient, policy: PolicyGraph) -> None:
     body = client.get("/health").json()
-    assert body == {"status": "ok", "version": body["version"], "graph_revision": policy.revision}
+    assert body["status"] == "ok"
+    assert body["graph_revision"] == policy.revision
+    assert (body["revision_number"], body["store"]) == (0, "fixed")  # a graph served without a store
 
 
 def test_summary_counts_what_is_loaded(client: TestClient) -> None:

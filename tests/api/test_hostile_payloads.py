@@ -24,7 +24,8 @@ def canary(canary_server: CanaryServer) -> str:
 
 @pytest.fixture(scope="module")
 def client(policy: PolicyGraph) -> TestClient:
-    return TestClient(create_app(Settings(), policy=policy), raise_server_exceptions=False)
+    app = create_app(Settings(anonymous_role="integrator"), policy=policy)
+    return TestClient(app, raise_server_exceptions=False)
 
 
 def payloads(canary: str) -> list[tuple[str, bytes, str, int, str]]:

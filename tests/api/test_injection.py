@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 
 from payerkg.api.app import create_app
 from payerkg.core.dataset import load_dataset
+from payerkg.settings import Settings
 
-CLIENT = TestClient(create_app(policy=load_dataset()))
+CLIENT = TestClient(create_app(Settings(anonymous_role="integrator"), policy=load_dataset()))
 HOSTILE = st.one_of(
     st.sampled_from(
         [

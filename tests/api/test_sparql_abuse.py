@@ -47,7 +47,7 @@ def baseline(served: PolicyGraph) -> tuple[int, str]:
 
 @pytest.fixture(scope="module")
 def client(served: PolicyGraph, baseline: tuple[int, str]) -> Iterator[TestClient]:
-    settings = Settings(sparql_timeout_s=T, sparql_max_rows=R)
+    settings = Settings(anonymous_role="reader", sparql_timeout_s=T, sparql_max_rows=R)
     with TestClient(create_app(settings, policy=served), raise_server_exceptions=False) as client:
         yield client
 
@@ -294,7 +294,7 @@ def test_other_requests_stay_fast_while_runaway_queries_run(client: TestClient) 
 
 
 def test_when_every_worker_is_busy_requests_end_by_their_deadline(served: PolicyGraph) -> None:
-    settings = Settings(sparql_timeout_s=1.0, sparql_max_concurrent=1)
+    settings = Settings(anonymous_role="reader", sparql_timeout_s=1.0, sparql_max_concurrent=1)
     runaway = f"SELECT (COUNT(*) AS ?n) {{ {RUNAWAY} }}"
     codes: list[tuple[str, float]] = []
     with TestClient(create_app(settings, policy=served), raise_server_exceptions=False) as client:
@@ -319,7 +319,7 @@ def test_when_every_worker_is_busy_requests_end_by_their_deadline(served: Policy
 
 
 def test_a_query_past_its_memory_budget_is_cut(served: PolicyGraph) -> None:
-    settings = Settings(sparql_timeout_s=T, sparql_max_memory_mb=64)
+    settings = Settings(anonymous_role="reader", sparql_timeout_s=T, sparql_max_memory_mb=64)
     client = TestClient(create_app(settings, policy=served), raise_server_exceptions=False)
     started = time.monotonic()
     response = client.get("/sparql", params={"query": "SELECT * { ?a ?b ?c . ?d ?e ?f } ORDER BY ?f ?c"})

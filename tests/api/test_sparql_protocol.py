@@ -157,7 +157,8 @@ BY_NAME = {test.name: test for test in MANIFEST}
 
 @pytest.fixture(scope="module")
 def client(policy: PolicyGraph) -> TestClient:
-    return TestClient(create_app(Settings(), policy=policy), raise_server_exceptions=False)
+    app = create_app(Settings(anonymous_role="integrator"), policy=policy)
+    return TestClient(app, raise_server_exceptions=False)
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +170,7 @@ def w3c_client() -> TestClient:
             named = dataset.graph(URIRef(label))
             if not len(named):
                 named.parse(path, format="nt")
-    app = create_app(Settings(), policy=PolicyGraph(MemoryStore(dataset)))
+    app = create_app(Settings(anonymous_role="integrator"), policy=PolicyGraph(MemoryStore(dataset)))
     return TestClient(app, raise_server_exceptions=False)
 
 
@@ -252,9 +253,9 @@ def test_w3c_entry_without_dataset_parameters_answers_from_the_served_graphs(
 
 @pytest.mark.parametrize("name", sorted(UPDATE_REFUSED))
 def test_w3c_update_entry_is_refused_and_changes_nothing(w3c_client: TestClient, name: str) -> None:
-    before = len(w3c_client.app.state.policy.dataset)  # type: ignore[attr-defined]
+    before = len(w3c_client.app.state.served.current().dataset)  # type: ignore[attr-defined]
     assert_forbidden(send(w3c_client, BY_NAME[name].requests[0]))
-    assert len(w3c_client.app.state.policy.dataset) == before  # type: ignore[attr-defined]
+    assert len(w3c_client.app.state.served.current().dataset) == before  # type: ignore[attr-defined]
 
 
 # Content negotiation -------------------------------------------------------------------------

@@ -12,11 +12,12 @@ from rdflib.namespace import SH
 from payerkg.api.app import create_app
 from payerkg.core.dataset import PolicyGraph
 from payerkg.core.encounter import example_encounter
+from payerkg.settings import Settings
 
 
 @pytest.fixture(scope="module")
 def client(policy: PolicyGraph) -> TestClient:
-    return TestClient(create_app(policy=policy))
+    return TestClient(create_app(Settings(anonymous_role="integrator"), policy=policy))
 
 
 def post(

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from payerkg.api.app import create_app
 from payerkg.core.conflicts import graph_conflicts
 from payerkg.core.dataset import PolicyGraph
+from payerkg.settings import Settings
 from tests.cli.test_lint import run_cli
 
 
@@ -35,5 +36,6 @@ def test_cli_and_http(policy: PolicyGraph) -> None:
     result = run_cli("conflicts", "--format", "json")
     assert result.returncode == 0
     assert {c["payer"] for c in json.loads(result.stdout)} == {"cigna-commercial"}
-    body = TestClient(create_app(policy=policy)).get("/conflicts").json()
+    client = TestClient(create_app(Settings(anonymous_role="integrator"), policy=policy))
+    body = client.get("/conflicts").json()
     assert [c["topic"] for c in body] == ["place of service"]

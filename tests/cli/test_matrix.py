@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from payerkg.api.app import create_app
 from payerkg.core.dataset import PolicyGraph
 from payerkg.core.matrix import coverage_matrix, render_markdown
+from payerkg.settings import Settings
 from tests.cli.test_lint import run_cli
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "coverage-matrix-2025-06-01.md"
@@ -33,7 +34,7 @@ def test_cells_agree_with_coverage_and_link_rules(policy: PolicyGraph) -> None:
 
 
 def test_http_and_cli(policy: PolicyGraph) -> None:
-    client = TestClient(create_app(policy=policy))
+    client = TestClient(create_app(Settings(anonymous_role="integrator"), policy=policy))
     body = client.get("/matrix", params={"date": "2025-06-01", "codes": "99213,98005"}).json()
     assert body["codes"] == ["99213", "98005"] and "medicare" in body["cells"]
     assert client.get("/matrix", params={"date": "June"}).status_code == 422

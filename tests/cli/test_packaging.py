@@ -85,6 +85,7 @@ def test_serve_answers_health_and_the_readme_example() -> None:
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "payerkg.cli.main", "serve", "--port", str(port)],
+        env=os.environ | {"PAYERKG_ANONYMOUS_ROLE": "integrator"},  # as `make serve` sets it
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

@@ -10,12 +10,16 @@ from fastapi import FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from payerkg import __version__
-from payerkg.api import matrix, problems, sparql, validation
+from payerkg.api import editing, matrix, problems, sparql, validation
+from payerkg.api.auth import READER
 from payerkg.api.deps import PolicyDep
-from payerkg.core import catalog
+from payerkg.core import catalog, revisions
 from payerkg.core.coverage import CoverageAnswer, CoverageQuestion, coverage, warm_up
-from payerkg.core.dataset import PolicyGraph, load_dataset
+from payerkg.core.dataset import PolicyGraph
 from payerkg.core.queries import prepare_all
+from payerkg.core.served import ServedGraph
+from payerkg.core.store import Store
+from payerkg.errors import StoreError
 from payerkg.settings import Settings
 
 Modality = Literal[
@@ -23,31 +27,48 @@ Modality = Literal[
 ]
 
 
-def create_app(settings: Settings | None = None, policy: PolicyGraph | None = None) -> FastAPI:
-    """Build the app; the graph is loaded once here and shared read-only by every request."""
+def create_app(
+    settings: Settings | None = None, policy: PolicyGraph | None = None, store: Store | None = None
+) -> FastAPI:
+    """Build the app over the configured store (seeded from the shipped files if empty), over
+    ``store``, or over a fixed ``policy`` graph served read-only."""
     settings = settings or Settings()
-    graph = policy or load_dataset(settings.data_dir)
     prepare_all()
-    warm_up(graph)
+    if policy is not None:
+        served = ServedGraph(policy.store, warm_up, fixed=policy)
+    else:
+        store = store or settings.open_store()
+        if revisions.head(store) is None:
+            if store.kind == "remote":
+                raise StoreError("the remote store holds no revision; seed it once with `payerkg store seed`")
+            revisions.seed(store, settings.data_dir)
+        served = ServedGraph(store, warm_up, settings.revision_check_s)
     app = FastAPI(
         title="payerkg",
         version=__version__,
         description="Payer telehealth rules as a dated, cited knowledge graph: coverage answers with "
         "reasons, billing, documentation and sources.",
     )
-    app.state.policy = graph
+    app.state.served = served
     app.state.settings = settings
     problems.install(app)
     app.include_router(validation.router)
     app.include_router(sparql.router)
     app.include_router(matrix.router)
+    app.include_router(editing.router)
 
     @app.get("/health", tags=["service"])
     def health(policy: PolicyDep) -> dict[str, Any]:
-        """Liveness, with the revision of the graph being served."""
-        return {"status": "ok", "version": __version__, "graph_revision": policy.revision}
+        """Liveness, with the revision of the graph being served (open to every caller)."""
+        return {
+            "status": "ok",
+            "version": __version__,
+            "graph_revision": policy.revision,
+            "revision_number": policy.revision_number,
+            "store": settings.store if policy.revision_number else "fixed",
+        }
 
-    @app.get("/summary", tags=["service"])
+    @app.get("/summary", tags=["service"], dependencies=READER)
     def loaded(policy: PolicyDep) -> dict[str, Any]:
         """What the served graph holds: counts by kind and the files it came from."""
         return catalog.summary(policy)
@@ -55,6 +76,7 @@ def create_app(settings: Settings | None = None, policy: PolicyGraph | None = No
     @app.get(
         "/coverage",
         tags=["coverage"],
+        dependencies=READER,
         response_model=CoverageAnswer,
         responses={
             404: {"description": "Unknown payer (problem+json, code unknown_payer)"},
@@ -98,15 +120,15 @@ def create_app(settings: Settings | None = None, policy: PolicyGraph | None = No
         )
         return coverage(policy, question)
 
-    @app.get("/payers", tags=["catalog"])
+    @app.get("/payers", tags=["catalog"], dependencies=READER)
     def list_payers(policy: PolicyDep) -> list[dict[str, Any]]:
         return catalog.payers(policy)
 
-    @app.get("/payers/{payer_id}", tags=["catalog"])
+    @app.get("/payers/{payer_id}", tags=["catalog"], dependencies=READER)
     def get_payer(policy: PolicyDep, payer_id: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
         return catalog.payer(policy, payer_id)
 
-    @app.get("/codes/{code}", tags=["catalog"])
+    @app.get("/codes/{code}", tags=["catalog"], dependencies=READER)
     def get_code(
         policy: PolicyDep,
         code: Annotated[str, Path(max_length=8)],
@@ -115,7 +137,7 @@ def create_app(settings: Settings | None = None, policy: PolicyGraph | None = No
         """A code's validity on a date and each payer's recognition of it."""
         return catalog.code(policy, code, date_of_service)
 
-    @app.get("/rules/{rule_id}", tags=["catalog"], response_model=None)
+    @app.get("/rules/{rule_id}", tags=["catalog"], response_model=None, dependencies=READER)
     def get_rule(
         request: Request, policy: PolicyDep, rule_id: Annotated[str, Path(max_length=128)]
     ) -> Response:

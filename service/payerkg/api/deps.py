@@ -1,4 +1,4 @@
-"""Dependencies shared by the routes: the graph and settings loaded once at start-up."""
+"""Dependencies shared by the routes: the served graph and the settings."""
 
 from __future__ import annotations
 
@@ -7,13 +7,18 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from payerkg.core.dataset import PolicyGraph
+from payerkg.core.served import ServedGraph
 from payerkg.settings import Settings
 
 
+def get_served(request: Request) -> ServedGraph:
+    served: ServedGraph = request.app.state.served
+    return served
+
+
 def get_policy(request: Request) -> PolicyGraph:
-    """The graph loaded at start-up; tests may serve another one through create_app."""
-    policy: PolicyGraph = request.app.state.policy
-    return policy
+    """The newest revision; one request answers from one revision throughout."""
+    return get_served(request).current()
 
 
 def get_settings(request: Request) -> Settings:
@@ -22,4 +27,5 @@ def get_settings(request: Request) -> Settings:
 
 
 PolicyDep = Annotated[PolicyGraph, Depends(get_policy)]
+ServedDep = Annotated[ServedGraph, Depends(get_served)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from payerkg.api.auth import READER
 from payerkg.api.deps import PolicyDep
 from payerkg.core.conflicts import graph_conflicts
 from payerkg.core.matrix import DEFAULT_CODES, coverage_matrix
@@ -16,7 +17,7 @@ from payerkg.errors import InvalidParameter
 router = APIRouter(tags=["coverage"])
 
 
-@router.get("/matrix", summary="Coverage matrix: payers x codes on one date")
+@router.get("/matrix", dependencies=READER, summary="Coverage matrix: payers x codes on one date")
 def matrix(
     policy: PolicyDep,
     date_of_service: Annotated[date, Query(alias="date", examples=["2025-06-01"])],
@@ -30,7 +31,11 @@ def matrix(
     return asdict(coverage_matrix(policy, date_of_service, chosen, as_of=as_of))
 
 
-@router.get("/conflicts", summary="Conflicts: rules for one payer and code that disagree over shared dates")
+@router.get(
+    "/conflicts",
+    dependencies=READER,
+    summary="Conflicts: rules for one payer and code that disagree over shared dates",
+)
 def conflicts(policy: PolicyDep, as_of: Annotated[date | None, Query()] = None) -> list[dict[str, Any]]:
     """Both sides of each conflict, with their evidence levels and sources (computed once per revision)."""
     cache: dict[date | None, list[dict[str, Any]]] = policy.memo("api.conflicts", dict)

@@ -34,6 +34,7 @@ from payerkg.errors import (
     TooLarge,
     UnknownCode,
     UnknownPayer,
+    UnknownRevision,
     UnknownRule,
     UnsupportedFormat,
 )
@@ -43,6 +44,7 @@ STATUS_BY_ERROR: dict[type[PayerKGError], int] = {
     UnknownPayer: 404,
     UnknownCode: 404,
     UnknownRule: 404,
+    UnknownRevision: 404,
     DataFileError: 422,
     TooLarge: 413,
     TooDeep: 422,

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from payerkg.api.auth import READER
 from payerkg.api.deps import PolicyDep, SettingsDep
 from payerkg.api.validation import read_capped
 from payerkg.core.dataset import PolicyGraph
@@ -75,6 +76,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     "/sparql",
     response_model=None,
     responses=RESPONSES,
+    dependencies=READER,
     summary="SPARQL 1.1 query (read-only); the query page for a browser when no query is given",
 )
 async def sparql_get(request: Request, policy: PolicyDep, settings: SettingsDep) -> Response:
@@ -92,6 +94,7 @@ async def sparql_get(request: Request, policy: PolicyDep, settings: SettingsDep)
     "/sparql",
     response_model=None,
     responses=RESPONSES,
+    dependencies=READER,
     summary="SPARQL 1.1 query (read-only) by URL-encoded form or application/sparql-query",
     openapi_extra={
         "requestBody": {

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from payerkg.api.auth import INTEGRATOR
 from payerkg.api.deps import PolicyDep, SettingsDep
 from payerkg.core.encounter import (
     context_document,
@@ -42,6 +43,7 @@ async def read_capped(request: Request, cap: int) -> bytes:
 @router.post(
     "/validate",
     response_model=None,
+    dependencies=INTEGRATOR,
     summary="Validate one encounter against its payer's rules on its date of service",
     openapi_extra={
         "requestBody": {
@@ -77,7 +79,10 @@ async def validate(
 
 
 @router.post(
-    "/validate/batch", response_model=None, summary="Validate an NDJSON batch, streamed back as NDJSON"
+    "/validate/batch",
+    response_model=None,
+    dependencies=INTEGRATOR,
+    summary="Validate an NDJSON batch, streamed back as NDJSON",
 )
 async def validate_ndjson(request: Request, policy: PolicyDep, settings: SettingsDep) -> StreamingResponse:
     """One JSON encounter per line in; one result (or error record) per line out, as each is done."""

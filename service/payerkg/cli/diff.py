@@ -8,14 +8,17 @@ import subprocess
 import tarfile
 import tempfile
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rdflib import Graph
 
+from payerkg.cli.common import fail
+from payerkg.core import revisions
 from payerkg.core.dataset import GRAPH_FOLDERS, load_dataset
 from payerkg.core.diff import diff_graphs, render_text
 from payerkg.errors import InvalidParameter, PayerKGError
+from payerkg.settings import Settings
 
 
 def graph_for(argument: str, repository: Path | None = None) -> Graph:
@@ -23,6 +26,8 @@ def graph_for(argument: str, repository: Path | None = None) -> Graph:
     the repository root), or a git ref of the repository at ``repository`` (default: the working
     directory). A folder wins when a name is both.
     """
+    if argument.startswith("rev:"):
+        return _graph_at_revision(argument.removeprefix("rev:"))
     where = repository or Path.cwd()
     folder = where / argument
     if folder.is_dir():
@@ -41,13 +46,13 @@ def diff_command(
 ) -> None:
     """What changed between two versions of the policy graph: exit 0 none, 1 differences, 2 bad input."""
     if output not in ("text", "json"):
-        _fail("--format must be text or json")
+        fail("--format must be text or json")
     graphs = []
     for argument in (before, after):
         try:
             graphs.append(graph_for(argument))
         except PayerKGError as error:
-            _fail(f"{argument}: {error.message}")
+            fail(f"{argument}: {error.message}")
     difference = diff_graphs(*graphs)
     if output == "json":
         typer.echo(json.dumps(difference.to_dict(), indent=2, ensure_ascii=False))
@@ -56,6 +61,13 @@ def diff_command(
     else:
         typer.echo("no differences", err=True)
     raise typer.Exit(1 if difference.subjects else 0)
+
+
+def _graph_at_revision(number: str) -> Graph:
+    """The graph at a revision of the configured store (PAYERKG_STORE...)."""
+    if not number.isdigit():
+        raise InvalidParameter("a revision is written rev:N with N a revision number")
+    return revisions.graph_at(Settings().open_store(), int(number))
 
 
 def _graph_at_ref(ref: str, repository: Path) -> Graph:
@@ -87,9 +99,3 @@ def _git(repository: Path, *args: str) -> bytes | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     return done.stdout if done.returncode == 0 else None
-
-
-def _fail(message: str) -> NoReturn:
-    # Same output as payerkg.cli.main.fail, which this module cannot import (main imports it).
-    typer.echo(f"payerkg: {message}", err=True)
-    raise typer.Exit(2)

@@ -6,16 +6,17 @@ import json
 import os
 import sys
 from dataclasses import asdict
-from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
+from payerkg.cli.common import current_policy, fail, parse_date
 from payerkg.cli.diff import diff_command
+from payerkg.cli.editing import audit_app, key_app, store_app, what_if_command
 from payerkg.core.conflicts import graph_conflicts
 from payerkg.core.coverage import CoverageAnswer, CoverageQuestion, coverage
-from payerkg.core.dataset import PolicyGraph, load_dataset
+from payerkg.core.dataset import PolicyGraph
 from payerkg.core.encounter import parse_encounter
 from payerkg.core.lint import lint_files
 from payerkg.core.matrix import DEFAULT_CODES, coverage_matrix, render_markdown
@@ -28,20 +29,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-
-
-def fail(message: str) -> NoReturn:
-    typer.echo(f"payerkg: {message}", err=True)
-    raise typer.Exit(2)
-
-
-def parse_date(value: str | None, name: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        fail(f"--{name} must be a date as YYYY-MM-DD")
 
 
 @app.command()
@@ -95,7 +82,7 @@ def coverage_command(
         as_of=parse_date(as_of, "as-of"),
     )
     try:
-        answer = coverage(load_dataset(Settings().data_dir), question)
+        answer = coverage(current_policy(Settings()), question)
     except PayerKGError as error:
         fail(error.message)
     if output == "json":
@@ -165,7 +152,7 @@ def validate(
     if bool(files) == bool(batch):
         fail("give encounter files, or --batch FILE.ndjson, but not both")
     settings = Settings()
-    policy = load_dataset(settings.data_dir)
+    policy = current_policy(settings)
     if batch is not None:
         raise typer.Exit(_validate_batch(policy, batch, settings, output))
     results = []
@@ -246,7 +233,7 @@ def matrix(
     assert day is not None
     chosen = [c.strip() for c in codes.split(",")] if codes else list(DEFAULT_CODES)
     try:
-        table = coverage_matrix(load_dataset(Settings().data_dir), day, chosen)
+        table = coverage_matrix(current_policy(Settings()), day, chosen)
     except PayerKGError as error:
         fail(error.message)
     if output == "json":
@@ -269,7 +256,7 @@ def conflicts(
     """Every conflict in the graph: rules for one payer and code that disagree over shared dates."""
     if output not in ("text", "json"):
         fail("--format must be text or json")
-    found = graph_conflicts(load_dataset(Settings().data_dir), parse_date(as_of, "as-of"))
+    found = graph_conflicts(current_policy(Settings()), parse_date(as_of, "as-of"))
     if output == "json":
         typer.echo(json.dumps([asdict(c) for c in found], indent=2))
         return
@@ -283,6 +270,10 @@ def conflicts(
 
 
 app.command("diff")(diff_command)
+app.command("what-if")(what_if_command)
+app.add_typer(store_app, name="store")
+app.add_typer(audit_app, name="audit")
+app.add_typer(key_app, name="key")
 
 
 @app.command("article-check")
@@ -294,7 +285,7 @@ def article_check_command(
     from payerkg.cli.article_check import render
 
     try:
-        page = render(load_dataset(Settings().data_dir), claims)
+        page = render(current_policy(Settings()), claims)
     except (OSError, ValueError, KeyError, TypeError) as error:
         fail(f"cannot read the claims file ({error.__class__.__name__})")
     except PayerKGError as error:

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from rdflib import Graph, Literal, URIRef
+from rdflib.term import Identifier
 
 from payerkg.core.coverage import CODE_PATTERN, find_code, resolve_payer, valid_on
 from payerkg.core.dataset import PolicyGraph
@@ -79,10 +80,14 @@ def code(policy: PolicyGraph, notation: str, day: date) -> dict[str, Any]:
     }
 
 
-def rule_description(policy: PolicyGraph, rule_id: str) -> Graph:
-    """The statements about a rule version (or a rule and all its versions), citations included."""
+def _check_id(rule_id: str) -> None:
     if not rule_id.replace("-", "").replace("_", "").isalnum():
         raise InvalidParameter("rule id must be letters, digits and hyphens", "id")
+
+
+def rule_description(policy: PolicyGraph, rule_id: str) -> Graph:
+    """The statements about a rule version (or a rule and all its versions), citations included."""
+    _check_id(rule_id)
     graph = Graph()
     for prefix, namespace in policy.dataset.namespaces():
         graph.bind(prefix, namespace)
@@ -103,3 +108,59 @@ def rule_description(policy: PolicyGraph, rule_id: str) -> Graph:
                         for sp, so in policy.dataset.predicate_objects(co):
                             graph.add((co, sp, so))
     return graph
+
+
+STATUSES = {"active": PK.Active, "draft": PK.Draft, "retired": PK.Retired}
+
+
+def rule_versions(
+    policy: PolicyGraph, payer: str | None = None, code: str | None = None, status: str | None = None
+) -> list[dict[str, Any]]:
+    """Rule versions, optionally only a payer's (its own, not inherited), a code's, or a status's."""
+    bindings: dict[str, Identifier] = {}
+    if payer is not None:
+        resolve_payer(policy, payer)  # an unknown payer is a 404, not an empty list
+        bindings["payerId"] = Literal(payer)
+    if status is not None:
+        bindings["status"] = STATUSES[status]
+    rows = policy.select("rule-versions", **bindings)
+    if code is not None:
+        if not CODE_PATTERN.fullmatch(code):
+            raise InvalidParameter("code must be a CPT or HCPCS code", "code")
+        for_code = {r["version"] for r in policy.select("rule-versions-for-code", notation=Literal(code))}
+        rows = [r for r in rows if r["version"] in for_code]
+    return _versions(rows)
+
+
+def rule_history(policy: PolicyGraph, rule_id: str) -> dict[str, Any]:
+    """A rule and every version of it, oldest known first, with what each revises."""
+    _check_id(rule_id)
+    rows = policy.select("rule-versions", rule=RULE[rule_id])
+    if not rows:
+        raise UnknownRule("no rule with this id is in the graph", "id")
+    versions = sorted(_versions(rows), key=lambda v: (v["known_from"] or "", v["effective_start"], v["id"]))
+    return {"rule": str(RULE[rule_id]), "versions": versions}
+
+
+def _versions(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        version = found.setdefault(
+            str(row["version"]),
+            {
+                "id": str(row["version"]).rsplit("/", 1)[-1],
+                "iri": str(row["version"]),
+                "rule": str(row["rule"]),
+                "label": str(row["label"]),
+                "payer": str(row["payerId"]),
+                "status": str(row["status"]).rsplit("#", 1)[-1].lower(),
+                "effective_start": str(row["start"]),
+                "effective_end": _text(row.get("end")),
+                "known_from": _text(row.get("known")),
+                "evidence_level": str(row["evidence"]).rsplit("#", 1)[-1],
+                "revises": [],
+            },
+        )
+        if row.get("revises") is not None and str(row["revises"]) not in version["revises"]:
+            version["revises"].append(str(row["revises"]))
+    return list(found.values())

@@ -50,7 +50,7 @@ class Proposal:
             raise EditConflict(
                 "the change disagrees with an active rule version; mark it as superseding that "
                 "version or change it",
-                [_conflict_text(c) for c in self.conflicts],
+                [conflict_text(c) for c in self.conflicts],
             )
 
 
@@ -195,7 +195,7 @@ def _conflict_key(conflict: GraphConflict) -> tuple[str, str, str, str]:
     return (conflict.payer, conflict.topic, conflict.first.rule, conflict.second.rule)
 
 
-def _conflict_text(conflict: GraphConflict) -> str:
+def conflict_text(conflict: GraphConflict) -> str:
     first, second = conflict.first, conflict.second
     return (
         f"{conflict.payer}, {conflict.topic}: {first.rule} says {', '.join(first.says)} "

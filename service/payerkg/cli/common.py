@@ -1,0 +1,34 @@
+"""What every command shares: failing with exit code 2, dates, and the graph to answer from."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import NoReturn
+
+import typer
+
+from payerkg.core import revisions
+from payerkg.core.dataset import PolicyGraph, load_dataset
+from payerkg.settings import Settings
+
+
+def fail(message: str) -> NoReturn:
+    typer.echo(f"payerkg: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def parse_date(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"--{name} must be a date as YYYY-MM-DD")
+
+
+def current_policy(settings: Settings) -> PolicyGraph:
+    """The graph commands answer from: the shipped files (in-memory store) or the newest revision
+    of the configured store. Raises PayerKGError when the store cannot be read."""
+    if settings.store == "memory":
+        return load_dataset(settings.data_dir)
+    return revisions.policy_at_head(settings.open_store())

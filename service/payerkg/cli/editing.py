@@ -1,0 +1,148 @@
+"""Commands for the store, its audit log, API keys and what-if checks of a proposed rule."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from payerkg.cli.common import current_policy, fail
+from payerkg.core import editing, revisions
+from payerkg.core.encounter import Encounter, parse_encounter
+from payerkg.core.what_if import sample_encounters, sample_questions, what_if
+from payerkg.errors import PayerKGError
+from payerkg.settings import Settings
+
+store_app = typer.Typer(help="The configured store (PAYERKG_STORE): seed it, show its head.")
+audit_app = typer.Typer(help="The audit log of accepted changes.")
+key_app = typer.Typer(help="API keys for the service.")
+ROLES = ("reader", "integrator", "editor", "admin")
+
+
+@store_app.command("seed")
+def store_seed() -> None:
+    """Load the shipped policy files into an empty store as revision 1 (once, before replicas start)."""
+    settings = Settings()
+    try:
+        head = revisions.seed(settings.open_store(), settings.data_dir)
+    except PayerKGError as error:
+        fail(error.message)
+    typer.echo(f"seeded revision {head.number} ({head.hash[:12]})")
+
+
+@store_app.command("info")
+def store_info() -> None:
+    """The store's newest revision."""
+    try:
+        head = revisions.head(Settings().open_store())
+    except PayerKGError as error:
+        fail(error.message)
+    if head is None:
+        fail("the store holds no revision yet; run `payerkg store seed`")
+    typer.echo(json.dumps({"revision": head.number, "record_hash": head.hash}))
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit log's hash chain: exit 0 intact, 1 tampered or broken."""
+    try:
+        problems = revisions.verify(Settings().open_store())
+    except PayerKGError as error:
+        fail(error.message)
+    for problem in problems:
+        typer.echo(problem)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo("audit log intact", err=True)
+
+
+@audit_app.command("log")
+def audit_log() -> None:
+    """Every accepted change, oldest first, one JSON object a line."""
+    try:
+        records = revisions.log(Settings().open_store())
+    except PayerKGError as error:
+        fail(error.message)
+    for record in records:
+        typer.echo(json.dumps(record.to_dict()))
+
+
+@key_app.command("new")
+def key_new(
+    role: Annotated[str, typer.Option(help="reader, integrator, editor or admin")],
+    name: Annotated[str, typer.Option(help="Who holds the key; the audit log records it")],
+) -> None:
+    """Make a key: prints the key (give it to its holder) and the settings entry (store only that)."""
+    from payerkg.api.auth import key_digest
+
+    if role not in ROLES:
+        fail("--role must be reader, integrator, editor or admin")
+    if not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        fail("--name must be letters, digits, dots, hyphens and underscores")
+    key = secrets.token_urlsafe(32)
+    typer.echo(f"key: {key}")
+    typer.echo(f"PAYERKG_API_KEYS entry: {json.dumps({key_digest(key): f'{role}:{name}'})}")
+
+
+def what_if_command(
+    rule_file: Annotated[Path, typer.Argument(help="A Turtle file with the proposed rule versions")],
+    encounters: Annotated[
+        Path | None, typer.Option(help="NDJSON, one encounter a line; default: the cases beside the rules")
+    ] = None,
+    supersedes: Annotated[
+        bool, typer.Option(help="Let the new versions revise those they disagree with")
+    ] = False,
+    output: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """Check a proposed rule and show which encounters and coverage answers would change verdict.
+
+    Exit 0 when the change would be accepted, 1 when a check refuses it, 2 on bad input."""
+    if output not in ("text", "json"):
+        fail("--format must be text or json")
+    try:
+        text = rule_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        fail(f"cannot read {rule_file} ({error.__class__.__name__})")
+    try:
+        samples = _read_encounters(encounters) if encounters else sample_encounters()
+        base = current_policy(Settings())
+        proposal = editing.propose_addition(base, editing.parse_rule_turtle(text), date.today(), supersedes)
+        changes = what_if(base, proposal.proposed, samples, sample_questions())
+    except PayerKGError as error:
+        fail(error.message)
+    conflicts = [editing.conflict_text(c) for c in proposal.conflicts]
+    if output == "json":
+        report = {
+            "would_be_accepted": not proposal.problems and not conflicts,
+            "problems": proposal.problems,
+            "conflicts": conflicts,
+            "changes": [c.to_dict() for c in changes],
+        }
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        for line in [*proposal.problems, *conflicts]:
+            typer.echo(f"refused: {line}")
+        for change in changes:
+            typer.echo(f"{change.kind} {change.id}: {change.before} -> {change.after}")
+        typer.echo(f"{len(changes)} verdict(s) would change", err=True)
+    if proposal.problems or conflicts:
+        raise typer.Exit(1)
+
+
+def _read_encounters(path: Path) -> list[Encounter]:
+    try:
+        lines = path.read_bytes().splitlines()
+    except OSError as error:
+        fail(f"cannot read {path} ({error.__class__.__name__})")
+    found = []
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            try:
+                found.append(parse_encounter(line, "application/json"))
+            except PayerKGError as error:
+                fail(f"{path}:{number}: {error.message}")
+    return found
