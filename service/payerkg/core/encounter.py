@@ -247,13 +247,18 @@ def _load_json(text: str, limits: Limits) -> Any:
 
 
 def _depth(document: Any) -> int:
-    deepest, stack = 0, [(document, 1)]
-    while stack:
-        node, level = stack.pop()
-        deepest = max(deepest, level)
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
-        stack.extend((child, level + 1) for child in children if isinstance(child, dict | list))
-    return deepest
+    # Level by level: one list per level costs less than a stack entry per node.
+    depth, level = 1, [document]
+    while True:
+        level = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node if isinstance(node, list) else ())
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return depth
+        depth += 1
 
 
 def _check_contexts(document: dict[str, Any], require_context: bool) -> None:

@@ -189,24 +189,12 @@ def validate_batch(
     if workers <= 1 or len(numbered) < 4 * BATCH_CHUNK:
         yield from (_validate_line(policy, limits, item) for item in numbered)
         return
-    _prepare_workers(policy)
+    compiled_shapes(policy)
     global _BATCH_STATE
     _BATCH_STATE = (policy, limits)
     context = multiprocessing.get_context("fork")
     with context.Pool(workers) as pool:
         yield from pool.imap(_validate_forked, numbered, chunksize=BATCH_CHUNK)
-
-
-def _prepare_workers(policy: PolicyGraph) -> None:
-    """Compile the shapes and read every enforced rule's citations once, before forking.
-
-    Otherwise each worker reads the citations again (SPARQL, milliseconds a rule) for the
-    first finding of each rule.
-    """
-    compiled_shapes(policy)
-    for rule in set(shapes_graph(policy).objects(None, PK.enforces)):
-        if isinstance(rule, URIRef):
-            citations_of(policy, rule)
 
 
 BATCH_CHUNK = 256
