@@ -16,8 +16,9 @@ from payerkg.api.deps import PolicyDep, ServedDep
 from payerkg.api.validation import read_capped
 from payerkg.core import catalog, diff, editing, revisions
 from payerkg.core.editing import Proposal
+from payerkg.core.encounter import encounter_from_json
 from payerkg.core.served import ServedGraph
-from payerkg.core.what_if import sample_encounters, sample_questions, what_if
+from payerkg.core.what_if import questions_from_cases, sample_encounters, sample_questions, what_if
 from payerkg.errors import InputError, InvalidParameter, StoreError, UnknownRevision, UnsupportedFormat
 
 router = APIRouter(tags=["editing"])
@@ -34,6 +35,12 @@ class RuleChange(BaseModel):
     base_revision: int = Field(ge=1, description="The newest revision the editor saw (409 if stale)")
     supersedes: bool = Field(
         default=False, description="Let each new version revise the active versions it disagrees with"
+    )
+    encounters: list[dict[str, Any]] | None = Field(
+        default=None, max_length=500, description="Dry run: encounters to judge (default: the shipped cases)"
+    )
+    questions: dict[str, Any] | None = Field(
+        default=None, description='Dry run: coverage questions as {"cases": [{"id", "question"}]}'
     )
 
 
@@ -178,7 +185,11 @@ def _commit(served: ServedGraph, change: RuleChange, author: str, role: str) -> 
 
 def _dry_run(served: ServedGraph, change: RuleChange) -> dict[str, Any]:
     proposal = _propose(served, change)
-    changes = what_if(proposal.base, proposal.proposed, sample_encounters(), sample_questions())
+    encounters = (
+        [encounter_from_json(e) for e in change.encounters] if change.encounters else sample_encounters()
+    )
+    questions = questions_from_cases(change.questions) if change.questions else sample_questions()
+    changes = what_if(proposal.base, proposal.proposed, encounters, questions)
     return {
         "base_revision": proposal.base.revision_number,
         "would_be_accepted": not proposal.problems and not proposal.conflicts,

@@ -13,8 +13,8 @@ import typer
 from payerkg.cli.common import current_policy, fail
 from payerkg.core import editing, revisions
 from payerkg.core.encounter import Encounter, parse_encounter
-from payerkg.core.what_if import sample_encounters, sample_questions, what_if
-from payerkg.errors import PayerKGError
+from payerkg.core.what_if import questions_from_cases, sample_encounters, sample_questions, what_if
+from payerkg.errors import EditRefused, PayerKGError
 from payerkg.settings import Settings
 
 store_app = typer.Typer(help="The configured store (PAYERKG_STORE): seed it, show its head.")
@@ -93,6 +93,10 @@ def what_if_command(
     encounters: Annotated[
         Path | None, typer.Option(help="NDJSON, one encounter a line; default: the cases beside the rules")
     ] = None,
+    questions: Annotated[
+        Path | None,
+        typer.Option(help="Coverage questions as in cases/coverage.json; default: the cases beside rules"),
+    ] = None,
     supersedes: Annotated[
         bool, typer.Option(help="Let the new versions revise those they disagree with")
     ] = False,
@@ -109,9 +113,14 @@ def what_if_command(
         fail(f"cannot read {rule_file} ({error.__class__.__name__})")
     try:
         samples = _read_encounters(encounters) if encounters else sample_encounters()
+        asked = questions_from_cases(_read_json(questions)) if questions else sample_questions()
         base = current_policy(Settings())
         proposal = editing.propose_addition(base, editing.parse_rule_turtle(text), date.today(), supersedes)
-        changes = what_if(base, proposal.proposed, samples, sample_questions())
+        changes = what_if(base, proposal.proposed, samples, asked)
+    except EditRefused as error:
+        for problem in error.problems:
+            typer.echo(f"refused: {problem}")
+        fail(error.message)
     except PayerKGError as error:
         fail(error.message)
     conflicts = [editing.conflict_text(c) for c in proposal.conflicts]
@@ -131,6 +140,13 @@ def what_if_command(
         typer.echo(f"{len(changes)} verdict(s) would change", err=True)
     if proposal.problems or conflicts:
         raise typer.Exit(1)
+
+
+def _read_json(path: Path) -> object:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        fail(f"cannot read {path} ({error.__class__.__name__})")
 
 
 def _read_encounters(path: Path) -> list[Encounter]:

@@ -200,7 +200,15 @@ def _vocabulary(policy: PolicyGraph) -> _Vocabulary:
 
 
 def _terms(policy: PolicyGraph) -> _TermReader:
-    return policy.memo("coverage.terms", lambda: _TermReader(policy))
+    """The term reader of a revision, filled first with everything rule versions say: blank-node
+    citations can only be read together with their subjects (a query cannot name them later)."""
+
+    def build() -> _TermReader:
+        reader = _TermReader(policy)
+        reader.preload(policy.select("rule-statements"))
+        return reader
+
+    return policy.memo("coverage.terms", build)
 
 
 def coverage(policy: PolicyGraph, question: CoverageQuestion, today: date | None = None) -> CoverageAnswer:
@@ -401,7 +409,7 @@ def warm_up(policy: PolicyGraph) -> None:
     pays for it; the service calls this once at start-up."""
     _version_index(policy)
     _vocabulary(policy)
-    _terms(policy).preload(policy.select("rule-statements"))
+    _terms(policy)
 
 
 def _select_versions(

@@ -17,6 +17,7 @@ from payerkg.core.coverage import CoverageQuestion, coverage
 from payerkg.core.dataset import PolicyGraph, default_data_root
 from payerkg.core.encounter import Encounter, encounter_from_json
 from payerkg.core.validation import validate_encounter
+from payerkg.errors import InputError
 
 
 @dataclass
@@ -52,10 +53,18 @@ def sample_questions(root: Path | None = None) -> list[tuple[str, CoverageQuesti
     """The questions of every coverage case beside the rules, with the case ids."""
     root = root or default_data_root()
     return [
-        (f"{path.parent.parent.name}/{case['id']}", question_from(case["question"]))
+        (f"{path.parent.parent.name}/{case_id}", question)
         for path in sorted((root / "policies").glob("*/cases/coverage.json"))
-        for case in json.loads(path.read_text(encoding="utf-8"))["cases"]
+        for case_id, question in questions_from_cases(json.loads(path.read_text(encoding="utf-8")))
     ]
+
+
+def questions_from_cases(document: Any) -> list[tuple[str, CoverageQuestion]]:
+    """The questions of a coverage case document (``{"cases": [{"id", "question"}, ...]}``)."""
+    try:
+        return [(str(case["id"]), question_from(case["question"])) for case in document["cases"]]
+    except (KeyError, TypeError, ValueError) as error:
+        raise InputError(f"not a coverage case document ({error.__class__.__name__})", "questions") from None
 
 
 def what_if(
