@@ -1,0 +1,109 @@
+"""Two API processes sharing one Oxigraph server: an edit made through one is answered by the
+other, and two edits on the same base through both are serialized (one 201, one 409)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.editing.keys import API_KEYS, auth
+from tests.oxigraph_server import OxigraphServer, oxigraph_server
+from tests.service_process import ServiceProcess
+
+HERE = Path(__file__).parent
+QUESTION = {"payer": "uhc-commercial", "code": "99457", "date": "2027-03-01"}
+
+
+@pytest.fixture
+def replicas(tmp_path: Path) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
+    with oxigraph_server(tmp_path / "oxigraph") as server:
+        env = _remote_env(server)
+        seeded = subprocess.run(
+            [sys.executable, "-m", "payerkg.cli.main", "store", "seed"],
+            env=os.environ | env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert seeded.returncode == 0, seeded.stderr
+        services = (
+            ServiceProcess(env=env, log=tmp_path / "first.log"),
+            ServiceProcess(env=env, log=tmp_path / "second.log"),
+        )
+        try:
+            for service in services:
+                service.start()
+            yield services
+        finally:
+            for service in services:
+                service.stop()
+
+
+def _remote_env(server: OxigraphServer) -> dict[str, str]:
+    return {
+        "PAYERKG_STORE": "remote",
+        "PAYERKG_STORE_QUERY_URL": server.query_url,
+        "PAYERKG_STORE_UPDATE_URL": server.update_url,
+        "PAYERKG_STORE_GRAPH_URL": server.store_url,
+        "PAYERKG_REVISION_CHECK_S": "0.2",
+        "PAYERKG_API_KEYS": json.dumps(API_KEYS),
+    }
+
+
+def coverage(service: ServiceProcess) -> dict[str, object]:
+    response = httpx.get(f"{service.url}/coverage", params=QUESTION, headers=auth("reader"), timeout=30)
+    assert response.status_code == 200, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+def post(service: ServiceProcess, name: str, base: int) -> httpx.Response:
+    body = {"rule": (HERE / name).read_text(), "reason": f"replica test: {name}", "base_revision": base}
+    return httpx.post(f"{service.url}/rules", json=body, headers=auth("editor"), timeout=120)
+
+
+def outcome(response: httpx.Response) -> tuple[int, dict[str, object]]:
+    return response.status_code, response.json()
+
+
+def test_an_edit_through_one_replica_is_answered_by_the_other(
+    replicas: tuple[ServiceProcess, ServiceProcess],
+) -> None:
+    first, second = replicas
+    assert coverage(second)["determination"] == "unknown"
+    response = post(first, "add-uhc-rpm-2027.ttl", base=1)
+    assert response.status_code == 201, response.text
+    deadline = time.monotonic() + 10
+    while coverage(second)["determination"] != "covered":
+        assert time.monotonic() < deadline, "the second replica never saw the edit"
+        time.sleep(0.2)
+    answer = coverage(second)
+    assert answer["graph_revision"] == response.json()["graph_revision"]
+    assert "https://w3id.org/payerkg/rule-version/test-uhc-rpm-2027" in answer["rules"]  # type: ignore[operator]
+
+
+def test_edits_on_the_same_base_through_both_replicas_are_serialized(
+    replicas: tuple[ServiceProcess, ServiceProcess],
+) -> None:
+    first, second = replicas
+    with ThreadPoolExecutor(2) as pool:
+        results = list(
+            pool.map(
+                lambda job: outcome(post(*job)),
+                [(first, "add-uhc-rpm-2027.ttl", 1), (second, "add-uhc-rtm-2027.ttl", 1)],
+            )
+        )
+    # Both changes are sound; only one can become revision 2, the other is stale.
+    assert sorted(code for code, _ in results) == [201, 409]
+    assert any(body.get("code") == "stale_revision" for _, body in results)
+    log = httpx.get(f"{second.url}/revisions", headers=auth("reader"), timeout=30).json()
+    assert [r["number"] for r in log] == [1, 2]
