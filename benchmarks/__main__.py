@@ -178,10 +178,12 @@ def _free_port() -> int:
 
 @contextmanager
 def running_service() -> Iterator[str]:
-    """`payerkg serve` on a free loopback port, stopped afterwards."""
+    """`payerkg serve` on a free loopback port, open to anonymous callers as `make serve` is,
+    stopped afterwards."""
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "payerkg.cli.main", "serve", "--port", str(port)],
+        env={**os.environ, "PAYERKG_ANONYMOUS_ROLE": "integrator"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -211,7 +213,7 @@ async def _fixed_rate(base: str, requests: list[tuple[str, dict[str, str]]], rat
             t = time.perf_counter()
             response = await client.get(path, params=params)
             latencies.append((time.perf_counter() - t) * 1000)
-            errors += response.status_code >= 500
+            errors += not response.is_success  # a refused request measures nothing
 
         started = time.perf_counter()
         tasks = []
@@ -227,7 +229,7 @@ async def _fixed_rate(base: str, requests: list[tuple[str, dict[str, str]]], rat
         len(requests),
         seconds,
         latencies,
-        f"{errors} 5xx",
+        f"{errors} not 2xx",
     )
 
 
