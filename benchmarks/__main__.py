@@ -277,6 +277,29 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {system}, Python {platform.python_version()}"
 
 
+def other_load() -> tuple[float, float, float] | None:
+    """Wall clock, CPU time of the whole machine (Linux /proc/stat) and CPU time of this run."""
+    try:
+        jiffies = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
+    except OSError:
+        return None
+    busy = (sum(jiffies) - jiffies[3] - jiffies[4]) / os.sysconf("SC_CLK_TCK")  # all but idle, iowait
+    own = sum(
+        usage.ru_utime + usage.ru_stime
+        for usage in (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN))
+    )
+    return time.monotonic(), busy, own
+
+
+def other_load_text(before: tuple[float, float, float] | None) -> str:
+    """How much CPU other processes took during the run: figures on a busy machine are lower."""
+    after = other_load()
+    if before is None or after is None:
+        return ""
+    wall, busy, own = (b - a for a, b in zip(before, after, strict=True))
+    return f"Other processes used {max(busy - own, 0):.1f} CPU-seconds during the {wall:.0f} s run."
+
+
 def scenario_rows(args: argparse.Namespace, chosen: set[str]) -> list[str]:
     """The table rows of the chosen scenarios, in the table's order."""
     rows: list[str] = []
@@ -307,12 +330,15 @@ def main() -> None:
         "--only", nargs="+", choices=SCENARIOS, help="run these scenarios, print their rows, write nothing"
     )
     args = parser.parse_args()
+    before = other_load()
     if args.only:
         print("\n".join(scenario_rows(args, set(args.only))))
+        print(other_load_text(before))
         return
 
     load_seconds, rss_mb, triples = bench_startup()  # first: its peak memory is start-up's alone
     rows = scenario_rows(args, set(SCENARIOS))
+    load_text = other_load_text(before)
     command = (
         f".venv/bin/python -m benchmarks --answers {args.answers} --encounters {args.encounters} "
         f"--baseline {args.baseline} --rate {args.rate:.0f} --seconds {args.seconds:.0f}"
@@ -337,7 +363,7 @@ def main() -> None:
         "",
         f"Start-up (load the default graph of {triples:,} triples, compile its shapes, build the "
         "coverage index and read rule statements): "
-        f"{load_seconds:.2f} s; peak resident memory {rss_mb:,.0f} MB.",
+        f"{load_seconds:.2f} s; peak resident memory {rss_mb:,.0f} MB. {load_text}",
         "",
         "| scenario | count | per second | p50 ms | p95 ms | p99 ms | vs pyshacl | note |",
         "|---|---|---|---|---|---|---|---|",
