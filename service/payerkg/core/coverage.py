@@ -278,10 +278,21 @@ def _answer(policy: PolicyGraph, question: CoverageQuestion, as_of: date) -> Cov
         return answer
 
     versions = _select_versions(policy, payer_iri, code_iri, question.date_of_service, as_of)
-    terms = _terms(policy)
-    outcomes = [o for o in (_evaluate(v, facts, terms) for v in versions) if o is not None]
-    _combine(answer, outcomes, terms)
-    _attach_details(answer, outcomes, terms)
+    # The date of service matters only through the versions it selects (and the notices), so
+    # questions differing only in date within one set of versions share one evaluation.
+    evaluations: _Answers = policy.memo("coverage.evaluations", _Answers)
+    key = (payer_iri, code_iri, tuple(v.iri for v in versions), tuple(facts.items()))
+    evaluated = evaluations.get(key)
+    if evaluated is None:
+        terms = _terms(policy)
+        outcomes = [o for o in (_evaluate(v, facts, terms) for v in versions) if o is not None]
+        _combine(answer, outcomes, terms)
+        _attach_details(answer, outcomes, terms)
+        evaluations.put(key, answer)
+    else:
+        answer = dataclasses.replace(
+            evaluated, date_of_service=answer.date_of_service, as_of=answer.as_of, notices=[]
+        )
     _add_notices(policy, answer, payer_iri, question.date_of_service, sources_current_to)
     return answer
 
@@ -291,19 +302,26 @@ def _answer(policy: PolicyGraph, question: CoverageQuestion, as_of: date) -> Cov
 
 def resolve_payer(policy: PolicyGraph, payer_id: str) -> tuple[URIRef, date | None]:
     """The payer's IRI and the date its sources are current to; UnknownPayer if absent."""
+    found: dict[str, tuple[URIRef, date | None]] = policy.memo("coverage.payers", dict)
+    if payer_id in found:
+        return found[payer_id]
     if not PAYER_PATTERN.match(payer_id):
         raise InvalidParameter("payer must be a short payer id such as medicare", "payer")
     rows = _select_once(policy, "payer-by-id", id=RDFLiteral(payer_id))
     if not rows:
         raise UnknownPayer("no payer with this id is in the graph", "payer")
     current = rows[0].get("sourcesCurrentTo")
-    return rows[0]["payer"], (current.toPython() if current is not None else None)
+    found[payer_id] = (rows[0]["payer"], (current.toPython() if current is not None else None))
+    return found[payer_id]
 
 
 def find_code(policy: PolicyGraph, notation: str) -> Row | None:
     """The code with this notation and its validity dates, or None if the graph has none."""
-    rows = _select_once(policy, "code-by-notation", notation=RDFLiteral(notation))
-    return rows[0] if rows else None
+    found: dict[str, Row | None] = policy.memo("coverage.codes", dict)
+    if notation not in found:
+        rows = _select_once(policy, "code-by-notation", notation=RDFLiteral(notation))
+        found[notation] = rows[0] if rows else None
+    return found[notation]
 
 
 def valid_on(code_row: Row, day: date) -> bool:
