@@ -205,7 +205,8 @@ def _terms(policy: PolicyGraph) -> _TermReader:
 
     def build() -> _TermReader:
         reader = _TermReader(policy)
-        reader.preload(policy.select("rule-statements"))
+        if policy.store.bulk_reads:
+            reader.preload(policy.select("rule-statements"))
         return reader
 
     return policy.memo("coverage.terms", build)
@@ -378,46 +379,61 @@ class Candidate:
 def candidate_versions(policy: PolicyGraph, payer: URIRef, code: URIRef) -> list[Candidate]:
     """The rule versions that may govern a payer's code: its own and its baselines'."""
     index = _version_index(policy)
-    found = [
-        c
-        for baseline in index.baselines.get(payer, [payer])
-        for c in index.by_payer_code.get((baseline, code), [])
-    ]
+    found = [c for baseline in index.baselines.get(payer, [payer]) for c in index.candidates(baseline, code)]
     return sorted(found, key=lambda c: str(c.iri))
 
 
 @dataclass
 class _VersionIndex:
+    """Candidate versions by (payer, code): all read at once from a local store, or read per
+    (payer, code) when first asked from a remote one (whose graph may be too big to read whole)."""
+
+    policy: PolicyGraph
     by_payer_code: dict[tuple[URIRef, URIRef], list[Candidate]]
     baselines: dict[URIRef, list[URIRef]]
+    complete: bool
+
+    def candidates(self, payer: URIRef, code: URIRef) -> list[Candidate]:
+        key = (payer, code)
+        if not self.complete and key not in self.by_payer_code:
+            rows = self.policy.select("rule-version-index", payer=payer, code=code)
+            self.by_payer_code[key] = _candidates(rows).get(key, [])
+        return self.by_payer_code.get(key, [])
+
+
+def _candidates(rows: list[Row]) -> dict[tuple[URIRef, URIRef], list[Candidate]]:
+    """Rows of rule-version-index.rq as candidates by (payer, code)."""
+    dates: dict[URIRef, tuple[date, date | None, date | None]] = {}
+    revisions: dict[URIRef, set[date]] = defaultdict(set)
+    keys: dict[URIRef, set[tuple[URIRef, URIRef]]] = defaultdict(set)
+    for row in rows:
+        version = row["version"]
+        dates[version] = (
+            row["start"].toPython(),
+            row["end"].toPython() if row.get("end") is not None else None,
+            row["known"].toPython() if row.get("known") is not None else None,
+        )
+        keys[version].add((row["payer"], row["code"]))
+        if row.get("revisedOn") is not None:
+            revisions[version].add(row["revisedOn"].toPython())
+    by_payer_code: dict[tuple[URIRef, URIRef], list[Candidate]] = defaultdict(list)
+    for version, version_keys in keys.items():
+        candidate = Candidate(version, *dates[version], revised_on=tuple(sorted(revisions[version])))
+        for key in version_keys:
+            by_payer_code[key].append(candidate)
+    return dict(by_payer_code)
 
 
 def _version_index(policy: PolicyGraph) -> _VersionIndex:
-    """Built from two SPARQL queries once per graph revision."""
+    """Built once per graph revision."""
 
     def build() -> _VersionIndex:
-        dates: dict[URIRef, tuple[date, date | None, date | None]] = {}
-        revisions: dict[URIRef, set[date]] = defaultdict(set)
-        keys: dict[URIRef, set[tuple[URIRef, URIRef]]] = defaultdict(set)
-        for row in policy.select("rule-version-index"):
-            version = row["version"]
-            dates[version] = (
-                row["start"].toPython(),
-                row["end"].toPython() if row.get("end") is not None else None,
-                row["known"].toPython() if row.get("known") is not None else None,
-            )
-            keys[version].add((row["payer"], row["code"]))
-            if row.get("revisedOn") is not None:
-                revisions[version].add(row["revisedOn"].toPython())
-        by_payer_code: dict[tuple[URIRef, URIRef], list[Candidate]] = defaultdict(list)
-        for version, version_keys in keys.items():
-            candidate = Candidate(version, *dates[version], revised_on=tuple(sorted(revisions[version])))
-            for key in version_keys:
-                by_payer_code[key].append(candidate)
+        complete = policy.store.bulk_reads
+        by_payer_code = _candidates(policy.select("rule-version-index")) if complete else {}
         baselines: dict[URIRef, list[URIRef]] = defaultdict(list)
         for row in policy.select("payer-baselines"):
             baselines[row["payer"]].append(row["baseline"])
-        return _VersionIndex(dict(by_payer_code), dict(baselines))
+        return _VersionIndex(policy, by_payer_code, dict(baselines), complete)
 
     return policy.memo("coverage.version-index", build)
 
@@ -682,7 +698,7 @@ class _TermReader:
         self.citation_cache: dict[Node, list[Citation]] = {}
 
     def preload(self, rows: list[Row]) -> None:
-        """Fill the cache from one bulk query of (s, p, o) rows."""
+        """Fill the cache from (s, p, o) rows: one bulk query, or one term with its citations."""
         found: dict[Node, dict[URIRef, list[Node]]] = defaultdict(lambda: defaultdict(list))
         for row in rows:
             found[row["s"]][row["p"]].append(row["o"])
@@ -692,11 +708,10 @@ class _TermReader:
     def statements(self, term: Node) -> dict[URIRef, list[Node]]:
         # The graph of one revision never changes, so what was read once stays true.
         if term not in self.cache:
-            found: dict[URIRef, list[Node]] = defaultdict(list)
-            assert isinstance(term, Identifier)  # terms are IRIs or blank nodes, never variables
-            for row in _select_once(self.policy, "term-statements", term=term):
-                found[row["p"]].append(row["o"])
-            self.cache[term] = self.ordered(found)
+            # A blank node is never asked for here: it came with its subject's read.
+            assert isinstance(term, URIRef), "citations are read with the version that carries them"
+            self.preload(self.policy.select("term-statements-with-citations", term=term))
+            self.cache.setdefault(term, {})
         return self.cache[term]
 
     @staticmethod
