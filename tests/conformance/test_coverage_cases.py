@@ -1,4 +1,5 @@
-"""Runs every coverage case that sits beside the rules (policies/<payer>/cases/coverage.json)."""
+"""Runs every coverage case that sits beside the rules (policies/<payer>/cases/coverage.json), on
+every store backend."""
 
 from __future__ import annotations
 
@@ -32,8 +33,8 @@ def _local(iri: str) -> str:
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_coverage_case(policy: PolicyGraph, case: dict[str, Any]) -> None:
-    answer: CoverageAnswer = coverage(policy, question_from(case["question"]))
+def test_coverage_case(backend_policy: PolicyGraph, case: dict[str, Any]) -> None:
+    answer: CoverageAnswer = coverage(backend_policy, question_from(case["question"]))
     expect = case["expect"]
     assert answer.determination == expect["determination"], answer.to_dict()
     for key in (
@@ -63,4 +64,4 @@ def test_coverage_case(policy: PolicyGraph, case: dict[str, Any]) -> None:
         assert set(expect["cites"]) <= {_local(c.source) for c in answer.citations}
     if "notice" in expect:
         assert bool(answer.notices) == expect["notice"]
-    assert answer.graph_revision == policy.revision
+    assert answer.graph_revision == backend_policy.revision

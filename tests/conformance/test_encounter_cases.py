@@ -1,5 +1,6 @@
 """Runs every encounter case beside the rules (policies/<payer>/cases/encounters/*.json) and
-checks that every rule version enforced on encounters has a conforming and a violating case.
+checks that every rule version enforced on encounters has a conforming and a violating case, on
+every store backend.
 
 Findings are compared by structure (rule, field, severity), never by message text.
 """
@@ -34,17 +35,17 @@ def test_case_names_say_why() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_encounter_case(policy: PolicyGraph, name: str) -> None:
+def test_encounter_case(backend_policy: PolicyGraph, name: str) -> None:
     case: dict[str, Any] = CASES[name]
-    result = validate_encounter(policy, encounter_from_json(case["encounter"]))
+    result = validate_encounter(backend_policy, encounter_from_json(case["encounter"]))
     actual = sorted((_local(f.rule), f.field, f.severity) for f in result.findings)
     expected = sorted((f["rule"], f["field"], f["severity"]) for f in case["expect"]["findings"])
     assert actual == expected
     assert result.conforms == case["expect"]["conforms"]
 
 
-def test_every_enforced_rule_version_has_both_kinds_of_case(policy: PolicyGraph) -> None:
-    shapes = shapes_graph(policy)
+def test_every_enforced_rule_version_has_both_kinds_of_case(backend_policy: PolicyGraph) -> None:
+    shapes = shapes_graph(backend_policy)
     enforced = {
         _local(str(rule))
         for shape in shapes.subjects(RDF.type, SH.NodeShape)

@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 import httpx
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.namespace import RDF, XSD
 from rdflib.term import Identifier, Node
 
@@ -101,7 +102,12 @@ class MemoryStore(Store):
         return MemoryStore(self._dataset)  # updates replace the dataset, never change it
 
     def graph_names(self) -> set[URIRef]:
-        return {g.identifier for g in self._dataset.contexts() if isinstance(g.identifier, URIRef)}
+        # rdflib names its default graph too (urn:x-rdflib:default); it is not a stored named graph.
+        return {
+            g.identifier
+            for g in self._dataset.contexts()
+            if isinstance(g.identifier, URIRef) and g.identifier != DATASET_DEFAULT_GRAPH_ID
+        }
 
     def graph(self, name: URIRef) -> Graph:
         return self._dataset.graph(name)
@@ -282,9 +288,19 @@ class RemoteStore(Store):
 
 def _with_values(text: str, bindings: Mapping[str, Identifier]) -> str:
     """The query with its bindings as a VALUES block opening the WHERE group, each term written
-    by rdflib's serializer (the values join the group, as rdflib's initBindings do)."""
+    by rdflib's serializer (the values join the group, as rdflib's initBindings do).
+
+    A blank node is refused: SPARQL has no syntax for a stored blank node (``_:b`` in a query is a
+    new variable, and VALUES does not allow one), so only the in-memory store can match it. Read a
+    blank node's statements in the same query as the IRI that refers to it."""
     if not bindings:
         return text
+    blank = sorted(name for name, term in bindings.items() if isinstance(term, BNode))
+    if blank:
+        raise StoreError(
+            f"cannot bind ?{', ?'.join(blank)} to a blank node in a query sent to Oxigraph or a SPARQL "
+            "server; read it in the same query as the IRI that refers to it"
+        )
     names = " ".join(f"?{name}" for name in bindings)
     terms = " ".join(term.n3() for term in bindings.values())
     match = _WHERE.search(text)
