@@ -178,6 +178,12 @@ class StaleRevision(PayerKGError):
     code = "stale_revision"
 
 
+class EditingOff(PayerKGError):
+    """This process is a read replica: changes go to the one process that takes them."""
+
+    code = "editing_off"
+
+
 class NotAuthenticated(PayerKGError):
     code = "not_authenticated"
 

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     store_graph_url: str | None = None
     """The server's SPARQL 1.1 Graph Store endpoint, which must answer for the whole dataset."""
     store_timeout_s: float = 30.0
+    editing: bool = True
+    """Whether this process accepts changes. With several replicas on one store, exactly one
+    should (Oxigraph does not serialize concurrent writers; docs/deployment.md)."""
     revision_check_s: float = 1.0
     """How often (at most) a replica asks the store whether another replica made a new revision."""
 

@@ -1,5 +1,6 @@
-"""Two API processes sharing one Oxigraph server: an edit made through one is answered by the
-other, and two edits on the same base through both are serialized (one 201, one 409)."""
+"""Two API processes sharing one Oxigraph server, one taking changes and one reading: an edit made
+through the writer is answered by the reader, the reader refuses changes, and concurrent edits on
+one base through the writer give one revision."""
 
 from __future__ import annotations
 
@@ -36,8 +37,8 @@ def replicas(tmp_path: Path) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
         )
         assert seeded.returncode == 0, seeded.stderr
         services = (
-            ServiceProcess(env=env, log=tmp_path / "first.log"),
-            ServiceProcess(env=env, log=tmp_path / "second.log"),
+            ServiceProcess(env=env, log=tmp_path / "writer.log"),
+            ServiceProcess(env=env | {"PAYERKG_EDITING": "false"}, log=tmp_path / "reader.log"),
         )
         try:
             for service in services:
@@ -91,19 +92,25 @@ def test_an_edit_through_one_replica_is_answered_by_the_other(
     assert "https://w3id.org/payerkg/rule-version/test-uhc-rpm-2027" in answer["rules"]  # type: ignore[operator]
 
 
-def test_edits_on_the_same_base_through_both_replicas_are_serialized(
+def test_the_reader_refuses_changes(replicas: tuple[ServiceProcess, ServiceProcess]) -> None:
+    _, reader = replicas
+    status, body = outcome(post(reader, "add-uhc-rpm-2027.ttl", base=1))
+    assert (status, body["code"]) == (503, "editing_off")
+
+
+def test_concurrent_edits_on_one_base_give_one_revision(
     replicas: tuple[ServiceProcess, ServiceProcess],
 ) -> None:
-    first, second = replicas
+    writer, reader = replicas
     with ThreadPoolExecutor(2) as pool:
         results = list(
             pool.map(
-                lambda job: outcome(post(*job)),
-                [(first, "add-uhc-rpm-2027.ttl", 1), (second, "add-uhc-rtm-2027.ttl", 1)],
+                lambda name: outcome(post(writer, name, base=1)),
+                ["add-uhc-rpm-2027.ttl", "add-uhc-rtm-2027.ttl"],
             )
         )
     # Both changes are sound; only one can become revision 2, the other is stale.
     assert sorted(code for code, _ in results) == [201, 409]
     assert any(body.get("code") == "stale_revision" for _, body in results)
-    log = httpx.get(f"{second.url}/revisions", headers=auth("reader"), timeout=30).json()
+    log = httpx.get(f"{reader.url}/revisions", headers=auth("reader"), timeout=30).json()
     assert [r["number"] for r in log] == [1, 2]

@@ -228,15 +228,7 @@ def test_a_malformed_update_changes_nothing(fresh: Store, text: str) -> None:
     "fresh",
     [
         "memory",
-        pytest.param(
-            "oxigraph",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=RuntimeError,
-                reason="pyoxigraph reports an update that fails while running as RuntimeError, which "
-                "OxigraphStore.update does not turn into StoreError (reported)",
-            ),
-        ),
+        "oxigraph",
         "remote",
     ],
     indirect=True,
@@ -268,29 +260,17 @@ def _edit(writer: int) -> Change:
     "fresh",
     [
         "memory",
-        pytest.param(
-            "oxigraph",
-            marks=pytest.mark.xfail(
-                run=False,
-                reason="pyoxigraph 0.5.13 does not serialize concurrent updates on one Store: two "
-                "conditional commits on one base both applied (two current revisions), or the writers "
-                "hung in Store.update; OxigraphStore.update needs a lock (reported)",
-            ),
-        ),
-        pytest.param(
-            "remote",
-            marks=pytest.mark.xfail(
-                reason="Oxigraph server 0.5.13 does not serialize concurrent updates either: in about "
-                "one run in three, two commits on one base both applied and forked the revision log "
-                "(two current revisions; later reads raise StoreError) (reported)",
-            ),
-        ),
+        "oxigraph",
+        "remote",
     ],
     indirect=True,
 )
 def test_writers_on_one_revision_one_wins(fresh: Store) -> None:
+    """Writers of one process: commits are serialized there. Oxigraph does not serialize
+    concurrent conditional updates across clients, so deployments keep one writing process
+    (docs/deployment.md; tests/editing/test_replicas.py)."""
     writers, rounds = 6, 4
-    # Each writer is its own client of the store, as API replicas sharing one server are.
+    # Each writer is its own client of the store.
     remote = fresh if isinstance(fresh, RemoteStore) else None
     clients = [
         RemoteStore(remote.query_url, remote.update_url, remote.store_url) if remote else fresh

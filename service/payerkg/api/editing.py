@@ -19,7 +19,14 @@ from payerkg.core.editing import Proposal
 from payerkg.core.encounter import encounter_from_json
 from payerkg.core.served import ServedGraph
 from payerkg.core.what_if import questions_from_cases, sample_encounters, sample_questions, what_if
-from payerkg.errors import InputError, InvalidParameter, StoreError, UnknownRevision, UnsupportedFormat
+from payerkg.errors import (
+    EditingOff,
+    InputError,
+    InvalidParameter,
+    StoreError,
+    UnknownRevision,
+    UnsupportedFormat,
+)
 
 router = APIRouter(tags=["editing"])
 MAX_RULE_BYTES = 256 * 1024
@@ -70,6 +77,7 @@ async def add_rule(request: Request, served: ServedDep, caller: Editor) -> JSONR
     """Turtle (``text/turtle``, with ``reason`` and ``base_revision`` as query parameters) or JSON
     (``RuleChange``). Checked like ``/rules/dry-run``; 201 only once the revision is stored."""
     change = await _read_change(request)
+    _writable(request, served)
     record = await run_in_threadpool(_commit, served, change, caller.name, caller.role)
     policy = served.reload()
     body = {"revision": record.number, "graph_revision": policy.revision, "record": record.to_dict()}
@@ -94,6 +102,7 @@ def get_revision(served: ServedDep, number: Annotated[int, Path(ge=1)]) -> dict[
 
 @router.post("/revisions/{number}/rollback", status_code=201, summary="Withdraw what an edit added")
 async def rollback(
+    request: Request,
     served: ServedDep,
     caller: Admin,
     number: Annotated[int, Path(ge=1)],
@@ -103,8 +112,10 @@ async def rollback(
     """A new revision without the statements revision ``number`` added; nothing is deleted from
     the history, and the checks of an edit apply."""
 
+    _writable(request, served)
+
     def withdraw() -> revisions.RevisionRecord:
-        store = _editable(served).store
+        store = served.store
         proposal = editing.propose_rollback(store, served.current(), number)
         return editing.accept(store, proposal, caller.name, caller.role, reason, base_revision)
 
@@ -204,6 +215,12 @@ def _editable(served: ServedGraph) -> ServedGraph:
     if not served.editable:
         raise StoreError("this service serves a fixed graph without revisions; editing is off")
     return served
+
+
+def _writable(request: Request, served: ServedGraph) -> None:
+    _editable(served)
+    if not request.app.state.settings.editing:
+        raise EditingOff("this replica takes no changes (PAYERKG_EDITING=false); send them to the writer")
 
 
 def _record(served: ServedGraph, number: int) -> revisions.RevisionRecord:

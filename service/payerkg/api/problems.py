@@ -14,6 +14,7 @@ from payerkg.errors import (
     ContextNotAllowed,
     DataFileError,
     EditConflict,
+    EditingOff,
     EditRefused,
     Forbidden,
     ForbiddenFeature,
@@ -65,6 +66,7 @@ STATUS_BY_ERROR: dict[type[PayerKGError], int] = {
     EditConflict: 409,
     StaleRevision: 409,
     StoreError: 503,
+    EditingOff: 503,
     NotAuthenticated: 401,
     Forbidden: 403,
 }

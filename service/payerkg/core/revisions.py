@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -142,18 +143,26 @@ def seeded_memory_policy(root: Path | None = None) -> PolicyGraph:
     return policy_at_head(store)
 
 
+_COMMITTING = threading.Lock()
+
+
 def commit(store: Store, change: Change, base: int) -> RevisionRecord:
     """Apply ``change`` as revision ``base + 1`` if ``base`` is still the newest, else raise
-    StaleRevision. Store content and record change together or not at all."""
-    current = head(store)
-    if current is None or current.number != base:
-        raise StaleRevision(f"the change was based on revision {base}, the newest is {_number(current)}")
-    record = _record(change, base + 1, current.hash)
-    store.update(_commit_update(record, change, base))
-    after = head(store)
-    if after is None or after.nonce != record.nonce:
-        raise StaleRevision(f"another change became revision {base + 1} first; nothing was written")
-    return record
+    StaleRevision. Store content and record change together or not at all.
+
+    Commits of one process are serialized here. Oxigraph (embedded or server) does not serialize
+    concurrent conditional updates, so a deployment has one writing process (docs/deployment.md);
+    the condition inside the update still refuses a commit on a base that is no longer current."""
+    with _COMMITTING:
+        current = head(store)
+        if current is None or current.number != base:
+            raise StaleRevision(f"the change was based on revision {base}, the newest is {_number(current)}")
+        record = _record(change, base + 1, current.hash)
+        store.update(_commit_update(record, change, base))
+        after = head(store)
+        if after is None or after.nonce != record.nonce:
+            raise StaleRevision(f"another change became revision {base + 1} first; nothing was written")
+        return record
 
 
 def log(store: Store) -> list[RevisionRecord]:

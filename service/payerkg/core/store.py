@@ -144,6 +144,7 @@ class OxigraphStore(Store):
         import pyoxigraph  # only this backend needs it
 
         self._ox = pyoxigraph
+        self._writing = threading.Lock()
         try:
             if path is None:
                 self._store = pyoxigraph.Store()
@@ -185,11 +186,14 @@ class OxigraphStore(Store):
         return graph
 
     def update(self, text: str) -> None:
-        try:
-            self._store.update(text)
-            self._store.flush()
-        except (SyntaxError, OSError) as exc:
-            raise StoreError(f"update refused by the embedded store: {exc}") from exc
+        # pyoxigraph does not serialize concurrent updates on one store (two conditional commits
+        # on one base both applied in a test); the store belongs to this process, so a lock does.
+        with self._writing:
+            try:
+                self._store.update(text)
+                self._store.flush()
+            except (SyntaxError, OSError, RuntimeError) as exc:  # RuntimeError: failed while running
+                raise StoreError(f"update refused by the embedded store: {exc}") from exc
 
     def load(self, dataset: Dataset) -> None:
         data = dataset.serialize(format="nquads", encoding="utf-8")
