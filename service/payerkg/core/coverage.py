@@ -766,7 +766,8 @@ class _TermReader:
                     quote=self.first(node, PK.quote),
                 )
             )
-        return found
+        # By content: blank-node labels differ between stores and loads.
+        return sorted(found, key=lambda c: (c.source, c.section or "", c.quote or ""))
 
     def notation_of_value(self, term: Node, prop: URIRef) -> str:
         values = self.statements(term).get(prop)
