@@ -397,14 +397,15 @@ class _VersionIndex:
         key = (payer, code)
         if not self.complete and key not in self.by_payer_code:
             rows = self.policy.select("rule-version-index", payer=payer, code=code)
-            self.by_payer_code[key] = _candidates(rows).get(key, [])
+            self.by_payer_code[key] = _candidates(rows, revised_on(self.policy)).get(key, [])
         return self.by_payer_code.get(key, [])
 
 
-def _candidates(rows: list[Row]) -> dict[tuple[URIRef, URIRef], list[Candidate]]:
+def _candidates(
+    rows: list[Row], revised: dict[URIRef, tuple[date, ...]]
+) -> dict[tuple[URIRef, URIRef], list[Candidate]]:
     """Rows of rule-version-index.rq as candidates by (payer, code)."""
     dates: dict[URIRef, tuple[date, date | None, date | None]] = {}
-    revisions: dict[URIRef, set[date]] = defaultdict(set)
     keys: dict[URIRef, set[tuple[URIRef, URIRef]]] = defaultdict(set)
     for row in rows:
         version = row["version"]
@@ -414,14 +415,24 @@ def _candidates(rows: list[Row]) -> dict[tuple[URIRef, URIRef], list[Candidate]]
             row["known"].toPython() if row.get("known") is not None else None,
         )
         keys[version].add((row["payer"], row["code"]))
-        if row.get("revisedOn") is not None:
-            revisions[version].add(row["revisedOn"].toPython())
     by_payer_code: dict[tuple[URIRef, URIRef], list[Candidate]] = defaultdict(list)
     for version, version_keys in keys.items():
-        candidate = Candidate(version, *dates[version], revised_on=tuple(sorted(revisions[version])))
+        candidate = Candidate(version, *dates[version], revised_on=revised.get(version, ()))
         for key in version_keys:
             by_payer_code[key].append(candidate)
     return dict(by_payer_code)
+
+
+def revised_on(policy: PolicyGraph) -> dict[URIRef, tuple[date, ...]]:
+    """For each revised rule version, the days active revisions of it became known (sorted)."""
+
+    def build() -> dict[URIRef, tuple[date, ...]]:
+        found: dict[URIRef, set[date]] = defaultdict(set)
+        for row in policy.select("rule-revisions"):
+            found[row["version"]].add(row["revisedOn"].toPython())
+        return {version: tuple(sorted(days)) for version, days in found.items()}
+
+    return policy.memo("coverage.revised-on", build)
 
 
 def _version_index(policy: PolicyGraph) -> _VersionIndex:
@@ -429,7 +440,9 @@ def _version_index(policy: PolicyGraph) -> _VersionIndex:
 
     def build() -> _VersionIndex:
         complete = policy.store.bulk_reads
-        by_payer_code = _candidates(policy.select("rule-version-index")) if complete else {}
+        by_payer_code = (
+            _candidates(policy.select("rule-version-index"), revised_on(policy)) if complete else {}
+        )
         baselines: dict[URIRef, list[URIRef]] = defaultdict(list)
         for row in policy.select("payer-baselines"):
             baselines[row["payer"]].append(row["baseline"])

@@ -20,6 +20,7 @@ from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS, SH, SKOS
 from rdflib.term import Identifier, Node
 
+from payerkg.core.coverage import revised_on
 from payerkg.core.dataset import PolicyGraph
 from payerkg.namespaces import PK
 
@@ -174,8 +175,11 @@ def compile_rule_shapes(policy: PolicyGraph, as_of: date | None = None) -> Graph
 
 def _current_versions(policy: PolicyGraph, as_of: date) -> list[_Version]:
     rows = policy.select("current-rule-versions", asOf=Literal(as_of))
+    revised = revised_on(policy)
     versions = []
     for row in rows:
+        if any(day <= as_of for day in revised.get(row["version"], ())):
+            continue  # a revision of it was known by then
         iri = row["version"]
         statements = _statements(policy, iri)
         label = statements.get(RDFS.label, [iri])[0]
