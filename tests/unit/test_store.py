@@ -45,6 +45,7 @@ EXAMPLES: list[tuple[str, dict[str, Identifier]]] = [
     ("recognition-for-code", {"code": CPT["98000"], "date": Literal(date(2025, 6, 1))}),
     ("rule-revisions", {}),
     ("rule-statements", {}),
+    ("rule-version-statements", {"payer": PAYER["medicare"], "code": CPT["99213"]}),
     ("rule-version-index", {}),
     ("rule-version-index", {"payer": PAYER["medicare"], "code": CPT["99213"]}),
     ("rule-versions", {}),

@@ -397,6 +397,8 @@ class _VersionIndex:
         key = (payer, code)
         if not self.complete and key not in self.by_payer_code:
             rows = self.policy.select("rule-version-index", payer=payer, code=code)
+            # Their statements now too: answers read them next, and one read beats one per version.
+            _terms(self.policy).preload(self.policy.select("rule-version-statements", payer=payer, code=code))
             self.by_payer_code[key] = _candidates(rows, revised_on(self.policy)).get(key, [])
         return self.by_payer_code.get(key, [])
 

@@ -13,14 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import cast
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS, SH, SKOS
 from rdflib.term import Identifier, Node
 
-from payerkg.core.coverage import revised_on
+from payerkg.core.coverage import revised_on, statements_of
 from payerkg.core.dataset import PolicyGraph
 from payerkg.namespaces import PK
 
@@ -181,27 +180,19 @@ def _current_versions(policy: PolicyGraph, as_of: date) -> list[_Version]:
         if any(day <= as_of for day in revised.get(row["version"], ())):
             continue  # a revision of it was known by then
         iri = row["version"]
-        statements = _statements(policy, iri)
+        statements = statements_of(policy, iri)
         label = statements.get(RDFS.label, [iri])[0]
         versions.append(_Version(iri, row["rule"], str(label), statements))
     return sorted(versions, key=lambda v: str(v.iri))
 
 
-def _statements(policy: PolicyGraph, term: Node) -> dict[URIRef, list[Node]]:
-    """What the graph says about ``term``, by predicate, each list in a stable order."""
-    statements: dict[URIRef, list[Node]] = {}
-    for statement in policy.select("term-statements", term=cast(Identifier, term)):
-        statements.setdefault(statement["p"], []).append(statement["o"])
-    for values in statements.values():
-        values.sort(key=lambda n: (type(n).__name__, str(n)))
-    return statements
-
-
 def _notations(policy: PolicyGraph, nodes: Iterable[Node]) -> list[Literal]:
     found: set[str] = set()
     for node in nodes:
-        for member in _statements(policy, node).get(SKOS.member) or [node]:
-            notation = _statements(policy, member).get(SKOS.notation)
+        assert isinstance(node, URIRef), "rules apply to codes and code groups, named by IRIs"
+        for member in statements_of(policy, node).get(SKOS.member) or [node]:
+            assert isinstance(member, URIRef)
+            notation = statements_of(policy, member).get(SKOS.notation)
             if notation:
                 found.add(str(notation[0]))
     return [Literal(n) for n in sorted(found)]
@@ -210,8 +201,11 @@ def _notations(policy: PolicyGraph, nodes: Iterable[Node]) -> list[Literal]:
 def _payer_ids(policy: PolicyGraph, payer: Node | None) -> list[Literal]:
     """The payer and every payer that inherits its rules."""
     assert isinstance(payer, URIRef), "the policy shapes require one payer per rule version"
-    rows = policy.select("payers-inheriting", basePayer=payer)
-    return sorted(Literal(str(row["id"])) for row in rows)
+    found: dict[URIRef, list[Literal]] = policy.memo("rule-shapes.payer-ids", dict)
+    if payer not in found:
+        rows = policy.select("payers-inheriting", basePayer=payer)
+        found[payer] = sorted(Literal(str(row["id"])) for row in rows)
+    return found[payer]
 
 
 def _applies(builder: _Builder, version: _Version, overriding: list[_Version]) -> BNode:

@@ -31,6 +31,7 @@ from payerkg.core.queries import Row, query_text, select
 from payerkg.errors import StoreError
 from payerkg.namespaces import PREFIXES
 
+BULK_READ_LIMIT = 2_000_000
 _WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
 
 
@@ -46,7 +47,7 @@ class Store(ABC):
     """The graph's home. Reads see committed content only; ``update`` applies all or nothing."""
 
     kind: ClassVar[str]
-    bulk_reads: ClassVar[bool] = True
+    bulk_reads: bool = True
     """Whether reading every rule statement up front is cheap (local stores) or not (remote)."""
 
     @abstractmethod
@@ -153,6 +154,9 @@ class OxigraphStore(Store):
                 self._store = pyoxigraph.Store(str(path))
         except OSError as exc:
             raise StoreError(f"cannot open the store at {path}: {exc}") from exc
+        # Reading every rule statement at start-up is the fast way up to a few million statements;
+        # past that it would not fit in memory, so reads go per (payer, code) as for a remote store.
+        self.bulk_reads = len(self._store) <= BULK_READ_LIMIT
         self._texts: dict[str, str] = {}
 
     def select(self, name: str, bindings: Mapping[str, Identifier]) -> list[Row]:
