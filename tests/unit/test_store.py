@@ -38,7 +38,7 @@ EXAMPLES: list[tuple[str, dict[str, Identifier]]] = [
     ("graph-summary", {}),
     ("payer-baselines", {}),
     ("payer-by-id", {"id": Literal("medicare-advantage")}),
-    ("payer-horizon", {"askedPayer": PAYER["medicare-advantage"]}),
+    ("payer-horizon", {"payer": PAYER["medicare"]}),
     ("payers", {}),
     ("payers-inheriting", {"basePayer": PAYER["medicare"]}),
     ("procedure-codes", {}),

@@ -789,12 +789,22 @@ class _TermReader:
         return self.notation(values[0]) if values else ""
 
 
+def _horizon(policy: PolicyGraph, payer: URIRef) -> date | None:
+    """The latest start or end of the payer's rules and its baselines' (the graph's horizon)."""
+    days = []
+    for baseline in _version_index(policy).baselines.get(payer, [payer]):
+        rows = _select_once(policy, "payer-horizon", payer=baseline)
+        last = rows[0].get("lastChange") if rows else None
+        if last is not None:
+            days.append(last.toPython())
+    return max(days, default=None)
+
+
 def _add_notices(
     policy: PolicyGraph, answer: CoverageAnswer, payer: URIRef, day: date, current_to: date | None
 ) -> None:
-    rows = _select_once(policy, "payer-horizon", askedPayer=payer)
-    last = rows[0].get("lastChange") if rows else None
-    if last is not None and day >= last.toPython():
+    last = _horizon(policy, payer)
+    if last is not None and day >= last:
         answer.notices.append(
             f"The date of service is on or after {last}, the last change in this payer's rules that the "
             f"graph knows; the answer applies the law as known"
