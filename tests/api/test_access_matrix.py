@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from payerkg.api.app import create_app
-from payerkg.api.auth import ROLES
+from payerkg.core.access import ROLES
 from payerkg.core.store import MemoryStore
 from payerkg.settings import Settings
 from tests.editing.keys import API_KEYS, auth

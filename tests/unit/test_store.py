@@ -227,15 +227,6 @@ def test_a_malformed_update_changes_nothing(fresh: Store, text: str) -> None:
     assert _content(fresh) == before
 
 
-@pytest.mark.parametrize(
-    "fresh",
-    [
-        "memory",
-        "oxigraph",
-        "remote",
-    ],
-    indirect=True,
-)
 def test_an_update_failing_in_its_second_operation_changes_nothing(fresh: Store) -> None:
     before = _content(fresh)
     existing = FILE_GRAPH["policies/payers.ttl"].n3()
@@ -259,15 +250,6 @@ def _edit(writer: int) -> Change:
     return Change("add", author, "editor", "writers on one revision", added=added)
 
 
-@pytest.mark.parametrize(
-    "fresh",
-    [
-        "memory",
-        "oxigraph",
-        "remote",
-    ],
-    indirect=True,
-)
 def test_writers_on_one_revision_one_wins(fresh: Store) -> None:
     """Writers of one process: commits are serialized there. Oxigraph does not serialize
     concurrent conditional updates across clients, so deployments keep one writing process

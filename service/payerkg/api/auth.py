@@ -7,7 +7,6 @@ each includes the ones before it.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,20 +14,15 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from payerkg.core.access import ROLES, key_digest, reaches
 from payerkg.errors import Forbidden, NotAuthenticated
 from payerkg.settings import Settings
-
-ROLES = ("reader", "integrator", "editor", "admin")
 
 
 @dataclass(frozen=True)
 class Caller:
     name: str
     role: str  # one of ROLES, or "anonymous"
-
-
-def key_digest(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def identify(request: Request) -> Caller:
@@ -49,8 +43,7 @@ def identify(request: Request) -> Caller:
 
 def allows(settings: Settings, caller: Caller, minimum: str) -> bool:
     """Whether the caller's role, or what anonymous callers may do, reaches ``minimum``."""
-    ranks = [ROLES.index(r) for r in (caller.role, settings.anonymous_role) if r in ROLES]
-    return bool(ranks) and max(ranks) >= ROLES.index(minimum)
+    return reaches((caller.role, settings.anonymous_role), minimum)
 
 
 def require(minimum: str) -> Callable[[Request], Caller]:

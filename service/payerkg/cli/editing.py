@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
 from payerkg.cli.common import current_policy, fail
 from payerkg.core import editing, revisions
+from payerkg.core.access import ROLES, key_digest
 from payerkg.core.encounter import Encounter, parse_encounter
+from payerkg.core.store import Store
 from payerkg.core.what_if import questions_from_cases, sample_encounters, sample_questions, what_if
 from payerkg.errors import EditRefused, PayerKGError
 from payerkg.settings import Settings
@@ -20,27 +23,21 @@ from payerkg.settings import Settings
 store_app = typer.Typer(help="The configured store (PAYERKG_STORE): seed it, show its head.")
 audit_app = typer.Typer(help="The audit log of accepted changes.")
 key_app = typer.Typer(help="API keys for the service.")
-ROLES = ("reader", "integrator", "editor", "admin")
+T = TypeVar("T")
 
 
 @store_app.command("seed")
 def store_seed() -> None:
     """Load the shipped policy files into an empty store as revision 1 (once, before replicas start)."""
     settings = Settings()
-    try:
-        head = revisions.seed(settings.open_store(), settings.data_dir)
-    except PayerKGError as error:
-        fail(error.message)
+    head = _on_store(lambda store: revisions.seed(store, settings.data_dir))
     typer.echo(f"seeded revision {head.number} ({head.hash[:12]})")
 
 
 @store_app.command("info")
 def store_info() -> None:
     """The store's newest revision."""
-    try:
-        head = revisions.head(Settings().open_store())
-    except PayerKGError as error:
-        fail(error.message)
+    head = _on_store(revisions.head)
     if head is None:
         fail("the store holds no revision yet; run `payerkg store seed`")
     typer.echo(json.dumps({"revision": head.number, "record_hash": head.hash}))
@@ -49,10 +46,7 @@ def store_info() -> None:
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Recompute the audit log's hash chain: exit 0 intact, 1 tampered or broken."""
-    try:
-        problems = revisions.verify(Settings().open_store())
-    except PayerKGError as error:
-        fail(error.message)
+    problems = _on_store(revisions.verify)
     for problem in problems:
         typer.echo(problem)
     if problems:
@@ -63,10 +57,7 @@ def audit_verify() -> None:
 @audit_app.command("log")
 def audit_log() -> None:
     """Every accepted change, oldest first, one JSON object a line."""
-    try:
-        records = revisions.log(Settings().open_store())
-    except PayerKGError as error:
-        fail(error.message)
+    records = _on_store(revisions.log)
     for record in records:
         typer.echo(json.dumps(record.to_dict()))
 
@@ -77,8 +68,6 @@ def key_new(
     name: Annotated[str, typer.Option(help="Who holds the key; the audit log records it")],
 ) -> None:
     """Make a key: prints the key (give it to its holder) and the settings entry (store only that)."""
-    from payerkg.api.auth import key_digest
-
     if role not in ROLES:
         fail("--role must be reader, integrator, editor or admin")
     if not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
@@ -140,6 +129,14 @@ def what_if_command(
         typer.echo(f"{len(changes)} verdict(s) would change", err=True)
     if proposal.problems or conflicts:
         raise typer.Exit(1)
+
+
+def _on_store(read: Callable[[Store], T]) -> T:
+    """``read`` applied to the configured store; a store error ends the command (exit 2)."""
+    try:
+        return read(Settings().open_store())
+    except PayerKGError as error:
+        fail(error.message)
 
 
 def _read_json(path: Path) -> object:
