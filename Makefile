@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test lint-code install install-dev bench clean
+.PHONY: serve test lint-code install install-dev bench bench-scale clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ test: lint-code
 
 bench: install-dev
 	$(BIN)/python -m benchmarks
+
+# Growth with the policy graph up to 10^7 statements on each store (about 30 minutes).
+bench-scale: install-dev
+	$(BIN)/python -m benchmarks.scale --sizes 100000,1000000,10000000 --answers 2000 --encounters 300 \
+		--memory-max 200000 --validation-max 200000
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from payerkg.core.dataset import PolicyGraph, default_data_root, load_dataset
-from payerkg.core.what_if import question_from  # noqa: F401 - shared with the case suites
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from payerkg.core.coverage import coverage
 from payerkg.core.dataset import load_dataset
 from payerkg.core.lint import lint_files
+from payerkg.core.what_if import question_from
 from payerkg.namespaces import PK, RV
-from tests.conftest import question_from
 
 GUIDE = (Path(__file__).resolve().parents[2] / "policies" / "README.md").read_text()
 

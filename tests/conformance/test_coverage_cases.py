@@ -10,7 +10,7 @@ import pytest
 
 from payerkg.core.coverage import CoverageAnswer, coverage
 from payerkg.core.dataset import PolicyGraph, default_data_root
-from tests.conftest import question_from
+from payerkg.core.what_if import question_from
 
 CASE_FILES = sorted((default_data_root() / "policies").glob("*/cases/coverage.json"))
 CASES = [
