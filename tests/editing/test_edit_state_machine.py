@@ -86,9 +86,10 @@ class EditingMachine(RuleBasedStateMachine):
     @rule(data=st.data(), group=st.sampled_from(GROUPS))
     def revise(self, data: st.DataObject, group: str) -> None:
         rule_id = data.draw(st.sampled_from(sorted(self.latest_version)))
-        text, version = self._new_version(rule_id, group, 2031, revises=self.latest_version[rule_id])
+        before = self.latest_version[rule_id]
+        text, version = self._new_version(rule_id, group, 2031, revises=before)
         self._committed(self._submit(text), {RV[version]})
-        self.made_by[self.committed] = (rule_id, None)
+        self.made_by[self.committed] = (rule_id, before)
         self.latest_version[rule_id] = version
 
     @precondition(lambda self: self.committed > 1)

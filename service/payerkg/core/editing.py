@@ -20,6 +20,7 @@ from payerkg.core import revisions
 from payerkg.core.conflicts import GraphConflict, graph_conflicts
 from payerkg.core.dataset import PolicyGraph
 from payerkg.core.lint import lint
+from payerkg.core.queries import SPARQL_PARSER
 from payerkg.core.revisions import EDIT_GRAPH, Change, RevisionRecord
 from payerkg.core.store import OxigraphStore, Store, new_dataset
 from payerkg.errors import EditConflict, EditRefused, ParseError, StaleRevision, TooLarge
@@ -164,7 +165,21 @@ def _evaluate(
     rules: tuple[URIRef, ...],
     codes: frozenset[URIRef],
 ) -> Proposal:
-    """Build the graph as it would be and compare its lint problems and conflicts with the base's."""
+    """Build the graph as it would be and compare its lint problems and conflicts with the base's.
+
+    One check at a time: lint parses SPARQL (its violation queries, pyshacl's sh:sparql), and
+    rdflib's parser is not thread-safe (two concurrent edits failed inside pyparsing)."""
+    with SPARQL_PARSER:
+        return _evaluate_now(base, added, withdraws, rules, codes)
+
+
+def _evaluate_now(
+    base: PolicyGraph,
+    added: Graph | None,
+    withdraws: int | None,
+    rules: tuple[URIRef, ...],
+    codes: frozenset[URIRef],
+) -> Proposal:
     # A scratch store; Oxigraph answers the graph-wide queries of the checks fastest.
     store = OxigraphStore(None)
     store.load(base.dataset)

@@ -20,14 +20,16 @@ def query_text(name: str) -> str:
 
 
 _PREPARED: dict[str, Query] = {}
-_PREPARING = threading.Lock()  # rdflib's SPARQL parser (pyparsing) is not thread-safe
+SPARQL_PARSER = threading.RLock()
+"""Held while rdflib parses SPARQL (its pyparsing grammar is not thread-safe): here, by lint
+through the edit checks, and by the in-memory store's updates."""
 
 
 def prepared(name: str) -> Query:
     """The prepared form of ``queries/<name>.rq``; values are bound at run time with initBindings."""
     query = _PREPARED.get(name)
     if query is None:
-        with _PREPARING:
+        with SPARQL_PARSER:
             query = _PREPARED.get(name) or prepareQuery(query_text(name))
             _PREPARED[name] = query
     return query

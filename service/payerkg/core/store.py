@@ -27,7 +27,7 @@ from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.namespace import RDF, XSD
 from rdflib.term import Identifier, Node
 
-from payerkg.core.queries import Row, query_text, select
+from payerkg.core.queries import SPARQL_PARSER, Row, query_text, select
 from payerkg.errors import StoreError
 from payerkg.namespaces import PREFIXES
 
@@ -116,7 +116,7 @@ class MemoryStore(Store):
         return self._dataset.graph(name)
 
     def update(self, text: str) -> None:
-        with self._writing:
+        with self._writing, SPARQL_PARSER:
             changed = _copy(self._dataset)
             try:
                 changed.update(text)
