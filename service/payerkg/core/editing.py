@@ -165,21 +165,7 @@ def _evaluate(
     rules: tuple[URIRef, ...],
     codes: frozenset[URIRef],
 ) -> Proposal:
-    """Build the graph as it would be and compare its lint problems and conflicts with the base's.
-
-    One check at a time: lint parses SPARQL (its violation queries, pyshacl's sh:sparql), and
-    rdflib's parser is not thread-safe (two concurrent edits failed inside pyparsing)."""
-    with SPARQL_PARSER:
-        return _evaluate_now(base, added, withdraws, rules, codes)
-
-
-def _evaluate_now(
-    base: PolicyGraph,
-    added: Graph | None,
-    withdraws: int | None,
-    rules: tuple[URIRef, ...],
-    codes: frozenset[URIRef],
-) -> Proposal:
+    """Build the graph as it would be and compare its lint problems and conflicts with the base's."""
     # A scratch store; Oxigraph answers the graph-wide queries of the checks fastest.
     store = OxigraphStore(None)
     store.load(base.dataset)
@@ -188,12 +174,15 @@ def _evaluate_now(
     if withdraws is not None:
         store.update(f"DROP SILENT GRAPH {EDIT_GRAPH[str(withdraws)].n3()}")
     proposed = PolicyGraph(store, revision="proposed", revision_number=base.revision_number + 1)
-    if added is not None:  # new nodes only: what was already there passed when it was added
-        focus = {s for s in added.subjects() if isinstance(s, URIRef)}
-        problems = sorted(str(p) for p in lint(proposed, focus))
-    else:  # a withdrawal can break what refers to the withdrawn nodes: compare whole graphs
-        before = {str(p) for p in lint(base)}
-        problems = sorted(str(p) for p in lint(proposed) if str(p) not in before)
+    # Lint parses SPARQL (its violation queries, pyshacl's sh:sparql) and rdflib's parser is not
+    # thread-safe: two concurrent edits failed inside pyparsing.
+    with SPARQL_PARSER:
+        if added is not None:  # new nodes only: what was already there passed when it was added
+            focus = {s for s in added.subjects() if isinstance(s, URIRef)}
+            problems = sorted(str(p) for p in lint(proposed, focus))
+        else:  # a withdrawal can break what refers to the withdrawn nodes: compare whole graphs
+            before = {str(p) for p in lint(base)}
+            problems = sorted(str(p) for p in lint(proposed) if str(p) not in before)
     known = {_conflict_key(c) for c in graph_conflicts(base, codes_of=codes)}
     conflicts = [c for c in graph_conflicts(proposed, codes_of=codes) if _conflict_key(c) not in known]
     return Proposal(base, proposed, added, withdraws, rules, codes, problems, conflicts)
