@@ -18,7 +18,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
@@ -144,15 +144,8 @@ class _Compiler:
     def keyed_path(self, key: Any) -> Path:
         if key not in self.paths:
             evaluate = self.step(key)
-            number = len(self.paths)  # a memo key cheaper to hash than the path itself
-
-            def cached(g: IndexedGraph, focus: Identifier) -> Values:
-                found = g.memo.get((number, focus))
-                if found is None:
-                    found = g.memo[(number, focus)] = evaluate(g, focus)
-                return found
-
-            self.paths[key] = cached
+            # A number is a memo key cheaper to hash than the path itself.
+            self.paths[key] = _memoised(len(self.paths), evaluate)
         return self.paths[key]
 
     def step(self, key: Any) -> Path:
@@ -186,14 +179,7 @@ class _Compiler:
             if len(list(self.shapes.subjects(None, shape))) < 2:
                 self.checks[shape] = ok
                 return ok
-
-            def check(g: IndexedGraph, focus: Identifier) -> bool:
-                found = g.memo.get((shape, focus))
-                if found is None:
-                    found = g.memo[(shape, focus)] = ok(g, focus)
-                return found
-
-            self.checks[shape] = check
+            self.checks[shape] = _memoised(shape, ok)
         return self.checks[shape]
 
     def constraints(self, shape: Node) -> dict[URIRef, list[Node]]:
@@ -632,3 +618,20 @@ def report_graph(results: list[Result], conforms: bool) -> Graph:
         if result.message is not None:
             report.add((node, SHACL["resultMessage"], Literal(result.message)))
     return report
+
+
+R = TypeVar("R")
+
+
+def _memoised(
+    tag: object, evaluate: Callable[[IndexedGraph, Identifier], R]
+) -> Callable[[IndexedGraph, Identifier], R]:
+    """``evaluate`` remembered per focus node within one validation (the encounter's memo)."""
+
+    def cached(g: IndexedGraph, focus: Identifier) -> R:
+        found = g.memo.get((tag, focus))
+        if found is None:
+            found = g.memo[(tag, focus)] = evaluate(g, focus)
+        return found
+
+    return cached
