@@ -62,7 +62,7 @@ def coverage_command(
         bool | None, typer.Option("--rural/--not-rural", help="Patient site rural as the law defines it")
     ] = None,
     practitioner_type: Annotated[str | None, typer.Option(help="e.g. physician, nurse-practitioner")] = None,
-    purpose: Annotated[str | None, typer.Option(help="mental-health, sud, stroke or esrd")] = None,
+    purpose: Annotated[str | None, typer.Option(help="mental-health, sud, stroke, esrd or other")] = None,
     as_of: Annotated[str | None, typer.Option(help="Answer with what was known on this date")] = None,
     output: Annotated[str, typer.Option("--format", help="text or json")] = "text",
 ) -> None:
@@ -91,6 +91,17 @@ def coverage_command(
         typer.echo(render_text(answer))
 
 
+BILLING_WORDS = {
+    "place_of_service_required": "place of service, one of",
+    "place_of_service_forbidden": "place of service, not",
+    "modifiers_required_one_of": "modifier, one of",
+    "modifiers_allowed": "modifiers allowed",
+    "modifiers_forbidden": "modifiers, not",
+    "rate_basis": "rate basis",
+    "bill_instead": "bill instead",
+}
+
+
 def render_text(answer: CoverageAnswer) -> str:
     """A short verdict for a person: determination, why, what to bill, what to document, sources."""
     lines = [
@@ -98,7 +109,7 @@ def render_text(answer: CoverageAnswer) -> str:
         f"  {answer.summary}",
     ]
 
-    def section(title: str, items: list[Any]) -> None:
+    def section(title: str, items: list[str]) -> None:
         if items:
             lines.append(f"{title}:")
             lines.extend(items)
@@ -110,29 +121,48 @@ def render_text(answer: CoverageAnswer) -> str:
             for c in answer.conditions
         ],
     )
-    section(
-        "Bill",
-        [
-            f"  - {key.replace('_', ' ')}: {item.id}" + (f" (when {item.when})" if item.when else "")
-            for key, items in answer.billing.items()
-            for item in items
-        ],
-    )
+    section("Bill", _billing_lines(answer))
     section("Limits", [f"  - {item.text}" for item in answer.limits])
     section("Document", [f"  - {item.text}" for item in answer.documentation])
     section(
         "Conflicts",
-        [f"  - {side['rule']} says {side['determination']}" for c in answer.conflicts for side in c.sides],
+        [
+            f"  - {c.topic}: {side['rule'].rsplit('/', 1)[-1]} says {', '.join(side['says'])}"
+            f" ({side['evidence_level']})"
+            for c in answer.conflicts
+            for side in c.sides
+        ],
     )
     section(
         "Sources",
         sorted(
-            {f"  - {c.title} <{c.url}> ({c.evidence_level}, accessed {c.accessed})" for c in answer.citations}
+            {
+                f"  - {c.title} <{c.url}> ({c.evidence_level} source"
+                + (f", published {c.published}" if c.published else "")
+                + f", accessed {c.accessed})"
+                for c in answer.citations
+            }
         ),
     )
     section("Notices", [f"  - {n}" for n in answer.notices])
     lines.append(f"graph revision {answer.graph_revision}, as of {answer.as_of}")
     return "\n".join(lines)
+
+
+def _billing_lines(answer: CoverageAnswer) -> list[str]:
+    """One line per billing facet and situation: alternatives read as alternatives ("93 or FQ"),
+    each with its meaning, never as two lines that both seem required."""
+    lines = []
+    for key, items in answer.billing.items():
+        by_when: dict[str | None, list[str]] = {}
+        for item in items:
+            shown = f"{item.id} ({item.text})" if item.text and item.text != item.id else item.id
+            if shown not in by_when.setdefault(item.when, []):
+                by_when[item.when].append(shown)
+        for when, shown_items in by_when.items():
+            line = f"  - {BILLING_WORDS.get(key, key.replace('_', ' '))}: {' or '.join(shown_items)}"
+            lines.append(line + (f" (when {when})" if when else ""))
+    return lines
 
 
 SUFFIX_TYPES = {".json": "application/json", ".jsonld": "application/ld+json", ".ttl": "text/turtle"}

@@ -18,12 +18,12 @@ import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Literal
 
 from rdflib import Literal as RDFLiteral
 from rdflib import URIRef
-from rdflib.namespace import DCTERMS, RDFS, SKOS
+from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS
 from rdflib.term import Identifier, Node
 
 from payerkg.core.dataset import PolicyGraph
@@ -85,13 +85,17 @@ class Item:
 
 @dataclass
 class Citation:
+    """A source a statement rests on. ``evidence_level`` is the source's own authority (primary,
+    secondary quoting primary text, secondary); ``rule_evidence_level`` is the cited rule version's."""
+
     source: str
     title: str
     url: str
     accessed: str
-    kind: str
     evidence_level: str
+    rule_evidence_level: str
     rule: str
+    published: str | None = None
     section: str | None = None
     quote: str | None = None
 
@@ -276,6 +280,7 @@ def _answer(policy: PolicyGraph, question: CoverageQuestion, as_of: date) -> Cov
     if not valid_on(code_row, question.date_of_service):
         answer.determination = "invalid-code"
         answer.summary = _invalid_code_summary(code_row, question)
+        answer.citations = citations_of(policy, code_iri)
         return answer
 
     versions = _select_versions(policy, payer_iri, code_iri, question.date_of_service, as_of)
@@ -287,8 +292,9 @@ def _answer(policy: PolicyGraph, question: CoverageQuestion, as_of: date) -> Cov
     if evaluated is None:
         terms = _terms(policy)
         outcomes = [o for o in (_evaluate(v, facts, terms) for v in versions) if o is not None]
-        _combine(answer, outcomes, terms)
+        _combine(answer, outcomes, terms, _version_index(policy).floors.get(payer_iri, frozenset()))
         _attach_details(answer, outcomes, terms)
+        _refusal_summary(answer, outcomes, terms)
         evaluations.put(key, answer)
     else:
         answer = dataclasses.replace(
@@ -391,6 +397,8 @@ class _VersionIndex:
     policy: PolicyGraph
     by_payer_code: dict[tuple[URIRef, URIRef], list[Candidate]]
     baselines: dict[URIRef, list[URIRef]]
+    # Payer -> the baselines whose rules are only its coverage floor (pk:inheritsCoverageFloorFrom).
+    floors: dict[URIRef, frozenset[URIRef]]
     complete: bool
 
     def candidates(self, payer: URIRef, code: URIRef) -> list[Candidate]:
@@ -448,7 +456,16 @@ def _version_index(policy: PolicyGraph) -> _VersionIndex:
         baselines: dict[URIRef, list[URIRef]] = defaultdict(list)
         for row in policy.select("payer-baselines"):
             baselines[row["payer"]].append(row["baseline"])
-        return _VersionIndex(policy, by_payer_code, dict(baselines), complete)
+        floors: dict[URIRef, set[URIRef]] = defaultdict(set)
+        for row in policy.select("payer-floor-baselines"):
+            floors[row["payer"]].add(row["baseline"])
+        return _VersionIndex(
+            policy,
+            by_payer_code,
+            dict(baselines),
+            {payer: frozenset(found) for payer, found in floors.items()},
+            complete,
+        )
 
     return policy.memo("coverage.version-index", build)
 
@@ -465,11 +482,23 @@ def _select_versions(
     policy: PolicyGraph, payer: URIRef, code: URIRef, day: date, as_of: date
 ) -> list[_Version]:
     terms = _terms(policy)
-    return [
+    floor = _version_index(policy).floors.get(payer, frozenset())
+    versions = [
         _Version(c.iri, terms.statements(c.iri))
         for c in candidate_versions(policy, payer, code)
         if c.governs(day, as_of)
     ]
+    # A coverage floor passes on what is covered, never how the baseline's claims are billed or
+    # which codes it recognizes: those are the plan's contract.
+    return [v for v in versions if not (v.value(PK.payer) in floor and _claim_mechanics(v, terms))]
+
+
+CLAIM_MECHANICS = frozenset({PK.BillingRule, PK.RecognitionRule})
+
+
+def _claim_mechanics(version: _Version, terms: _TermReader) -> bool:
+    rule = version.rule
+    return rule is not None and bool(CLAIM_MECHANICS & set(terms.statements(rule).get(RDF.type, [])))
 
 
 # --- evaluation ------------------------------------------------------------------------------
@@ -534,7 +563,9 @@ def _determination(version: _Version, conditions: list[Item]) -> Determination |
     return "covered" if explicit == PK.Covered else None
 
 
-def _combine(answer: CoverageAnswer, outcomes: list[_Outcome], terms: _TermReader) -> None:
+def _combine(
+    answer: CoverageAnswer, outcomes: list[_Outcome], terms: _TermReader, floor: frozenset[URIRef]
+) -> None:
     applying = [o for o in outcomes if not o.open_facets]
     branches = [o for o in outcomes if o.open_facets]
     overridden = {r for o in applying for r in o.version.values(PK.overrides)}
@@ -552,9 +583,25 @@ def _combine(answer: CoverageAnswer, outcomes: list[_Outcome], terms: _TermReade
             if o.determination in ("covered", "conditional")
             and refusing <= set(o.version.values(PK.overrides))
         ]
+        refusing_payers = {o.version.value(PK.payer) for o in applying if o.determination == "not-covered"}
         if rescues:
             answer.determination = "conditional"
             _add_branch_conditions(answer, rescues, terms)
+        elif refusing_payers <= floor:
+            # Only the floor refuses: whether the plan covers more is in its contract, not the graph.
+            answer.determination = "unknown"
+            answer.conditions.append(
+                Item(
+                    id="plan-benefit",
+                    text=(
+                        f"{' and '.join(sorted(terms.label(p) for p in refusing_payers if p is not None))} "
+                        "does not cover this situation; this payer may cover it as a supplemental "
+                        "benefit of its own, which only the plan's contract says"
+                    ),
+                    rule="",
+                    status="open",
+                )
+            )
         else:
             answer.determination = "not-covered"
     else:
@@ -591,6 +638,8 @@ def _combine(answer: CoverageAnswer, outcomes: list[_Outcome], terms: _TermReade
     for o in applying:
         answer.conditions.extend(o.conditions)
     answer.summary = _summary(answer)
+    if answer.determination == "unknown" and any(c.id == "plan-benefit" for c in answer.conditions):
+        answer.summary = "Unknown: the inherited coverage floor does not cover this; the plan's own contract decides."
 
 
 def _conflicts(applying: list[_Outcome], terms: _TermReader) -> list[Conflict]:
@@ -696,6 +745,47 @@ def _attach_details(answer: CoverageAnswer, outcomes: list[_Outcome], terms: _Te
     answer.layers = sorted(set(answer.layers), key=lambda layer: layer.rule)
 
 
+def _refusal_summary(answer: CoverageAnswer, outcomes: list[_Outcome], terms: _TermReader) -> None:
+    """A refused code names itself and what to bill instead, e.g. "98005 is not payable by
+    Medicare (status I); bill instead: office/outpatient E/M (99202-99215)"."""
+    if answer.determination != "not-covered":
+        return
+    for o in outcomes:
+        instead = o.version.values(PK.billInstead)
+        if o.open_facets or o.determination != "not-covered" or not instead:
+            continue
+        payer = o.version.value(PK.payer)
+        status = o.version.value(PK.statusIndicator)
+        why = f" (status {status})" if status is not None else ""
+        alternatives = "; ".join(f"{terms.label(g)} ({_code_range(g, terms)})" for g in instead)
+        answer.summary = (
+            f"{answer.code} is not payable by {terms.label(payer) if payer is not None else answer.payer}"
+            f"{why}; bill instead: {alternatives}."
+        )
+        return
+
+
+def _code_range(group: Node, terms: _TermReader) -> str:
+    """The notations of a group's codes as ranges of consecutive numbers: "99202-99205, 99211-99215"."""
+    notations = sorted(terms.notation(m) for m in terms.statements(group).get(SKOS.member, [group]))
+    runs: list[list[str]] = []
+    for notation in notations:
+        previous = runs[-1][-1] if runs else None
+        if previous is not None and _next_code(previous) == notation:
+            runs[-1].append(notation)
+        else:
+            runs.append([notation])
+    return ", ".join(run[0] if len(run) == 1 else f"{run[0]}-{run[-1]}" for run in runs)
+
+
+def _next_code(notation: str) -> str | None:
+    digits = notation.rstrip("0123456789")
+    number = notation[len(digits) :]
+    if not number:
+        return None
+    return f"{digits}{int(number) + 1:0{len(number)}d}"
+
+
 def _mentioned(answer: CoverageAnswer, outcome: _Outcome) -> bool:
     """A branch is shown when it became a condition, or when it bills differently (not an exception)."""
     if any(c.rule == str(outcome.version.iri) for c in answer.conditions):
@@ -774,9 +864,10 @@ class _TermReader:
                     title=self.first(source, DCTERMS.title) or "",
                     url=self.first(source, PK.url) or "",
                     accessed=self.first(source, PK.accessed) or "",
-                    kind=self.notation_of_value(source, PK.sourceKind),
-                    evidence_level=self.notation(level) if level is not None else "",
+                    evidence_level=self.notation_of_value(source, PK.sourceKind),
+                    rule_evidence_level=self.notation(level) if level is not None else "",
                     rule=str(version.iri),
+                    published=self.first(source, DCTERMS.date),
                     section=self.first(node, PK.section),
                     quote=self.first(node, PK.quote),
                 )
@@ -800,9 +891,22 @@ def _horizon(policy: PolicyGraph, payer: URIRef) -> date | None:
     return max(days, default=None)
 
 
+# A rule last checked against its sources more than this before the date of service may have changed.
+REVIEW_HORIZON = timedelta(days=365)
+
+
 def _add_notices(
     policy: PolicyGraph, answer: CoverageAnswer, payer: URIRef, day: date, current_to: date | None
 ) -> None:
+    answer.notices.extend(_freshness_notices(_terms(policy), answer.rules, day))
+    floor = _version_index(policy).floors.get(payer)
+    if floor:
+        answer.notices.append(
+            "This payer inherits only the coverage floor of "
+            + " and ".join(sorted(_terms(policy).label(b) for b in floor))
+            + ": place of service, modifiers, payment rate and benefits beyond the floor are set by the "
+            "plan's own contract, which the graph does not hold."
+        )
     last = _horizon(policy, payer)
     if last is not None and day >= last:
         answer.notices.append(
@@ -811,6 +915,40 @@ def _add_notices(
             + (f" from sources current to {current_to}" if current_to else "")
             + " and may be outdated."
         )
+
+
+def _freshness_notices(terms: _TermReader, rules: list[str], day: date) -> list[str]:
+    """Say when an answer rests on a rule not reviewed within a year of the date of service, on an
+    open-ended rule its sources confirm only up to an earlier date, or on secondary sources only."""
+    notices, secondary = [], []
+    for rule in rules:
+        statements = terms.statements(URIRef(rule))
+        name = _local(rule)
+        reviewed = _date_value(statements, PK.reviewedOn)
+        if reviewed is not None and reviewed + REVIEW_HORIZON < day:
+            notices.append(
+                f"Rule {name} was last reviewed against its sources on {reviewed}, more than 12 months "
+                "before the date of service; it may have changed since."
+            )
+        confirmed = _date_value(statements, PK.lastConfirmed)
+        if confirmed is not None and confirmed < day:
+            notices.append(
+                f"Rule {name} has no end date, but its sources confirm it only up to {confirmed}; "
+                "it may have changed by the date of service."
+            )
+        if statements.get(PK.evidenceLevel) == [PK.SecondaryOnly]:
+            secondary.append(name)
+    if secondary:
+        notices.append(f"Resting on secondary sources only (no primary source seen): {', '.join(secondary)}.")
+    return notices
+
+
+def _date_value(statements: dict[URIRef, list[Node]], prop: URIRef) -> date | None:
+    values = statements.get(prop)
+    if not values or not isinstance(values[0], RDFLiteral):
+        return None
+    value = values[0].toPython()
+    return value if isinstance(value, date) else None
 
 
 # --- small helpers ---------------------------------------------------------------------------
