@@ -17,9 +17,10 @@ from payerkg.core import catalog, revisions
 from payerkg.core.coverage import CoverageAnswer, CoverageQuestion, coverage, warm_up
 from payerkg.core.dataset import PolicyGraph
 from payerkg.core.queries import prepare_all
+from payerkg.core.review import ReviewEntry, parse_age, rule_reviews
 from payerkg.core.served import ServedGraph
 from payerkg.core.store import Store
-from payerkg.errors import StoreError
+from payerkg.errors import InvalidParameter, StoreError
 from payerkg.settings import Settings
 
 Modality = Literal[
@@ -98,7 +99,7 @@ def create_app(
         rural: Annotated[bool | None, Query(description="Patient site rural as the law defines it")] = None,
         practitioner_type: Annotated[str | None, Query(max_length=64, examples=["physician"])] = None,
         purpose: Annotated[
-            Literal["mental-health", "sud", "stroke", "esrd"] | None,
+            Literal["mental-health", "sud", "stroke", "esrd", "other"] | None,
             Query(description="Clinical purpose, where exceptions depend on it"),
         ] = None,
         as_of: Annotated[
@@ -119,6 +120,28 @@ def create_app(
             as_of=as_of,
         )
         return coverage(policy, question)
+
+    @app.get(
+        "/review",
+        tags=["catalog"],
+        dependencies=READER,
+        response_model=list[ReviewEntry],
+        responses={422: {"description": "Malformed parameter (problem+json, code invalid_parameter)"}},
+    )
+    def get_review(
+        policy: PolicyDep,
+        payer: Annotated[str | None, Query(max_length=64, description="Only this payer's own versions")] = None,
+        older_than: Annotated[
+            str | None,
+            Query(max_length=8, description="Only versions last reviewed longer ago, e.g. 12m, 90d, 2y"),
+        ] = None,
+    ) -> list[ReviewEntry]:
+        """Rule versions oldest review first, with evidence level and sources."""
+        try:
+            age = parse_age(older_than) if older_than else None
+        except ValueError as error:
+            raise InvalidParameter(str(error), "older_than") from None
+        return rule_reviews(policy, payer, age)
 
     @app.get("/payers", tags=["catalog"], dependencies=READER)
     def list_payers(policy: PolicyDep) -> list[dict[str, Any]]:

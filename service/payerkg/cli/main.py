@@ -20,6 +20,7 @@ from payerkg.core.dataset import PolicyGraph
 from payerkg.core.encounter import parse_encounter
 from payerkg.core.lint import lint_files
 from payerkg.core.matrix import DEFAULT_CODES, coverage_matrix, render_markdown
+from payerkg.core.review import parse_age, rule_reviews
 from payerkg.core.validation import ValidationResult, validate_batch, validate_encounter
 from payerkg.errors import PayerKGError
 from payerkg.settings import Settings
@@ -297,6 +298,36 @@ def conflicts(
         for side in (c.first, c.second):
             typer.echo(f"  {side.rule} says {', '.join(side.says)} ({side.evidence_level})")
     typer.echo(f"{len(found)} conflict(s)", err=True)
+
+
+@app.command()
+def review(
+    payer: Annotated[str | None, typer.Option(help="Only this payer's own rule versions")] = None,
+    older_than: Annotated[
+        str | None, typer.Option(help="Only versions last reviewed longer ago than this, e.g. 12m, 90d, 2y")
+    ] = None,
+    output: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """Rule versions oldest review first, with evidence level and sources: what to check next."""
+    if output not in ("text", "json"):
+        fail("--format must be text or json")
+    try:
+        age = parse_age(older_than) if older_than else None
+    except ValueError as error:
+        fail(f"--older-than: {error}")
+    entries = rule_reviews(current_policy(Settings()), payer, age)
+    if output == "json":
+        typer.echo(json.dumps([asdict(e) for e in entries], indent=2, default=str))
+        return
+    for e in entries:
+        confirmed = f", sources confirm it up to {e.last_confirmed}" if e.last_confirmed else ""
+        typer.echo(
+            f"{e.reviewed_on or 'never'}  {e.payer}  {e.rule_version.rsplit('/', 1)[-1]} "
+            f"({e.status}, {e.evidence_level}{confirmed})"
+        )
+        for source in sorted({f"{c.title} <{c.url}> ({c.evidence_level})" for c in e.sources}):
+            typer.echo(f"    {source}")
+    typer.echo(f"{len(entries)} rule version(s)", err=True)
 
 
 app.command("diff")(diff_command)

@@ -18,7 +18,7 @@ from rdflib.plugins.parsers.notation3 import BadSyntax
 
 from payerkg.core import revisions
 from payerkg.core.conflicts import GraphConflict, graph_conflicts
-from payerkg.core.dataset import PolicyGraph
+from payerkg.core.dataset import PolicyGraph, holds_nul
 from payerkg.core.lint import lint
 from payerkg.core.queries import SPARQL_PARSER
 from payerkg.core.revisions import EDIT_GRAPH, Change, RevisionRecord
@@ -57,6 +57,8 @@ class Proposal:
 
 def parse_rule_turtle(text: str) -> Graph:
     """The statements of a submitted rule document (Turtle); never fetches anything."""
+    if "\x00" in text:
+        raise ParseError("the rule document contains a NUL character", "rule")
     graph = Graph()
     try:
         graph.parse(data=text, format="turtle")
@@ -67,6 +69,8 @@ def parse_rule_turtle(text: str) -> Graph:
         raise ParseError("Turtle syntax error", "rule") from None
     if len(graph) > MAX_EDIT_TRIPLES:
         raise TooLarge(f"a change may hold at most {MAX_EDIT_TRIPLES} statements", "rule")
+    if holds_nul(graph):
+        raise ParseError("the rule document contains a NUL character (escaped as \\u0000)", "rule")
     return graph
 
 
@@ -118,7 +122,7 @@ def accept(
 
 def _normalized(base: PolicyGraph, submitted: Graph, today: date) -> Graph:
     """The submitted statements, refused unless they only describe new rules, versions, sources
-    and their citations; versions get a known-from date if they lack one."""
+    and their citations; versions get a known-from and a reviewed-on date if they lack one."""
     if len(submitted) == 0:
         raise EditRefused("the change holds no statements")
     problems = []
@@ -141,6 +145,9 @@ def _normalized(base: PolicyGraph, submitted: Graph, today: date) -> Graph:
     for version in versions:
         if added.value(version, PK.knownFrom) is None:
             added.add((version, PK.knownFrom, Literal(today)))
+        # The editor who submits a version has checked it against its sources today.
+        if added.value(version, PK.reviewedOn) is None:
+            added.add((version, PK.reviewedOn, Literal(today)))
     return added
 
 
