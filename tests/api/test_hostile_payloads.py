@@ -6,6 +6,7 @@ A canary HTTP server on loopback stands behind every remote reference; it must s
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,6 +16,8 @@ from payerkg.core.dataset import PolicyGraph
 from payerkg.core.encounter import example_encounter
 from payerkg.settings import Settings
 from tests.api.conftest import CanaryServer
+
+TURTLE_ENCOUNTER = Path(__file__).parents[1] / "conformance" / "never-silent" / "conforms-plain-turtle.ttl"
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +42,7 @@ def payloads(canary: str) -> list[tuple[str, bytes, str, int, str]]:
         )
         + b']><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">&lol9;</rdf:RDF>'
     )
+    turtle = TURTLE_ENCOUNTER.read_text(encoding="utf-8")  # conforms as it is
     nested_context = dict(example, patient={"@context": canary + "/scoped", "status": "new"})
     return [
         ("billion-laughs-rdfxml", billion_laughs, "application/rdf+xml", 415, "unsupported_format"),
@@ -114,6 +118,27 @@ def payloads(canary: str) -> list[tuple[str, bytes, str, int, str]]:
             "text/turtle",
             422,
             "invalid_encounter",
+        ),
+        (
+            "turtle-raw-nul",
+            turtle.replace('"home"', '"ho\x00me"').encode(),
+            "text/turtle",
+            422,
+            "parse_error",
+        ),
+        (
+            "turtle-escaped-nul-in-literal",
+            turtle.replace('"medicare"', '"medi\\u0000care"').encode(),
+            "text/turtle",
+            422,
+            "parse_error",
+        ),
+        (
+            "turtle-escaped-nul-in-iri",
+            turtle.replace("<urn:payerkg:encounter:", "<urn:payerkg:encounter:\\u0000").encode(),
+            "text/turtle",
+            422,
+            "parse_error",
         ),
         (
             "extra-fields-with-phi",

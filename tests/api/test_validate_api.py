@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -105,3 +106,35 @@ def test_format_is_published(client: TestClient) -> None:
         "lines",
     ]
     assert "/validate" in client.get("/openapi.json").json()["paths"]
+
+
+NEVER_SILENT = Path(__file__).parents[1] / "conformance" / "never-silent"
+EXPECTED = json.loads((NEVER_SILENT / "expected.json").read_text())["cases"]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_never_silent_over_http(client: TestClient, name: str) -> None:
+    """Typed text, unknown payers and unknown codes are findings over HTTP too (issue 14)."""
+    path = NEVER_SILENT / name
+    media = "text/turtle" if path.suffix == ".ttl" else "application/json"
+    response = post(client, path.read_bytes(), media)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    expected = EXPECTED[name]
+    assert body["conforms"] is expected["conforms"]
+    assert sorted(f["field"] for f in body["findings"]) == sorted(f[0] for f in expected["findings"])
+    if "names" in expected:
+        assert any(expected["names"] in f["message"] for f in body["findings"])
+
+
+def test_batch_reports_unknown_payer_and_code(client: TestClient) -> None:
+    lines = [
+        json.loads((NEVER_SILENT / n).read_text())
+        for n in ("violates-unknown-payer.json", "violates-unknown-code.json")
+    ]
+    body = "\n".join(json.dumps(line) for line in lines).encode()
+    response = client.post("/validate/batch", content=body, headers={"content-type": "application/x-ndjson"})
+    records = [json.loads(line) for line in response.text.splitlines()]
+    assert [r["conforms"] for r in records] == [False, False]
+    assert "payer medicre" in records[0]["findings"][0]["message"]
+    assert "code 99999" in records[1]["findings"][0]["message"]

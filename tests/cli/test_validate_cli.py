@@ -48,3 +48,25 @@ def test_batch_prints_a_summary_table(tmp_path: Path) -> None:
     assert "conform                     2" in result.stdout
     assert "do not conform              1" in result.stdout
     assert "medicare-audio-only-home-2025" in result.stdout
+
+
+NEVER_SILENT = Path(__file__).parents[1] / "conformance" / "never-silent"
+
+
+def test_unknown_payer_code_and_typed_code_exit_1() -> None:
+    """Each once conformed in silence (exit 0); now each is a finding (issue 14)."""
+    files = ["violates-unknown-payer.json", "violates-unknown-code.json", "violates-code-language-tagged.ttl"]
+    result = run_cli("validate", *(str(NEVER_SILENT / name) for name in files))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.count("DOES NOT CONFORM") == 3
+    assert "payer medicre is not a payer payerkg knows" in result.stdout
+    assert "code 99999 is not a CPT or HCPCS code payerkg knows" in result.stdout
+    assert "code: must be a plain string" in result.stdout
+
+
+def test_batch_with_unknown_payer_exits_1(tmp_path: Path) -> None:
+    batch = tmp_path / "day.ndjson"
+    batch.write_text((NEVER_SILENT / "violates-unknown-payer.json").read_text().replace("\n", "") + "\n")
+    result = run_cli("validate", "--batch", str(batch))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "do not conform              1" in result.stdout

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from payerkg.api.auth import READER, Admin, Editor
@@ -16,7 +15,7 @@ from payerkg.api.deps import PolicyDep, ServedDep
 from payerkg.api.validation import read_capped
 from payerkg.core import catalog, diff, editing, revisions
 from payerkg.core.editing import Proposal
-from payerkg.core.encounter import encounter_from_json
+from payerkg.core.encounter import DEFAULT_LIMITS, Limits, encounter_from_json, load_json
 from payerkg.core.served import ServedGraph
 from payerkg.core.what_if import questions_from_cases, sample_encounters, sample_questions, what_if
 from payerkg.errors import (
@@ -38,7 +37,7 @@ class RuleChange(BaseModel):
     rule: str = Field(
         description="Turtle: new rules, new rule versions and sources", max_length=MAX_RULE_BYTES
     )
-    reason: str = Field(min_length=3, max_length=2_000)
+    reason: str = Field(min_length=3, max_length=2_000, pattern=r"^[^\x00]*$")
     base_revision: int = Field(ge=1, description="The newest revision the editor saw (409 if stale)")
     supersedes: bool = Field(
         default=False, description="Let each new version revise the active versions it disagrees with"
@@ -159,26 +158,43 @@ async def _read_change(request: Request, base_optional: bool = False) -> RuleCha
     except UnicodeDecodeError:
         raise InputError("the change is not UTF-8", "body") from None
     if kind == "application/json":
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise InputError(f"invalid JSON at line {error.lineno}, column {error.colno}", "body") from None
-        if base_optional and isinstance(document, dict):
+        document = load_json(text, CHANGE_LIMITS)
+        if not isinstance(document, dict):
+            raise InvalidParameter("the change must be a JSON object (see RuleChange)", "body")
+        if base_optional:
             document.setdefault("base_revision", 1)
             document.setdefault("reason", "dry run")
-        return RuleChange.model_validate(document)
+        return _change(document)
     if kind == "text/turtle":
         params = request.query_params
         base = params.get("base_revision", "1" if base_optional else "")
         if not base.isdigit():
             raise InvalidParameter("base_revision (a revision number) is required", "base_revision")
-        return RuleChange(
-            rule=text,
-            reason=params.get("reason", "dry run" if base_optional else ""),
-            base_revision=int(base),
-            supersedes=params.get("supersedes", "false").lower() == "true",
+        return _change(
+            {
+                "rule": text,
+                "reason": params.get("reason", "dry run" if base_optional else ""),
+                "base_revision": int(base),
+                "supersedes": params.get("supersedes", "false").lower() == "true",
+            }
         )
     raise UnsupportedFormat("send the change as text/turtle or application/json", "content-type")
+
+
+# A change nests its encounters two levels down.
+CHANGE_LIMITS = Limits(max_depth=DEFAULT_LIMITS.max_depth + 2)
+
+
+def _change(document: dict[str, Any]) -> RuleChange:
+    """The change model, or a 422 naming the fields at fault: never their values, and without
+    pydantic's error (its text repeats the input) attached to be logged."""
+    try:
+        return RuleChange.model_validate(document)
+    except ValidationError as error:
+        fields = sorted(
+            {".".join(str(p) for p in e["loc"]) or "body" for e in error.errors(include_input=False)}
+        )
+    raise InvalidParameter("malformed or missing field: " + ", ".join(fields), fields[0])
 
 
 def _propose(served: ServedGraph, change: RuleChange) -> Proposal:

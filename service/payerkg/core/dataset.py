@@ -60,6 +60,10 @@ def parse_turtle(path: Path, label: str | None = None) -> tuple[Graph, bytes]:
         text = content.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise DataFileError(name, f"cannot read file ({exc.__class__.__name__})") from exc
+    if "\x00" in text:
+        raise DataFileError(
+            name, "the file contains a NUL character", line=text[: text.index("\x00")].count("\n") + 1
+        )
     graph = Graph()
     try:
         graph.parse(data=text, format="turtle", publicID=path.resolve().as_uri())
@@ -68,7 +72,19 @@ def parse_turtle(path: Path, label: str | None = None) -> tuple[Graph, bytes]:
         raise DataFileError(name, f"Turtle syntax error: {exc._why}", line=line) from exc
     except Exception as exc:  # rdflib raises several unrelated types for bad input
         raise DataFileError(name, f"Turtle syntax error: {exc}") from exc
+    if holds_nul(graph):
+        raise DataFileError(name, "the file contains a NUL character (escaped as \\u0000)")
     return graph, content
+
+
+def holds_nul(graph: Graph) -> bool:
+    """Whether any term of the graph contains a NUL character (Turtle may escape one as
+    ``\\u0000`` in a string or an IRI); payerkg refuses documents that do.
+
+    >>> holds_nul(Graph().parse(data='<urn:a> <urn:b> "x\\\\u0000y" .', format="turtle"))
+    True
+    """
+    return any("\x00" in str(term) for triple in graph for term in triple)
 
 
 @dataclass

@@ -6,6 +6,8 @@ SHACL Core as ``sh:or ( [ sh:not APPLIES ] REQUIREMENT )``. APPLIES tests the li
 encounter's payer and date of service, and the version's scope (modality, setting, patient
 status, purpose, rural flag); exceptions that override a rule are excluded from its APPLIES.
 Each shape carries ``pk:enforces`` (the rule version) and ``pk:findingPath`` (the field).
+Two more list the payer ids and code notations the graph knows: no rule applies to an unknown
+payer or code, so without them such an encounter would conform unchecked.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ FIELDS: dict[URIRef, str] = {
     PK.documentationPresent: "documentation",
     PK.dateOfService: "date_of_service",
     PK.encounterPayer: "payer",
+    PK.state: "patient_location.state",
     PK.code: "code",
     PK.modifier: "modifiers",
     PK.posCode: "place_of_service",
@@ -169,6 +172,7 @@ def compile_rule_shapes(policy: PolicyGraph, as_of: date | None = None) -> Graph
         overriding = [v for v in versions if version.rule in v.values(PK.overrides)]
         _compile_version(builder, version, overriding)
     _compile_code_validity(builder, policy)
+    _compile_known_terms(builder, policy)
     return builder.graph
 
 
@@ -392,3 +396,37 @@ def _compile_code_validity(builder: _Builder, policy: PolicyGraph) -> None:
             enforces=code,
             field=PK.code,
         )
+
+
+def _compile_known_terms(builder: _Builder, policy: PolicyGraph) -> None:
+    """The encounter's payer and each line's code must be ones the graph knows: no rule applies to
+    an unknown one, so without these shapes it would conform in silence. ``{$value}`` in the
+    message is the submitted payer or code (see payerkg.core.validation)."""
+    known = [
+        (
+            "payer",
+            PK.dateOfService,
+            PK.encounterPayer,
+            "payers",
+            "id",
+            "payer {$value} is not a payer payerkg knows (GET /payers lists them)",
+        ),
+        (
+            "code",
+            PK.code,
+            PK.code,
+            "procedure-codes",
+            "notation",
+            "code {$value} is not a CPT or HCPCS code payerkg knows (policies/codes lists them)",
+        ),
+    ]
+    for kind, target, path, query, column, message in known:
+        values = sorted({Literal(str(row[column])) for row in policy.select(query)})
+        shape, prop = URIRef(f"{SHAPES}known-{kind}"), URIRef(f"{SHAPES}known-{kind}-value")
+        builder.add(shape, RDF.type, SH.NodeShape)
+        builder.add(shape, SH.targetSubjectsOf, target)
+        builder.add(shape, SH.property, prop)
+        builder.add(prop, SH.path, path)
+        builder.add(prop, SHACL["in"], builder.rdf_list(values))
+        builder.add(prop, SH.message, Literal(message))
+        builder.add(prop, SH.severity, SH.Violation)

@@ -12,12 +12,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import multiprocessing
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import pyshacl
 from rdflib import Graph, URIRef
+from rdflib import Literal as RDFLiteral
 from rdflib.namespace import SH
 
 from payerkg.core.compiled_shacl import CompiledShapes, IndexedGraph, Result, report_graph
@@ -131,7 +133,7 @@ def _finding(policy: PolicyGraph, data: IndexedGraph, result: Result) -> Finding
     path, rule, citations = _shape_facts(policy, result)
     return Finding(
         severity="violation" if result.severity == SH.Violation else "warning",
-        message=result.message or "does not follow the encounter format",
+        message=_filled(result.message or "does not follow the encounter format", result.value),
         field=_field(data, result, path),
         rule=str(rule) if rule is not None else None,
         focus_node=str(result.focus),
@@ -140,6 +142,21 @@ def _finding(policy: PolicyGraph, data: IndexedGraph, result: Result) -> Finding
         source_shape=str(result.source_shape),
         citations=list(citations),
     )
+
+
+def _filled(message: str, value: object) -> str:
+    """A message with ``{$value}`` replaced by the value at fault when it has a safe form (a payer
+    id, a code), never anything else a document carried."""
+    if "{$value}" not in message:
+        return message
+    shown = "that was given"
+    if isinstance(value, RDFLiteral) and SAFE_VALUE.fullmatch(str(value)):
+        plain = value.datatype is None and value.language is None
+        shown = str(value) if plain else f"{value} written with a datatype or language tag"
+    return message.replace("{$value}", shown)
+
+
+SAFE_VALUE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def _shape_facts(policy: PolicyGraph, result: Result) -> tuple[Any, Any, tuple[Citation, ...]]:
