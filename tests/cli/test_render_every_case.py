@@ -1,0 +1,47 @@
+"""The text form of every shipped coverage answer renders (conflicts included), names each source
+with its own evidence level, and reads alternative modifiers as alternatives."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from payerkg.cli.main import render_text
+from payerkg.core.coverage import coverage
+from payerkg.core.dataset import PolicyGraph, default_data_root, load_dataset
+from payerkg.core.what_if import question_from
+
+CASE_FILES = sorted((default_data_root() / "policies").glob("*/cases/coverage.json"))
+
+
+@pytest.fixture(scope="module")
+def policy() -> PolicyGraph:
+    return load_dataset()
+
+
+def _cases() -> list[Any]:
+    return [
+        pytest.param(case, id=f"{path.parent.parent.name}/{case['id']}")
+        for path in CASE_FILES
+        for case in json.loads(path.read_text())["cases"]
+    ]
+
+
+@pytest.mark.parametrize("case", _cases())
+def test_text_answer_renders(policy: PolicyGraph, case: dict[str, Any]) -> None:
+    answer = coverage(policy, question_from(case["question"]))
+    text = render_text(answer)
+    assert text.splitlines()[0].endswith(answer.determination.upper())
+    for conflict in answer.conflicts:
+        for side in conflict.sides:
+            assert side["rule"].rsplit("/", 1)[-1] in text
+    for citation in answer.citations:
+        assert f"<{citation.url}> ({citation.evidence_level} source" in text
+    alternatives = answer.billing.get("modifiers_required_one_of", [])
+    unqualified = sorted({m.id for m in alternatives if m.when is None})
+    if len(unqualified) > 1:
+        lines = [line for line in text.splitlines() if line.startswith("  - modifier, one of:")]
+        assert len(lines) == 1 and all(m in lines[0] for m in unqualified)
+        assert " or " in lines[0]
