@@ -130,7 +130,7 @@ def create_app(
     )
     def get_review(
         policy: PolicyDep,
-        payer: Annotated[str | None, Query(max_length=64, description="Only this payer's own versions")] = None,
+        payer: Annotated[str | None, Query(max_length=64, description="Only this payer's versions")] = None,
         older_than: Annotated[
             str | None,
             Query(max_length=8, description="Only versions last reviewed longer ago, e.g. 12m, 90d, 2y"),

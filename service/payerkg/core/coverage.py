@@ -639,7 +639,7 @@ def _combine(
         answer.conditions.extend(o.conditions)
     answer.summary = _summary(answer)
     if answer.determination == "unknown" and any(c.id == "plan-benefit" for c in answer.conditions):
-        answer.summary = "Unknown: the inherited coverage floor does not cover this; the plan's own contract decides."
+        answer.summary = "Unknown: the coverage floor does not cover this; the plan's contract decides."
 
 
 def _conflicts(applying: list[_Outcome], terms: _TermReader) -> list[Conflict]:

@@ -35,7 +35,10 @@ class ReviewEntry:
 
 
 def rule_reviews(
-    policy: PolicyGraph, payer: str | None = None, older_than: timedelta | None = None, today: date | None = None
+    policy: PolicyGraph,
+    payer: str | None = None,
+    older_than: timedelta | None = None,
+    today: date | None = None,
 ) -> list[ReviewEntry]:
     """Rule versions, oldest review first (never reviewed before all), optionally only one payer's
     own and only those last reviewed more than ``older_than`` before ``today``."""
