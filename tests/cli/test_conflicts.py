@@ -10,7 +10,7 @@ from payerkg.api.app import create_app
 from payerkg.core.conflicts import graph_conflicts
 from payerkg.core.dataset import PolicyGraph
 from payerkg.settings import Settings
-from tests.cli.test_lint import run_cli
+from tests.cli.runner import run_cli
 
 
 def test_cigna_place_of_service_conflict_shows_both_sides_with_evidence(policy: PolicyGraph) -> None:
@@ -35,7 +35,7 @@ def test_rules_that_cannot_apply_together_are_not_conflicts(policy: PolicyGraph)
 def test_cli_and_http(policy: PolicyGraph) -> None:
     result = run_cli("conflicts", "--format", "json")
     assert result.returncode == 0
-    assert {c["payer"] for c in json.loads(result.stdout)} == {"cigna-commercial"}
+    assert {c["payer"] for c in json.loads(result.stdout)} == {"cigna-commercial", "uhc-commercial"}
     client = TestClient(create_app(Settings(anonymous_role="integrator"), policy=policy))
     body = client.get("/conflicts").json()
     assert [c["topic"] for c in body] == ["place of service"]

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.cli.test_lint import run_cli
+from tests.cli.runner import run_cli
 
 
 def test_json_answer() -> None:
@@ -51,7 +51,7 @@ def test_text_answer_names_verdict_billing_and_sources() -> None:
     )
     assert result.returncode == 0
     assert "CONDITIONAL" in result.stdout
-    assert "modifiers required one of: 93" in result.stdout
+    assert "modifier, one of: 93" in result.stdout
     assert "Sources:" in result.stdout and "fcso.com" in result.stdout
 
 
