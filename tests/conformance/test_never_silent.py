@@ -12,11 +12,12 @@ import pytest
 
 from payerkg.core.dataset import PolicyGraph
 from payerkg.core.encounter import Encounter, parse_encounter
-from payerkg.core.validation import ValidationResult, validate_encounter
+from payerkg.core.validation import Engine, ValidationResult, validate_encounter
 
 HERE = Path(__file__).parent / "never-silent"
 EXPECTED: dict[str, dict[str, Any]] = json.loads((HERE / "expected.json").read_text())["cases"]
 MEDIA = {".ttl": "text/turtle", ".json": "application/json"}
+ENGINES: list[Engine] = ["compiled", "pyshacl"]
 
 
 def load(name: str) -> Encounter:
@@ -44,8 +45,8 @@ def test_every_file_has_an_expectation() -> None:
     }
 
 
-@pytest.mark.parametrize("engine", ["compiled", "pyshacl"])
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_never_silent(policy: PolicyGraph, name: str, engine: str) -> None:
-    result = validate_encounter(policy, load(name), engine)  # type: ignore[arg-type]
+def test_never_silent(policy: PolicyGraph, name: str, engine: Engine) -> None:
+    result = validate_encounter(policy, load(name), engine)
     check(result, EXPECTED[name])
