@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test lint-code install install-dev bench bench-scale clean
+.PHONY: serve test test-fast test-slow lint-code install install-dev bench bench-scale clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,20 @@ lint-code: install-dev
 	$(BIN)/ruff check service tests benchmarks
 	$(BIN)/mypy
 
+# Everything but the long runs kept beside a faster equivalent (they would double the time).
 test: lint-code
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not slow"
+
+# The inner loop: no long runs (slow), no real server or child processes (process), no browser.
+test-fast: $(BIN)/pytest
+	$(BIN)/pytest -m "not slow and not process and not browser"
+
+# Only the long runs, such as pyshacl over 2,000 generated encounters (about 7 minutes).
+test-slow: $(BIN)/pytest
+	$(BIN)/pytest -m slow
+
+$(BIN)/pytest:
+	$(MAKE) install-dev
 
 bench: install-dev
 	$(BIN)/python -m benchmarks

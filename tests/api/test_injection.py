@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from payerkg.api.app import create_app
-from payerkg.core.dataset import load_dataset
+from payerkg.core.dataset import PolicyGraph
 from payerkg.settings import Settings
 
-CLIENT = TestClient(create_app(Settings(anonymous_role="integrator"), policy=load_dataset()))
 HOSTILE = st.one_of(
     st.sampled_from(
         [
@@ -34,11 +34,16 @@ HOSTILE = st.one_of(
 )
 
 
+@pytest.fixture(scope="module")
+def client(policy: PolicyGraph) -> TestClient:
+    return TestClient(create_app(Settings(anonymous_role="integrator"), policy=policy))
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(value=HOSTILE, field=st.sampled_from(["payer", "code", "practitioner_type"]))
-def test_hostile_values_give_no_match_or_4xx(value: str, field: str) -> None:
+def test_hostile_values_give_no_match_or_4xx(client: TestClient, value: str, field: str) -> None:
     params = {"payer": "medicare", "code": "99213", "date": "2024-03-15", field: value}
-    response = CLIENT.get("/coverage", params=params)
+    response = client.get("/coverage", params=params)
     assert response.status_code in (200, 404, 422), response.text
     if response.status_code == 200:
         # Only a value equal to a real id can answer; then it answers its own question.

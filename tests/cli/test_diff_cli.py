@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from payerkg.core.dataset import GRAPH_FOLDERS
+from tests.cli.runner import Ran, run_cli
 
 EDITED = "policies/medicare/telehealth-location.ttl"
 OLD_END = 'pk:effectiveEnd "2025-09-30"^^xsd:date'
@@ -21,14 +22,14 @@ MOVED = (
 )
 
 
-def run_diff(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "payerkg.cli.main", "diff", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=cwd,
-    )
+def run_diff(*args: str, cwd: Path) -> Ran:
+    """`payerkg diff` in this process, run from ``cwd`` (it reads git refs of the working folder)."""
+    before = Path.cwd()
+    os.chdir(cwd)
+    try:
+        return run_cli("diff", *args)
+    finally:
+        os.chdir(before)
 
 
 def copy_graph(source: Path, target: Path) -> Path:

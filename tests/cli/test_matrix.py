@@ -11,7 +11,7 @@ from payerkg.api.app import create_app
 from payerkg.core.dataset import PolicyGraph
 from payerkg.core.matrix import coverage_matrix, render_markdown
 from payerkg.settings import Settings
-from tests.cli.test_lint import run_cli
+from tests.cli.runner import run_cli
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "coverage-matrix-2025-06-01.md"
 

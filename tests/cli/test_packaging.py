@@ -17,6 +17,10 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.process  # pip, a fresh virtual environment, `payerkg serve`
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

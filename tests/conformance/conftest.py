@@ -12,7 +12,8 @@ from payerkg.core.dataset import PolicyGraph
 from payerkg.core.store import MemoryStore, OxigraphStore, RemoteStore, Store
 from tests.oxigraph_server import OxigraphServer, oxigraph_server
 
-BACKENDS = ["memory", "oxigraph", "remote"]
+BACKENDS = ["memory", "oxigraph", pytest.param("remote", marks=pytest.mark.process)]
+"""The remote backend is a real `oxigraph serve` process, so its tests carry the process marker."""
 
 
 @pytest.fixture(scope="session")

@@ -11,9 +11,12 @@ from pathlib import Path
 from string import Template
 
 import httpx
+import pytest
 
 from tests.editing.keys import API_KEYS, auth
 from tests.service_process import ServiceProcess
+
+pytestmark = pytest.mark.process  # a service process, killed and restarted
 
 HERE = Path(__file__).parent
 TEMPLATE = Template((HERE / "template-rule.ttl").read_text(encoding="utf-8"))

@@ -20,6 +20,8 @@ from tests.editing.keys import API_KEYS, auth
 from tests.oxigraph_server import OxigraphServer, oxigraph_server
 from tests.service_process import ServiceProcess
 
+pytestmark = pytest.mark.process  # an Oxigraph server and two service processes
+
 HERE = Path(__file__).parent
 QUESTION = {"payer": "uhc-commercial", "code": "99457", "date": "2027-03-01"}
 

@@ -28,7 +28,8 @@ from payerkg.errors import StaleRevision, StoreError
 from payerkg.namespaces import BASE, CPT, FILE_GRAPH, PAYER, PK, RULE, RV, SRC
 from tests.oxigraph_server import OxigraphServer, oxigraph_server
 
-BACKENDS = ["memory", "oxigraph", "remote"]
+BACKENDS = ["memory", "oxigraph", pytest.param("remote", marks=pytest.mark.process)]
+"""The remote backend is a real `oxigraph serve` process, so its tests carry the process marker."""
 
 EXAMPLES: list[tuple[str, dict[str, Identifier]]] = [
     ("code-by-notation", {"notation": Literal("98000")}),
@@ -69,11 +70,12 @@ def _shipped_queries() -> set[str]:
     }
 
 
-def _open(kind: str, folder: Path, server: OxigraphServer) -> Store:
+def _open(kind: str, folder: Path, server: OxigraphServer | None) -> Store:
     if kind == "memory":
         return MemoryStore()
     if kind == "oxigraph":
         return OxigraphStore(folder)
+    assert server is not None
     return RemoteStore(server.query_url, server.update_url, server.store_url)
 
 
@@ -89,11 +91,13 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Oxigraph
 
 
 @pytest.fixture(scope="module")
-def seeded(
-    servers: tuple[OxigraphServer, OxigraphServer], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, Store]]:
-    """A store of each kind seeded once from the shipped files; tests must not write to them."""
-    stores = {kind: _open(kind, tmp_path_factory.mktemp(f"seeded-{kind}"), servers[0]) for kind in BACKENDS}
+def seeded_in_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Store]]:
+    """An in-memory and an embedded Oxigraph store seeded once from the shipped files; tests must
+    not write to them."""
+    stores: dict[str, Store] = {
+        "memory": MemoryStore(),
+        "oxigraph": OxigraphStore(tmp_path_factory.mktemp("seeded-oxigraph")),
+    }
     for store in stores.values():
         revisions.seed(store)
     yield stores
@@ -101,14 +105,34 @@ def seeded(
         store.close()
 
 
+@pytest.fixture(scope="module")
+def seeded_remote(servers: tuple[OxigraphServer, OxigraphServer]) -> Iterator[Store]:
+    """The read-only server's store, seeded once; tests must not write to it."""
+    read, _ = servers
+    store = RemoteStore(read.query_url, read.update_url, read.store_url)
+    revisions.seed(store)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def seeded(request: pytest.FixtureRequest, kind: str, seeded_in_process: dict[str, Store]) -> Store:
+    """The seeded store of the test's ``kind``; the server starts only for the remote kind."""
+    if kind == "remote":
+        remote: Store = request.getfixturevalue("seeded_remote")
+        return remote
+    return seeded_in_process[kind]
+
+
 @pytest.fixture(params=BACKENDS)
-def fresh(
-    request: pytest.FixtureRequest, servers: tuple[OxigraphServer, OxigraphServer], tmp_path: Path
-) -> Iterator[Store]:
+def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     """A newly seeded store of one kind, for a test that writes."""
-    store = _open(request.param, tmp_path / "store", servers[1])
     if request.param == "remote":
+        servers: tuple[OxigraphServer, OxigraphServer] = request.getfixturevalue("servers")
+        store = _open("remote", tmp_path / "store", servers[1])
         store.update("DROP ALL")
+    else:
+        store = _open(request.param, tmp_path / "store", None)
     revisions.seed(store)
     yield store
     store.close()
@@ -125,14 +149,16 @@ def test_every_shipped_query_has_an_example() -> None:
     assert not missing, f"add a binding example for {sorted(missing)} to EXAMPLES"
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("name", "bindings"),
     [pytest.param(name, bindings, id=f"{name}{sorted(bindings)}") for name, bindings in EXAMPLES],
 )
 def test_select_gives_equal_terms_on_every_backend(
-    seeded: dict[str, Store], name: str, bindings: dict[str, Identifier]
+    seeded_in_process: dict[str, Store], seeded_remote: Store, name: str, bindings: dict[str, Identifier]
 ) -> None:
-    results = {kind: _comparable(store.select(name, bindings)) for kind, store in seeded.items()}
+    stores = {**seeded_in_process, "remote": seeded_remote}
+    results = {kind: _comparable(store.select(name, bindings)) for kind, store in stores.items()}
     assert results["memory"], f"the example for {name} should find something"
     ordered = "ORDER BY" in query_text(name).upper()
     for kind in ("oxigraph", "remote"):
@@ -143,8 +169,8 @@ def test_select_gives_equal_terms_on_every_backend(
 
 
 @pytest.mark.parametrize("kind", BACKENDS)
-def test_literals_keep_their_datatype(seeded: dict[str, Store], kind: str) -> None:
-    store = seeded[kind]
+def test_literals_keep_their_datatype(seeded: Store, kind: str) -> None:
+    store = seeded
     [code] = store.select("code-by-notation", {"notation": Literal("98000")})
     assert code["code"] == CPT["98000"]
     assert code["validFrom"] == Literal("2025-01-01", datatype=XSD.date)
@@ -158,9 +184,9 @@ def test_literals_keep_their_datatype(seeded: dict[str, Store], kind: str) -> No
 
 
 @pytest.mark.parametrize("kind", BACKENDS)
-def test_a_date_binding_compares_as_a_date(seeded: dict[str, Store], kind: str) -> None:
+def test_a_date_binding_compares_as_a_date(seeded: Store, kind: str) -> None:
     """98000 entered CPT on 2025-01-01: recognised on that day, not the day before."""
-    store = seeded[kind]
+    store = seeded
 
     def recognitions(day: date) -> list[Row]:
         return store.select("recognition-for-code", {"code": CPT["98000"], "date": Literal(day)})
@@ -172,9 +198,9 @@ def test_a_date_binding_compares_as_a_date(seeded: dict[str, Store], kind: str) 
 
 
 @pytest.mark.parametrize("kind", BACKENDS)
-def test_a_blank_node_binding(seeded: dict[str, Store], kind: str) -> None:
+def test_a_blank_node_binding(seeded: Store, kind: str) -> None:
     """Only the in-memory store can name a stored blank node; the others refuse, naming why."""
-    store = seeded[kind]
+    store = seeded
     [citation, *_] = [
         o
         for row in store.select("term-statements", {"term": CPT["98000"]})
@@ -189,8 +215,8 @@ def test_a_blank_node_binding(seeded: dict[str, Store], kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", BACKENDS)
-def test_snapshot_is_the_files_plus_the_revision_record(seeded: dict[str, Store], kind: str) -> None:
-    store = seeded[kind]
+def test_snapshot_is_the_files_plus_the_revision_record(seeded: Store, kind: str) -> None:
+    store = seeded
     files, _ = read_files()
     snapshot = store.snapshot()
     file_graphs = {g.identifier for g in files.contexts() if str(g.identifier).startswith(str(FILE_GRAPH))}
