@@ -38,4 +38,7 @@ def test_cli_and_http(policy: PolicyGraph) -> None:
     assert {c["payer"] for c in json.loads(result.stdout)} == {"cigna-commercial", "uhc-commercial"}
     client = TestClient(create_app(Settings(anonymous_role="integrator"), policy=policy))
     body = client.get("/conflicts").json()
-    assert [c["topic"] for c in body] == ["place of service"]
+    assert [(c["payer"], c["topic"]) for c in body] == [
+        ("cigna-commercial", "place of service"),
+        ("uhc-commercial", "determination"),
+    ]

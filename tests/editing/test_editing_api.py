@@ -89,7 +89,7 @@ def test_a_revision_keeps_the_rule_and_adds_a_version(client: TestClient) -> Non
         ("refused-no-citation.ttl", 422, "edit_refused", "must cite at least one known source"),
         ("refused-changes-existing-version.ttl", 422, "edit_refused", "versions never change"),
         ("refused-syntax-error.ttl", 422, "parse_error", "Turtle syntax error"),
-        ("conflict-uhc-office-pos11-2027.ttl", 409, "rule_conflict", "uhc-telehealth-billing-2021"),
+        ("conflict-uhc-office-pos11-2027.ttl", 409, "rule_conflict", "uhc-telehealth-pos-02-or-10"),
     ],
 )
 def test_refused_changes_leave_no_trace(
@@ -109,7 +109,7 @@ def test_superseding_resolves_the_conflict(client: TestClient) -> None:
     response = post_rule(client, "conflict-uhc-office-pos11-2027.ttl", base=1, supersedes=True)
     assert response.status_code == 201, response.text
     after = ask(client, "uhc-99213-video-2027")
-    assert [i["id"] for i in before["billing"]["place_of_service_required"]] == ["02"]
+    assert [i["id"] for i in before["billing"]["place_of_service_required"]] == ["02", "10"]
     assert [i["id"] for i in after["billing"]["place_of_service_required"]] == ["11"]
     assert client.get("/conflicts", headers=auth("reader")).json() == client.get(
         "/conflicts", params={"as_of": "2026-01-01"}, headers=auth("reader")
@@ -135,7 +135,7 @@ def test_dry_run_shows_what_would_change_and_changes_nothing(client: TestClient)
     conflict = {"rule": rule("conflict-uhc-office-pos11-2027.ttl"), "questions": QUESTIONS}
     refused = client.post("/rules/dry-run", json=conflict, headers=auth("editor")).json()
     assert refused["would_be_accepted"] is False
-    assert "uhc-telehealth-billing-2021" in refused["conflicts"][0]
+    assert "uhc-telehealth-pos-02-or-10" in refused["conflicts"][0]
 
 
 def test_rollback_withdraws_an_edit_as_a_new_revision(client: TestClient) -> None:
