@@ -40,5 +40,7 @@ def test_cli_and_http(policy: PolicyGraph) -> None:
     body = client.get("/conflicts").json()
     assert [(c["payer"], c["topic"]) for c in body] == [
         ("cigna-commercial", "place of service"),
-        ("uhc-commercial", "determination"),
+        ("cigna-commercial", "rate basis"),  # payment parity against the July 2022 2% adjustment
+        ("cigna-commercial", "rate basis"),
+        ("uhc-commercial", "determination"),  # 2021 policy text against AAFP's PHE audio-only
     ]

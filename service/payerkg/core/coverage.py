@@ -621,8 +621,10 @@ def _combine(
             answer.determination = "covered"
         else:
             answer.determination = "unknown"
-    if answer.conflicts:
-        # Sources disagree: say so, and never present either side as settled.
+    billing_only = all(c.topic != "determination" for c in answer.conflicts)
+    if answer.conflicts and not (answer.determination == "not-covered" and billing_only):
+        # Sources disagree: say so, and never present either side as settled (how to bill a
+        # service that is not covered is moot).
         answer.determination = "conditional" if answer.determination != "unknown" else "unknown"
         topics = ", ".join(sorted({c.topic for c in answer.conflicts}))
         answer.conditions.append(
@@ -933,7 +935,7 @@ def _freshness_notices(terms: _TermReader, rules: list[str], day: date) -> list[
         confirmed = _date_value(statements, PK.lastConfirmed)
         if confirmed is not None and confirmed < day:
             notices.append(
-                f"Rule {name} has no end date, but its sources confirm it only up to {confirmed}; "
+                f"Rule {name} is confirmed by its sources only up to {confirmed}; "
                 "it may have changed by the date of service."
             )
         if statements.get(PK.evidenceLevel) == [PK.SecondaryOnly]:
