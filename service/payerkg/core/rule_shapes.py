@@ -170,7 +170,12 @@ def compile_rule_shapes(policy: PolicyGraph, as_of: date | None = None) -> Graph
     versions = _current_versions(policy, as_of or date.today())
     for version in versions:
         overriding = [v for v in versions if version.rule in v.values(PK.overrides)]
-        _compile_version(builder, version, overriding)
+        _compile_version(builder, version, overriding, floor=False)
+        # A payer that inherits this one's rules only as a coverage floor (Medicare Advantage):
+        # what the baseline refuses or requires is a warning there (the plan's contract decides),
+        # and the baseline's claim mechanics do not reach it at all.
+        if _payer_ids(policy, version.first(PK.payer), floor=True) and not _claim_mechanics(policy, version):
+            _compile_version(builder, version, overriding, floor=True)
     _compile_code_validity(builder, policy)
     _compile_known_terms(builder, policy)
     return builder.graph
@@ -202,17 +207,31 @@ def _notations(policy: PolicyGraph, nodes: Iterable[Node]) -> list[Literal]:
     return [Literal(n) for n in sorted(found)]
 
 
-def _payer_ids(policy: PolicyGraph, payer: Node | None) -> list[Literal]:
-    """The payer and every payer that inherits its rules."""
+def _payer_ids(policy: PolicyGraph, payer: Node | None, floor: bool) -> list[Literal]:
+    """The payer and every payer that inherits its rules in full, or (``floor``) the payers that
+    inherit them only as a coverage floor."""
     assert isinstance(payer, URIRef), "the policy shapes require one payer per rule version"
-    found: dict[URIRef, list[Literal]] = policy.memo("rule-shapes.payer-ids", dict)
-    if payer not in found:
-        rows = policy.select("payers-inheriting", basePayer=payer)
-        found[payer] = sorted(Literal(str(row["id"])) for row in rows)
-    return found[payer]
+    found: dict[tuple[URIRef, bool], list[Literal]] = policy.memo("rule-shapes.payer-ids", dict)
+    if (payer, floor) not in found:
+        floor_ids = {str(row["id"]) for row in policy.select("payers-inheriting-floor", basePayer=payer)}
+        every_id = {str(row["id"]) for row in policy.select("payers-inheriting", basePayer=payer)}
+        chosen = floor_ids if floor else every_id - floor_ids
+        found[(payer, floor)] = sorted(Literal(i) for i in chosen)
+    return found[(payer, floor)]
 
 
-def _applies(builder: _Builder, version: _Version, overriding: list[_Version]) -> BNode:
+CLAIM_MECHANICS = frozenset({PK.BillingRule, PK.RecognitionRule})
+
+
+def _claim_mechanics(policy: PolicyGraph, version: _Version) -> bool:
+    """Billing and recognition rules: how a payer's own claims work, never a coverage floor."""
+    rule = version.rule
+    if not isinstance(rule, URIRef):
+        return False
+    return bool(CLAIM_MECHANICS & set(statements_of(policy, rule).get(RDF.type, [])))
+
+
+def _applies(builder: _Builder, version: _Version, overriding: list[_Version], floor: bool) -> BNode:
     policy = builder.policy
     parts: list[Node] = [
         builder.node(
@@ -224,7 +243,9 @@ def _applies(builder: _Builder, version: _Version, overriding: list[_Version]) -
         ),
         builder.node(
             builder.property(
-                PAYER_PATH, minCount=Literal(1), **{"in": _payer_ids(policy, version.first(PK.payer))}
+                PAYER_PATH,
+                minCount=Literal(1),
+                **{"in": _payer_ids(policy, version.first(PK.payer), floor)},
             )
         ),
     ]
@@ -245,14 +266,15 @@ def _applies(builder: _Builder, version: _Version, overriding: list[_Version]) -
     if rural is not None:
         parts.append(builder.node(builder.property(RURAL_PATH, minCount=Literal(1), hasValue=rural)))
     # An exception that applies displaces this rule.
-    parts.extend(builder.negation(_applies(builder, other, [])) for other in overriding)
+    parts.extend(builder.negation(_applies(builder, other, [], floor)) for other in overriding)
     return builder.conjunction(parts)
 
 
-def _compile_version(builder: _Builder, version: _Version, overriding: list[_Version]) -> None:
+def _compile_version(builder: _Builder, version: _Version, overriding: list[_Version], floor: bool) -> None:
     policy = builder.policy
-    applies = _applies(builder, version, overriding)
-    local = str(version.iri).rsplit("/", 1)[-1]
+    applies = _applies(builder, version, overriding, floor)
+    local = str(version.iri).rsplit("/", 1)[-1] + ("-floor" if floor else "")
+    floor_note = "; the baseline is only this plan's coverage floor, its contract decides" if floor else ""
     codes = ", ".join(str(n) for n in _notations(policy, version.values(PK.appliesTo)))
 
     def shape(
@@ -262,10 +284,10 @@ def _compile_version(builder: _Builder, version: _Version, overriding: list[_Ver
             URIRef(f"{SHAPES}{local}-{kind}"),
             applies,
             requirement,
-            message=f"{FIELDS[field]} {message} ({version.label})",
+            message=f"{FIELDS[field]} {message} ({version.label}{floor_note})",
             enforces=version.iri,
             field=field,
-            severity=severity,
+            severity=SH.Warning if floor else severity,
         )
 
     def words(values: list[Literal]) -> str:
