@@ -28,10 +28,10 @@ def test_worked_example_lints_clean_and_answers_its_case(tmp_path: Path) -> None
     activated.write_text(_block("turtle").replace("pk:status pk:Draft", "pk:status pk:Active"))
     case = json.loads(_block("json"))
     policy = load_dataset(extra=[activated])
-    assert (RV["example-uhc-psychotherapy-video-2024"], PK.status, PK.Active) in policy.dataset
+    assert (RV["example-uhc-psychotherapy-video-2022"], PK.status, PK.Active) in policy.dataset
     answer = coverage(policy, question_from(case["question"]))
     assert answer.determination == case["expect"]["determination"]
     required = sorted({i.id for i in answer.billing["place_of_service_required"]})
     assert required == case["expect"]["place_of_service_required"]
     draft = coverage(load_dataset(extra=[rule_file]), question_from(case["question"]))
-    assert not any(r.endswith("example-uhc-psychotherapy-video-2024") for r in draft.rules)
+    assert not any(r.endswith("example-uhc-psychotherapy-video-2022") for r in draft.rules)
