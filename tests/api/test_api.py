@@ -111,3 +111,13 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
         "/codes/{code}",
         "/rules/{rule_id}",
     } <= set(paths)
+
+
+def test_review_lists_versions_oldest_first_and_refuses_a_bad_age(client: TestClient) -> None:
+    entries = client.get("/review", params={"payer": "cigna-commercial"}).json()
+    assert entries and {e["payer"] for e in entries} == {"cigna-commercial"}
+    assert [e["reviewed_on"] for e in entries] == sorted(e["reviewed_on"] for e in entries)
+    assert all(s["evidence_level"] for e in entries for s in e["sources"])
+    refused = client.get("/review", params={"older_than": "soon"})
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "invalid_parameter"

@@ -640,8 +640,6 @@ def _combine(
     for o in applying:
         answer.conditions.extend(o.conditions)
     answer.summary = _summary(answer)
-    if answer.determination == "unknown" and any(c.id == "plan-benefit" for c in answer.conditions):
-        answer.summary = "Unknown: the coverage floor does not cover this; the plan's contract decides."
 
 
 def _conflicts(applying: list[_Outcome], terms: _TermReader) -> list[Conflict]:
@@ -903,6 +901,10 @@ def _add_notices(
     answer.notices.extend(_freshness_notices(_terms(policy), answer.rules, day))
     floor = _version_index(policy).floors.get(payer)
     if floor:
+        # The floor itself is a rule of law: cite where the payer's inheritance is stated.
+        answer.citations = answer.citations + _payer_citations(_terms(policy), payer)
+        if answer.determination == "unknown":
+            answer.summary = "Unknown: the coverage floor does not settle this; the plan's contract decides."
         answer.notices.append(
             "This payer inherits only the coverage floor of "
             + " and ".join(sorted(_terms(policy).label(b) for b in floor))
@@ -917,6 +919,23 @@ def _add_notices(
             + (f" from sources current to {current_to}" if current_to else "")
             + " and may be outdated."
         )
+
+
+def _payer_citations(terms: _TermReader, payer: URIRef) -> list[Citation]:
+    """The sources a payer's own description cites (what it inherits and why)."""
+    return [
+        Citation(
+            source=str(source),
+            title=terms.first(source, DCTERMS.title) or "",
+            url=terms.first(source, PK.url) or "",
+            accessed=terms.first(source, PK.accessed) or "",
+            evidence_level=terms.notation_of_value(source, PK.sourceKind),
+            rule_evidence_level="",
+            rule=str(payer),
+            published=terms.first(source, DCTERMS.date),
+        )
+        for source in terms.statements(payer).get(DCTERMS.source, [])
+    ]
 
 
 def _freshness_notices(terms: _TermReader, rules: list[str], day: date) -> list[str]:
