@@ -97,6 +97,9 @@ def create_app(
         ] = None,
         patient_location: Annotated[Literal["home", "facility"] | None, Query(examples=["home"])] = None,
         rural: Annotated[bool | None, Query(description="Patient site rural as the law defines it")] = None,
+        aco_assigned: Annotated[
+            bool | None, Query(description="Patient assigned to a Shared Savings Program ACO with the waiver")
+        ] = None,
         practitioner_type: Annotated[str | None, Query(max_length=64, examples=["physician"])] = None,
         purpose: Annotated[
             Literal["mental-health", "sud", "stroke", "esrd", "other"] | None,
@@ -115,6 +118,7 @@ def create_app(
             patient_status=patient_status,
             patient_location=patient_location,
             rural=rural,
+            aco_assigned=aco_assigned,
             practitioner_type=practitioner_type,
             purpose=purpose,
             as_of=as_of,

@@ -23,7 +23,8 @@ def _command(data: dict[str, Any]) -> str:
     for key, value in data.items():
         flag = "--" + key.replace("_", "-")
         if isinstance(value, bool):
-            flags.append("--rural" if value else "--not-rural")
+            word = {"rural": "rural", "aco_assigned": "aco"}[key]
+            flags.append(f"--{word}" if value else f"--not-{word}")
         else:
             flags.append(f"{flag} {value}")
     return "payerkg coverage " + " ".join(flags)

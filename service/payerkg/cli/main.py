@@ -62,6 +62,10 @@ def coverage_command(
     rural: Annotated[
         bool | None, typer.Option("--rural/--not-rural", help="Patient site rural as the law defines it")
     ] = None,
+    aco_assigned: Annotated[
+        bool | None,
+        typer.Option("--aco/--not-aco", help="Patient assigned to a Shared Savings Program ACO (waiver)"),
+    ] = None,
     practitioner_type: Annotated[str | None, typer.Option(help="e.g. physician, nurse-practitioner")] = None,
     purpose: Annotated[str | None, typer.Option(help="mental-health, sud, stroke, esrd or other")] = None,
     as_of: Annotated[str | None, typer.Option(help="Answer with what was known on this date")] = None,
@@ -78,6 +82,7 @@ def coverage_command(
         patient_status=patient_status,
         patient_location=patient_location,
         rural=rural,
+        aco_assigned=aco_assigned,
         practitioner_type=practitioner_type,
         purpose=purpose,
         as_of=parse_date(as_of, "as-of"),

@@ -45,6 +45,7 @@ FACETS: dict[str, tuple[URIRef, URIRef | None, URIRef | None]] = {
     "patient_location": (PK.forPatientSetting, PK.requiresPatientSetting, PK.PatientSetting),
     "purpose": (PK.forPurpose, None, PK.ClinicalPurpose),
     "rural": (PK.forRuralLocation, PK.requiresRuralLocation, None),
+    "aco_assigned": (PK.forAcoAssignment, None, None),
 }
 FACET_WORDS = {
     "modality": "modality",
@@ -52,6 +53,7 @@ FACET_WORDS = {
     "patient_location": "patient location",
     "purpose": "clinical purpose",
     "rural": "rural location",
+    "aco_assigned": "assignment to a Shared Savings Program ACO",
     "practitioner_type": "practitioner type",
 }
 
@@ -67,6 +69,7 @@ class CoverageQuestion:
     patient_status: str | None = None
     patient_location: str | None = None
     rural: bool | None = None
+    aco_assigned: bool | None = None
     practitioner_type: str | None = None
     purpose: str | None = None
     as_of: date | None = None

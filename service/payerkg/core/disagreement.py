@@ -35,6 +35,7 @@ FACETS = (
     (PK.forPatientStatus, PK.requiresPatientStatus),
     (PK.forPurpose, None),
     (PK.forRuralLocation, PK.requiresRuralLocation),
+    (PK.forAcoAssignment, None),
 )
 
 

@@ -46,6 +46,7 @@ FACET_PATHS: dict[str, tuple[URIRef, URIRef | None, list[tuple[str, URIRef]]]] =
     "purpose": (PK.forPurpose, None, [*ENCOUNTER, ("", PK.encounterPurpose)]),
 }
 RURAL_PATH = [*ENCOUNTER, ("", PK.patientLocation), ("", PK.rural)]
+ACO_PATH = [*ENCOUNTER, ("", PK.patient), ("", PK.acoAssigned)]
 PRACTITIONER_PATH = [*ENCOUNTER, ("", PK.practitioner), ("", PK.practitionerType)]
 DOCUMENTATION_PATH = [*ENCOUNTER, ("", PK.documentationPresent)]
 DATE_PATH = [*ENCOUNTER, ("", PK.dateOfService)]
@@ -57,6 +58,7 @@ FIELDS: dict[URIRef, str] = {
     PK.encounterModality: "modality",
     PK.setting: "patient_location.setting",
     PK.rural: "patient_location.rural",
+    PK.acoAssigned: "patient.aco_assigned",
     PK.patientStatus: "patient.status",
     PK.encounterPurpose: "purpose",
     PK.practitionerType: "practitioner.type",
@@ -262,9 +264,11 @@ def _applies(builder: _Builder, version: _Version, overriding: list[_Version], f
                     builder.property(steps, minCount=Literal(1), **{"in": _notations(policy, scope)})
                 )
             )
-    rural = version.first(PK.forRuralLocation)
-    if rural is not None:
-        parts.append(builder.node(builder.property(RURAL_PATH, minCount=Literal(1), hasValue=rural)))
+    # Boolean scopes hold only when the encounter states the value.
+    for prop, path in ((PK.forRuralLocation, RURAL_PATH), (PK.forAcoAssignment, ACO_PATH)):
+        flag = version.first(prop)
+        if flag is not None:
+            parts.append(builder.node(builder.property(path, minCount=Literal(1), hasValue=flag)))
     # An exception that applies displaces this rule.
     parts.extend(builder.negation(_applies(builder, other, [], floor)) for other in overriding)
     return builder.conjunction(parts)
