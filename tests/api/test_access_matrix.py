@@ -82,3 +82,75 @@ def test_an_unknown_key_is_refused_even_where_anonymous_callers_may_go(app: Fast
     assert response.status_code == 401
     assert response.json()["code"] == "not_authenticated"
     assert "not-a-key" not in response.text
+
+
+AUDIT = json.loads((Path(__file__).parent / "access-matrix.json").read_text())["audit"]
+EDITS = Path(__file__).parents[1] / "editing"
+AUDIT_REASON = "audit exposure test: who may read this"
+
+
+@pytest.fixture(scope="module")
+def edited() -> TestClient:
+    """A service with one accepted edit, so its record shows in every route that shows records."""
+    app = create_app(Settings(api_keys=API_KEYS), store=MemoryStore())
+    client = TestClient(app, raise_server_exceptions=False)
+    change = {
+        "rule": (EDITS / "add-uhc-rpm-2027.ttl").read_text(encoding="utf-8"),
+        "reason": AUDIT_REASON,
+        "base_revision": 1,
+    }
+    assert client.post("/rules", json=change, headers=auth("editor")).status_code == 201
+    return client
+
+
+def revision_records(body: object) -> list[dict[str, object]]:
+    """Every revision record in a JSON answer, wherever it is nested."""
+    if isinstance(body, list):
+        return [record for item in body for record in revision_records(item)]
+    if isinstance(body, dict):
+        own = [body] if {"hash", "kind", "number"} <= body.keys() else []
+        return own + [record for value in body.values() for record in revision_records(value)]
+    return []
+
+
+@pytest.mark.parametrize("route", AUDIT["routes"])
+def test_audit_fields_are_shown_to_admins_only(edited: TestClient, route: str) -> None:
+    path = route.split(" ", 1)[1].replace("{number}", "2").replace("{rule_id}", "test-uhc-rpm")
+    for caller in ROLES:
+        response = edited.get(path, headers=auth(caller))
+        if not expected(route, caller, "none"):
+            assert response.status_code in (401, 403)
+            continue
+        records = revision_records(response.json())
+        assert records, f"{route} as {caller}: no revision record"
+        shown = ROLES.index(caller) >= ROLES.index(AUDIT["least"])
+        for record in records:
+            assert {field: field in record for field in AUDIT["fields"]} == dict.fromkeys(
+                AUDIT["fields"], shown
+            ), f"{route} as {caller}"
+        assert (AUDIT_REASON in response.text) == shown
+
+
+@pytest.mark.parametrize("probe", AUDIT["sparql_probes"])
+def test_the_sparql_endpoint_serves_no_audit_record(edited: TestClient, probe: str) -> None:
+    for caller in ("reader", "admin"):
+        response = edited.get(
+            "/sparql",
+            params={"query": probe},
+            headers=auth(caller) | {"accept": "application/sparql-results+json"},
+        )
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        assert answer.get("boolean", False) is False
+        assert answer.get("results", {}).get("bindings", []) == []
+        assert AUDIT_REASON not in response.text
+
+
+def test_the_sparql_endpoint_still_serves_edits(edited: TestClient) -> None:
+    query = "ASK { <https://w3id.org/payerkg/rule-version/test-uhc-rpm-2027> ?p ?o }"
+    response = edited.get(
+        "/sparql",
+        params={"query": query},
+        headers=auth("reader") | {"accept": "application/sparql-results+json"},
+    )
+    assert response.json()["boolean"] is True

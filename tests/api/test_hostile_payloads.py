@@ -141,6 +141,20 @@ def payloads(canary: str) -> list[tuple[str, bytes, str, int, str]]:
             "parse_error",
         ),
         (
+            "duplicate-key",
+            json.dumps(example).replace('{"', '{"payer": "medicare", "', 1).encode(),
+            "application/json",
+            422,
+            "parse_error",
+        ),
+        (
+            "duplicate-key-nested",
+            b'{"patient": {"status": "new", "status": "established"}}',
+            "application/json",
+            422,
+            "parse_error",
+        ),
+        (
             "extra-fields-with-phi",
             json.dumps(dict(example, ssn="123-45-6789")).encode(),
             "application/json",
@@ -162,5 +176,6 @@ def test_corpus(client: TestClient, canary: str, canary_server: CanaryServer) ->
         if response.status_code != status or problem.get("code") != code:
             failures.append((name, response.status_code, problem.get("code")))
         assert "123-45-6789" not in response.text
+        assert canary not in response.text, f"{name}: the problem repeats a submitted URL"
     assert failures == []
     assert canary_server.hits == [], "a document made the service fetch something"

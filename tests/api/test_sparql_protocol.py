@@ -422,6 +422,30 @@ MARKER = "zq7marker"
             "too_large",
         ),
         ("put", {"method": "PUT", "url": "/sparql?query=ASK%7B%7D"}, 405, "method_not_allowed"),
+        ("empty-query", {"method": "GET", "url": "/sparql?query="}, 400, "malformed_query"),
+        (
+            "comment-only-query",
+            {"method": "GET", "url": f"/sparql?query=%23{MARKER}%0A"},
+            400,
+            "malformed_query",
+        ),
+        (
+            "empty-body",
+            {
+                "method": "POST",
+                "url": "/sparql",
+                "content": "",
+                "headers": {"content-type": "application/sparql-query"},
+            },
+            400,
+            "malformed_query",
+        ),
+        (
+            "prologue-only",
+            {"method": "GET", "url": "/sparql?query=PREFIX%20a%3A%20%3Curn%3Aa%3E"},
+            400,
+            "malformed_query",
+        ),
     ],
 )
 def test_bad_requests_get_a_problem_that_does_not_echo_the_query(
@@ -432,6 +456,10 @@ def test_bad_requests_get_a_problem_that_does_not_echo_the_query(
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] == code
     assert MARKER not in response.text
+    if code != "forbidden_feature":
+        assert "update" not in response.json()["detail"]
+    if code == "method_not_allowed":
+        assert response.headers["allow"]
 
 
 @pytest.mark.parametrize(

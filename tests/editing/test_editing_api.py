@@ -55,7 +55,7 @@ def test_an_accepted_rule_is_a_new_revision_that_answers_at_once(client: TestCli
     assert answer["determination"] == "covered"
     assert "https://w3id.org/payerkg/rule-version/test-uhc-rpm-2027" in answer["rules"]
     assert answer["graph_revision"] == response.json()["graph_revision"]
-    record = client.get("/revisions/2", headers=auth("reader")).json()
+    record = client.get("/revisions/2", headers=auth("admin")).json()
     assert (record["author"], record["role"], record["kind"]) == ("editor-tester", "editor", "add")
     assert record["rules"] == ["https://w3id.org/payerkg/rule/test-uhc-rpm"]
 

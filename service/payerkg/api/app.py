@@ -6,13 +6,15 @@ import json
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import FastAPI, Path, Query, Request
+from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from payerkg import __version__
 from payerkg.api import editing, matrix, problems, sparql, validation
+from payerkg.api.access_log import AccessLog
 from payerkg.api.auth import READER
 from payerkg.api.deps import PolicyDep
+from payerkg.api.query_params import check_query_parameters
 from payerkg.core import catalog, revisions
 from payerkg.core.coverage import CoverageAnswer, CoverageQuestion, coverage, warm_up
 from payerkg.core.dataset import PolicyGraph
@@ -49,7 +51,9 @@ def create_app(
         version=__version__,
         description="Payer telehealth rules as a dated, cited knowledge graph: coverage answers with "
         "reasons, billing, documentation and sources.",
+        dependencies=[Depends(check_query_parameters)],
     )
+    app.add_middleware(AccessLog)
     app.state.served = served
     app.state.settings = settings
     problems.install(app)

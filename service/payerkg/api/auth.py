@@ -14,6 +14,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from payerkg.api.access_log import ROLE_KEY
 from payerkg.core.access import ROLES, key_digest, reaches
 from payerkg.errors import Forbidden, NotAuthenticated
 from payerkg.settings import Settings
@@ -26,7 +27,14 @@ class Caller:
 
 
 def identify(request: Request) -> Caller:
-    """The caller of a request: a configured key's role and name, or anonymous."""
+    """The caller of a request: a configured key's role and name, or anonymous. The role is
+    left in the request's state for the access log."""
+    caller = _identify(request)
+    setattr(request.state, ROLE_KEY, caller.role)
+    return caller
+
+
+def _identify(request: Request) -> Caller:
     settings: Settings = request.app.state.settings
     header = request.headers.get("authorization", "")
     key = header[7:].strip() if header[:7].lower() == "bearer " else request.headers.get("x-api-key", "")
@@ -38,6 +46,7 @@ def identify(request: Request) -> Caller:
             role, _, name = entry.partition(":")
             if role in ROLES:
                 return Caller(name or role, role)
+    setattr(request.state, ROLE_KEY, "invalid-key")
     raise NotAuthenticated("the API key is not valid")
 
 

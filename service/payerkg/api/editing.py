@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from payerkg.api.auth import READER, Admin, Editor
+from payerkg.api.auth import READER, Admin, Caller, Editor, Reader, allows
 from payerkg.api.deps import PolicyDep, ServedDep
 from payerkg.api.validation import read_capped
 from payerkg.core import catalog, diff, editing, revisions
@@ -50,6 +50,34 @@ class RuleChange(BaseModel):
     )
 
 
+TURTLE_PARAMETERS: dict[str, Any] = {
+    "parameters": [
+        {
+            "name": "reason",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": "Turtle changes: why (the JSON form carries it in the body)",
+        },
+        {
+            "name": "base_revision",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "integer"},
+            "description": "Turtle changes: the newest revision the editor saw",
+        },
+        {
+            "name": "supersedes",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "boolean"},
+            "description": "Turtle changes: let new versions revise the active ones they disagree with",
+        },
+    ]
+}
+"""A Turtle change carries these in the URL; the routes read them themselves."""
+
+
 @router.get("/rules", dependencies=READER, summary="Rule versions, filtered by payer, code and status")
 def list_rules(
     policy: PolicyDep,
@@ -60,18 +88,29 @@ def list_rules(
     return catalog.rule_versions(policy, payer, code, status)
 
 
-@router.get("/rules/{rule_id}/history", dependencies=READER, summary="Every version of a rule, oldest first")
+@router.get("/rules/{rule_id}/history", summary="Every version of a rule, oldest first")
 def rule_history(
-    policy: PolicyDep, served: ServedDep, rule_id: Annotated[str, Path(max_length=128)]
+    request: Request,
+    policy: PolicyDep,
+    served: ServedDep,
+    caller: Reader,
+    rule_id: Annotated[str, Path(max_length=128)],
 ) -> dict[str, Any]:
-    """Each version with its dates, status, what it revises and the revision that added it."""
+    """Each version with its dates, status, what it revises and the revision that added it
+    (author, role and reason for admins only)."""
     history = catalog.rule_history(policy, rule_id)
     records = revisions.log(served.store) if served.editable else []
-    history["revisions"] = [r.to_dict() for r in records if history["rule"] in r.rules]
+    audit = _reads_audit(request, caller)
+    history["revisions"] = [r.to_dict(audit) for r in records if history["rule"] in r.rules]
     return history
 
 
-@router.post("/rules", status_code=201, summary="Add a rule or a new version of a rule")
+@router.post(
+    "/rules",
+    status_code=201,
+    summary="Add a rule or a new version of a rule",
+    openapi_extra=TURTLE_PARAMETERS,
+)
 async def add_rule(request: Request, served: ServedDep, caller: Editor) -> JSONResponse:
     """Turtle (``text/turtle``, with ``reason`` and ``base_revision`` as query parameters) or JSON
     (``RuleChange``). Checked like ``/rules/dry-run``; 201 only once the revision is stored."""
@@ -83,20 +122,27 @@ async def add_rule(request: Request, served: ServedDep, caller: Editor) -> JSONR
     return JSONResponse(body, status_code=201, headers={"location": f"/revisions/{record.number}"})
 
 
-@router.post("/rules/dry-run", summary="Check a change and show what it would change, without applying it")
+@router.post(
+    "/rules/dry-run",
+    summary="Check a change and show what it would change, without applying it",
+    openapi_extra=TURTLE_PARAMETERS,
+)
 async def dry_run(request: Request, served: ServedDep, _: Editor) -> dict[str, Any]:
     change = await _read_change(request, base_optional=True)
     return await run_in_threadpool(_dry_run, served, change)
 
 
-@router.get("/revisions", dependencies=READER, summary="Every graph revision, oldest first")
-def list_revisions(served: ServedDep) -> list[dict[str, Any]]:
-    return [r.to_dict() for r in revisions.log(_editable(served).store)]
+@router.get("/revisions", summary="Every graph revision, oldest first (author and reason: admins only)")
+def list_revisions(request: Request, served: ServedDep, caller: Reader) -> list[dict[str, Any]]:
+    audit = _reads_audit(request, caller)
+    return [r.to_dict(audit) for r in revisions.log(_editable(served).store)]
 
 
-@router.get("/revisions/{number}", dependencies=READER, summary="One graph revision's record")
-def get_revision(served: ServedDep, number: Annotated[int, Path(ge=1)]) -> dict[str, Any]:
-    return _record(served, number).to_dict()
+@router.get("/revisions/{number}", summary="One graph revision's record (author and reason: admins only)")
+def get_revision(
+    request: Request, served: ServedDep, caller: Reader, number: Annotated[int, Path(ge=1)]
+) -> dict[str, Any]:
+    return _record(served, number).to_dict(_reads_audit(request, caller))
 
 
 @router.post("/revisions/{number}/rollback", status_code=201, summary="Withdraw what an edit added")
@@ -225,6 +271,11 @@ def _dry_run(served: ServedGraph, change: RuleChange) -> dict[str, Any]:
         "rules": [str(r) for r in proposal.rules],
         "changes": [c.to_dict() for c in changes],
     }
+
+
+def _reads_audit(request: Request, caller: Caller) -> bool:
+    """Whether the caller may read who made a change and why (the audit log): admins only."""
+    return allows(request.app.state.settings, caller, "admin")
 
 
 def _editable(served: ServedGraph) -> ServedGraph:

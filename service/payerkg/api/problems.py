@@ -5,10 +5,13 @@ No problem body repeats a submitted value.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute
 
 from payerkg.errors import (
     ContextNotAllowed,
@@ -113,6 +116,30 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
-        return problem(error.status_code, code, str(error.detail))
+        response = problem(error.status_code, code, str(error.detail))
+        for name, value in (error.headers or {}).items():
+            response.headers[name] = value
+        if error.status_code == 405:
+            response.headers["allow"] = ", ".join(allowed_methods(request))
+        return response
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes at the request's path (Starlette names the first route's only)."""
+    return sorted(_methods_at(request.app.router.routes, request.url.path))
+
+
+def _methods_at(routes: Sequence[BaseRoute], path: str, prefix: str = "") -> set[str]:
+    methods: set[str] = set()
+    for route in routes:
+        included = getattr(route, "original_router", None)  # FastAPI keeps included routers nested
+        if included is not None:
+            inner = prefix + getattr(getattr(route, "include_context", None), "prefix", "")
+            methods |= _methods_at(included.routes, path, inner)
+            continue
+        pattern = getattr(route, "path_regex", None)
+        if pattern is not None and path.startswith(prefix) and pattern.match(path[len(prefix) :]):
+            methods |= getattr(route, "methods", None) or set()
+    return methods

@@ -19,10 +19,12 @@ from urllib.parse import parse_qsl, quote
 import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from rdflib import Dataset
 from starlette.concurrency import run_in_threadpool
 
 from payerkg.api.auth import READER
 from payerkg.api.deps import PolicyDep, SettingsDep
+from payerkg.api.query_params import REFUSED_BY_ROUTE
 from payerkg.api.validation import read_capped
 from payerkg.core.dataset import PolicyGraph
 from payerkg.core.sparql import (
@@ -32,6 +34,7 @@ from payerkg.core.sparql import (
     TURTLE,
     Answer,
     example_queries,
+    policy_graphs,
     run_query,
 )
 from payerkg.errors import (
@@ -55,6 +58,25 @@ PAGE_POLICY = (
 """The query page loads nothing from anywhere and runs no script."""
 
 PROBLEM: dict[str, Any] = {"application/problem+json": {}}
+
+
+def _parameter(name: str, description: str, repeatable: bool = False) -> dict[str, Any]:
+    schema: dict[str, Any] = (
+        {"type": "array", "items": {"type": "string"}} if repeatable else {"type": "string"}
+    )
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+PROTOCOL_PARAMETERS = [
+    _parameter("query", "The SPARQL query (exactly one: two are a 400 invalid_request)")
+    | {REFUSED_BY_ROUTE: True},
+    _parameter("update", "Refused: the endpoint only reads (400 forbidden_feature)"),
+    *(
+        _parameter(name, "Refused when not empty: the endpoint answers from its own graph", repeatable=True)
+        for name in DATASET_PARAMETERS
+    ),
+]
+"""The protocol's URL parameters: the route reads them itself, and refuses any other."""
 RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The result, in the negotiated format",
@@ -78,6 +100,9 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     responses=RESPONSES,
     dependencies=READER,
     summary="SPARQL 1.1 query (read-only); the query page for a browser when no query is given",
+    openapi_extra={
+        "parameters": [*PROTOCOL_PARAMETERS, _parameter("example", "Query page: show this example query")]
+    },
 )
 async def sparql_get(request: Request, policy: PolicyDep, settings: SettingsDep) -> Response:
     """``query=`` in the URL; without one, a browser gets the query page."""
@@ -97,13 +122,14 @@ async def sparql_get(request: Request, policy: PolicyDep, settings: SettingsDep)
     dependencies=READER,
     summary="SPARQL 1.1 query (read-only) by URL-encoded form or application/sparql-query",
     openapi_extra={
+        "parameters": PROTOCOL_PARAMETERS,
         "requestBody": {
             "required": True,
             "content": {
                 FORM: {"schema": {"type": "object", "properties": {"query": {"type": "string"}}}},
                 "application/sparql-query": {"schema": {"type": "string"}},
             },
-        }
+        },
     },
 )
 async def sparql_post(request: Request, policy: PolicyDep, settings: SettingsDep) -> Response:
@@ -179,10 +205,15 @@ async def _run(
         await anyio.sleep(0.02)
     try:
         return await run_in_threadpool(
-            run_query, policy.dataset, text, accept, settings.query_limits(), base, deadline
+            run_query, _served(policy), text, accept, settings.query_limits(), base, deadline
         )
     finally:
         slots.release()
+
+
+def _served(policy: PolicyGraph) -> Dataset:
+    """The graphs the endpoint answers from (no audit records), built once per revision."""
+    return policy.memo("sparql.policy_graphs", lambda: policy_graphs(policy.dataset))
 
 
 def _slots(request: Request, settings: Settings) -> threading.BoundedSemaphore:

@@ -368,6 +368,7 @@ def serve(
     """Start the HTTP service on the embedded default graph."""
     import uvicorn
 
+    from payerkg.api.access_log import LOG_CONFIG
     from payerkg.api.app import create_app
 
     settings = Settings()
@@ -375,7 +376,15 @@ def serve(
         application = create_app(settings)
     except PayerKGError as error:
         fail(error.message)
-    uvicorn.run(application, host=host or settings.host, port=port or settings.port, log_level="info")
+    # payerkg.access logs route, status, duration, role and request id; uvicorn's own access log
+    # (full query strings) stays off (docs/security.md).
+    uvicorn.run(
+        application,
+        host=host or settings.host,
+        port=port or settings.port,
+        access_log=False,
+        log_config=LOG_CONFIG,
+    )
 
 
 if __name__ == "__main__":

@@ -29,13 +29,15 @@ from rdflib.term import Node
 
 from payerkg.core.dataset import PolicyGraph, read_files
 from payerkg.core.store import MemoryStore, Store, new_dataset
-from payerkg.errors import StaleRevision, StoreError
+from payerkg.errors import StaleRevision, StoreError, UnknownRevision
 from payerkg.namespaces import BASE, FILE_GRAPH, PK
 
 REVISION = Namespace(BASE + "revision/")
 HEAD = REVISION["head"]
 REVISIONS_GRAPH = URIRef(BASE + "graph/revisions")
 EDIT_GRAPH = Namespace(BASE + "graph/edit/")
+AUDIT_FIELDS = ("author", "role", "reason")
+"""Who changed the graph and why: shown to admins only (docs/security.md)."""
 
 
 @dataclass(frozen=True)
@@ -89,9 +91,13 @@ class RevisionRecord:
         canonical = json.dumps(self.chained_fields(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self, audit: bool = True) -> dict[str, object]:
+        """The record as shown; without ``audit``, what only admins read (AUDIT_FIELDS) is left out."""
         summary = self.chained_fields() | {"hash": self.hash}
         summary.pop("added")
+        if not audit:
+            for name in AUDIT_FIELDS:
+                summary.pop(name)
         summary["added_statements"] = len(self.added.splitlines()) if self.added else 0
         return summary
 
@@ -235,7 +241,7 @@ def graph_at(store: Store, number: int) -> Dataset:
     rollback up to it withdrew."""
     records = log(store)
     if not any(r.number == number for r in records):
-        raise StoreError(f"the store has no revision {number}")
+        raise UnknownRevision(f"the store has no revision {number}", "revision")
     dataset = new_dataset()
     for name in store.graph_names():
         if name.startswith(str(FILE_GRAPH)):
@@ -317,11 +323,7 @@ def _commit_update(record: RevisionRecord, change: Change, base: int) -> str:
             f"DELETE {{ GRAPH {withdrawn} {{ ?s ?p ?o }} }} "
             f"WHERE {{ {at_base} GRAPH {withdrawn} {{ ?s ?p ?o }} }}"
         )
-    inserts = [
-        f"{s.n3()} {p.n3()} {o.n3()} ."
-        for s, p, o, _ in _record_quads(record, change)
-        if s != HEAD
-    ]
+    inserts = [f"{s.n3()} {p.n3()} {o.n3()} ." for s, p, o, _ in _record_quads(record, change) if s != HEAD]
     blocks = [f"GRAPH {REVISIONS_GRAPH.n3()} {{ {' '.join(inserts)} }}"]
     if change.added is not None and len(change.added):
         triples = " ".join(f"{s.n3()} {p.n3()} {o.n3()} ." for s, p, o in change.added)

@@ -31,6 +31,8 @@ from rdflib.plugins.sparql.sparql import Query
 from rdflib.query import Result
 from rdflib.term import Node
 
+from payerkg.core.revisions import REVISIONS_GRAPH
+from payerkg.core.store import new_dataset
 from payerkg.errors import (
     ForbiddenFeature,
     MalformedQuery,
@@ -284,6 +286,19 @@ def answer_query(
     return Answer(form, media_type, _write_graph(graph, media_type))
 
 
+def policy_graphs(dataset: Dataset) -> Dataset:
+    """What the endpoint serves: every named graph of ``dataset`` but the revision records (the
+    audit log: authors, roles, reasons), which only admins read, through ``GET /audit``."""
+    if not len(dataset.graph(REVISIONS_GRAPH)):
+        return dataset
+    served = new_dataset()
+    for graph in dataset.graphs():
+        if graph.identifier != REVISIONS_GRAPH:
+            copy = served.graph(graph.identifier)
+            copy += graph
+    return served
+
+
 def parse_read_only(text: str, base: str | None = None) -> Query:
     """Parse a query and refuse, from its algebra, anything that writes or reaches outside.
 
@@ -294,6 +309,8 @@ def parse_read_only(text: str, base: str | None = None) -> Query:
     ...
     payerkg.errors.ForbiddenFeature: FROM is not allowed: the endpoint answers from its own graph only
     """
+    if _is_blank(text):
+        raise MalformedQuery("the query is empty: write a SELECT, ASK, CONSTRUCT or DESCRIBE query", "query")
     try:
         parsed = parseQuery(text)
     except ParseBaseException as error:
@@ -313,6 +330,15 @@ def parse_read_only(text: str, base: str | None = None) -> Query:
     return query
 
 
+def _is_blank(text: str) -> bool:
+    """Whether the text holds nothing but white space and comments.
+
+    >>> _is_blank("  # nothing here\\n")
+    True
+    """
+    return not any(line.split("#", 1)[0].strip() for line in text.splitlines())
+
+
 def _translation_problem(error: Exception) -> str:
     if str(error).startswith("Unknown namespace prefix"):
         return "the query uses an undeclared prefix"
@@ -326,6 +352,8 @@ def _refuse_if_update(text: str) -> None:
         return
     requests = _field(update, "request") or []
     operations = [op.name for op in requests if isinstance(op, CompValue)]
+    if not operations:  # only a prologue (PREFIX, BASE): not an update, a query missing its body
+        return
     feature = next((UPDATE_NAMES[op] for op in operations if op in UPDATE_NAMES), "update")
     raise ForbiddenFeature(f"{feature} is not allowed: the endpoint only reads", feature)
 
