@@ -43,7 +43,6 @@ EXAMPLES: list[tuple[str, dict[str, Identifier]]] = [
     ("payer-horizon", {"payer": PAYER["medicare"]}),
     ("payers", {}),
     ("payers-inheriting", {"basePayer": PAYER["medicare"]}),
-    ("payers-inheriting-floor", {"basePayer": PAYER["medicare"]}),
     ("procedure-codes", {}),
     ("recognition-for-code", {"code": CPT["98000"], "date": Literal(date(2025, 6, 1))}),
     ("rule-revisions", {}),

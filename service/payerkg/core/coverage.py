@@ -295,7 +295,7 @@ def _answer(policy: PolicyGraph, question: CoverageQuestion, as_of: date) -> Cov
     if evaluated is None:
         terms = _terms(policy)
         outcomes = [o for o in (_evaluate(v, facts, terms) for v in versions) if o is not None]
-        _combine(answer, outcomes, terms, _version_index(policy).floors.get(payer_iri, frozenset()))
+        _combine(answer, outcomes, terms, coverage_floors(policy).get(payer_iri, frozenset()))
         _attach_details(answer, outcomes, terms)
         _refusal_summary(answer, outcomes, terms)
         evaluations.put(key, answer)
@@ -485,7 +485,7 @@ def _select_versions(
     policy: PolicyGraph, payer: URIRef, code: URIRef, day: date, as_of: date
 ) -> list[_Version]:
     terms = _terms(policy)
-    floor = _version_index(policy).floors.get(payer, frozenset())
+    floor = coverage_floors(policy).get(payer, frozenset())
     versions = [
         _Version(c.iri, terms.statements(c.iri))
         for c in candidate_versions(policy, payer, code)
@@ -493,15 +493,22 @@ def _select_versions(
     ]
     # A coverage floor passes on what is covered, never how the baseline's claims are billed or
     # which codes it recognizes: those are the plan's contract.
-    return [v for v in versions if not (v.value(PK.payer) in floor and _claim_mechanics(v, terms))]
+    return [v for v in versions if not (v.value(PK.payer) in floor and claim_mechanics(policy, v.rule))]
 
 
 CLAIM_MECHANICS = frozenset({PK.BillingRule, PK.RecognitionRule})
 
 
-def _claim_mechanics(version: _Version, terms: _TermReader) -> bool:
-    rule = version.rule
-    return rule is not None and bool(CLAIM_MECHANICS & set(terms.statements(rule).get(RDF.type, [])))
+def claim_mechanics(policy: PolicyGraph, rule: Node | None) -> bool:
+    """Billing and recognition rules: how a payer's own claims work, never part of a coverage floor."""
+    return isinstance(rule, URIRef) and bool(
+        CLAIM_MECHANICS & set(_terms(policy).statements(rule).get(RDF.type, []))
+    )
+
+
+def coverage_floors(policy: PolicyGraph) -> dict[URIRef, frozenset[URIRef]]:
+    """Payer -> the baselines whose rules are only its coverage floor (pk:inheritsCoverageFloorFrom)."""
+    return _version_index(policy).floors
 
 
 # --- evaluation ------------------------------------------------------------------------------
@@ -862,21 +869,33 @@ class _TermReader:
             if source is None:
                 continue
             found.append(
-                Citation(
-                    source=str(source),
-                    title=self.first(source, DCTERMS.title) or "",
-                    url=self.first(source, PK.url) or "",
-                    accessed=self.first(source, PK.accessed) or "",
-                    evidence_level=self.notation_of_value(source, PK.sourceKind),
-                    rule_evidence_level=self.notation(level) if level is not None else "",
-                    rule=str(version.iri),
-                    published=self.first(source, DCTERMS.date),
+                self.citation(
+                    source,
+                    str(version.iri),
+                    self.notation(level) if level is not None else "",
                     section=self.first(node, PK.section),
                     quote=self.first(node, PK.quote),
                 )
             )
         # By content: blank-node labels differ between stores and loads.
         return sorted(found, key=lambda c: (c.source, c.section or "", c.quote or ""))
+
+    def citation(
+        self, source: Node, rule: str, rule_level: str, section: str | None = None, quote: str | None = None
+    ) -> Citation:
+        """A source as cited by ``rule``: its title, address, dates and its own evidence level."""
+        return Citation(
+            source=str(source),
+            title=self.first(source, DCTERMS.title) or "",
+            url=self.first(source, PK.url) or "",
+            accessed=self.first(source, PK.accessed) or "",
+            evidence_level=self.notation_of_value(source, PK.sourceKind),
+            rule_evidence_level=rule_level,
+            rule=rule,
+            published=self.first(source, DCTERMS.date),
+            section=section,
+            quote=quote,
+        )
 
     def notation_of_value(self, term: Node, prop: URIRef) -> str:
         values = self.statements(term).get(prop)
@@ -902,7 +921,7 @@ def _add_notices(
     policy: PolicyGraph, answer: CoverageAnswer, payer: URIRef, day: date, current_to: date | None
 ) -> None:
     answer.notices.extend(_freshness_notices(_terms(policy), answer.rules, day))
-    floor = _version_index(policy).floors.get(payer)
+    floor = coverage_floors(policy).get(payer)
     if floor:
         # The floor itself is a rule of law: cite where the payer's inheritance is stated.
         answer.citations = answer.citations + _payer_citations(_terms(policy), payer)
@@ -927,16 +946,7 @@ def _add_notices(
 def _payer_citations(terms: _TermReader, payer: URIRef) -> list[Citation]:
     """The sources a payer's own description cites (what it inherits and why)."""
     return [
-        Citation(
-            source=str(source),
-            title=terms.first(source, DCTERMS.title) or "",
-            url=terms.first(source, PK.url) or "",
-            accessed=terms.first(source, PK.accessed) or "",
-            evidence_level=terms.notation_of_value(source, PK.sourceKind),
-            rule_evidence_level="",
-            rule=str(payer),
-            published=terms.first(source, DCTERMS.date),
-        )
+        terms.citation(source, str(payer), rule_level="")
         for source in terms.statements(payer).get(DCTERMS.source, [])
     ]
 
@@ -948,13 +958,13 @@ def _freshness_notices(terms: _TermReader, rules: list[str], day: date) -> list[
     for rule in rules:
         statements = terms.statements(URIRef(rule))
         name = _local(rule)
-        reviewed = _date_value(statements, PK.reviewedOn)
+        reviewed = literal_date(statements.get(PK.reviewedOn, [None])[0])
         if reviewed is not None and reviewed + REVIEW_HORIZON < day:
             notices.append(
                 f"Rule {name} was last reviewed against its sources on {reviewed}, more than 12 months "
                 "before the date of service; it may have changed since."
             )
-        confirmed = _date_value(statements, PK.lastConfirmed)
+        confirmed = literal_date(statements.get(PK.lastConfirmed, [None])[0])
         if confirmed is not None and confirmed < day:
             notices.append(
                 f"Rule {name} is confirmed by its sources only up to {confirmed}; "
@@ -967,11 +977,9 @@ def _freshness_notices(terms: _TermReader, rules: list[str], day: date) -> list[
     return notices
 
 
-def _date_value(statements: dict[URIRef, list[Node]], prop: URIRef) -> date | None:
-    values = statements.get(prop)
-    if not values or not isinstance(values[0], RDFLiteral):
-        return None
-    value = values[0].toPython()
+def literal_date(node: Node | None) -> date | None:
+    """The date an xsd:date literal holds, or None for anything else (or nothing)."""
+    value = node.toPython() if isinstance(node, RDFLiteral) else None
     return value if isinstance(value, date) else None
 
 

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 from rdflib import URIRef
 
-from payerkg.core.coverage import Citation, citations_of
+from payerkg.core.coverage import Citation, citations_of, literal_date
 from payerkg.core.dataset import PolicyGraph
 from payerkg.core.queries import Row
 
@@ -62,19 +62,12 @@ def _entry(policy: PolicyGraph, row: Row) -> ReviewEntry:
         payer=str(row["payerId"]),
         status=str(row["status"]),
         evidence_level=str(row["evidence"]),
-        reviewed_on=_day(row.get("reviewed")),
-        last_confirmed=_day(row.get("confirmed")),
+        reviewed_on=literal_date(row.get("reviewed")),
+        last_confirmed=literal_date(row.get("confirmed")),
         effective_start=row["start"].toPython(),
-        effective_end=_day(row.get("end")),
+        effective_end=literal_date(row.get("end")),
         sources=citations_of(policy, version),
     )
-
-
-def _day(value: object) -> date | None:
-    if value is None:
-        return None
-    found = value.toPython()  # type: ignore[attr-defined]
-    return found if isinstance(found, date) else None
 
 
 def parse_age(text: str) -> timedelta:

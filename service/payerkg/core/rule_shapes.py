@@ -21,7 +21,7 @@ from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS, SH, SKOS
 from rdflib.term import Identifier, Node
 
-from payerkg.core.coverage import revised_on, statements_of
+from payerkg.core.coverage import claim_mechanics, coverage_floors, revised_on, statements_of
 from payerkg.core.dataset import PolicyGraph
 from payerkg.namespaces import PK
 
@@ -176,7 +176,8 @@ def compile_rule_shapes(policy: PolicyGraph, as_of: date | None = None) -> Graph
         # A payer that inherits this one's rules only as a coverage floor (Medicare Advantage):
         # what the baseline refuses or requires is a warning there (the plan's contract decides),
         # and the baseline's claim mechanics do not reach it at all.
-        if _payer_ids(policy, version.first(PK.payer), floor=True) and not _claim_mechanics(policy, version):
+        floor_payers = _payer_ids(policy, version.first(PK.payer), floor=True)
+        if floor_payers and not claim_mechanics(policy, version.rule):
             _compile_version(builder, version, overriding, floor=True)
     _compile_code_validity(builder, policy)
     _compile_known_terms(builder, policy)
@@ -215,22 +216,16 @@ def _payer_ids(policy: PolicyGraph, payer: Node | None, floor: bool) -> list[Lit
     assert isinstance(payer, URIRef), "the policy shapes require one payer per rule version"
     found: dict[tuple[URIRef, bool], list[Literal]] = policy.memo("rule-shapes.payer-ids", dict)
     if (payer, floor) not in found:
-        floor_ids = {str(row["id"]) for row in policy.select("payers-inheriting-floor", basePayer=payer)}
+        floor_ids = {
+            str(notation)
+            for inheritor, baselines in coverage_floors(policy).items()
+            if payer in baselines
+            for notation in statements_of(policy, inheritor).get(SKOS.notation, [])
+        }
         every_id = {str(row["id"]) for row in policy.select("payers-inheriting", basePayer=payer)}
         chosen = floor_ids if floor else every_id - floor_ids
         found[(payer, floor)] = sorted(Literal(i) for i in chosen)
     return found[(payer, floor)]
-
-
-CLAIM_MECHANICS = frozenset({PK.BillingRule, PK.RecognitionRule})
-
-
-def _claim_mechanics(policy: PolicyGraph, version: _Version) -> bool:
-    """Billing and recognition rules: how a payer's own claims work, never a coverage floor."""
-    rule = version.rule
-    if not isinstance(rule, URIRef):
-        return False
-    return bool(CLAIM_MECHANICS & set(statements_of(policy, rule).get(RDF.type, [])))
 
 
 def _applies(builder: _Builder, version: _Version, overriding: list[_Version], floor: bool) -> BNode:
