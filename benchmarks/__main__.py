@@ -33,10 +33,12 @@ import rdflib
 
 from benchmarks.encounters import generate
 from payerkg import __version__
-from payerkg.core.coverage import CoverageQuestion, coverage, warm_up
-from payerkg.core.dataset import load_dataset
-from payerkg.core.encounter import parse_encounter
-from payerkg.core.validation import compiled_shapes, shapes_graph, validate_batch, validate_encounter
+from payerkg.coverage.answer import CoverageQuestion, coverage
+from payerkg.graph.dataset import load_dataset
+from payerkg.graph.rules import rule_model
+from payerkg.services.validation import validate_batch
+from payerkg.validation.encounter import parse_encounter
+from payerkg.validation.validate import compiled_shapes, shapes_graph, validate_encounter
 
 ROOT = Path(__file__).resolve().parents[1]
 CODES = ["99213", "99214", "99204", "90837", "99457", "99454", "98016", "99422", "99442", "98004", "G2012"]
@@ -101,7 +103,7 @@ def timed(name: str, calls: list, note: str = "") -> Timing:  # type: ignore[typ
 
 def bench_coverage(n: int) -> list[Timing]:
     policy = load_dataset()
-    warm_up(policy)  # as the service does at start-up (measured there)
+    rule_model(policy)  # as the service does at start-up (measured there)
     distinct = questions(n, seed=7)
     cold = timed(
         "coverage, in-process, distinct questions (cold)",
@@ -120,7 +122,7 @@ def bench_coverage(n: int) -> list[Timing]:
 
 def bench_validation(n: int, baseline_n: int) -> tuple[list[Timing], float]:
     policy = load_dataset()
-    warm_up(policy)  # as the service does at start-up: findings cite rules read there
+    rule_model(policy)  # as the service does at start-up: findings cite rules read there
     compiled_shapes(policy)
     bodies = [json.dumps(e).encode() for e in generate(n)]
     compiled = timed(
@@ -259,7 +261,7 @@ def bench_startup() -> tuple[float, float, int]:
     started = time.perf_counter()
     policy = load_dataset()
     compiled_shapes(policy)
-    warm_up(policy)
+    rule_model(policy)
     seconds = time.perf_counter() - started
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return seconds, rss_mb, len(policy.dataset)

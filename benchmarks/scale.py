@@ -28,11 +28,14 @@ from tests.oxigraph_server import BINARY, oxigraph_server
 from benchmarks.__main__ import machine, questions
 from benchmarks.encounters import generate
 from benchmarks.synthetic import GROUPS, Shape, write
-from payerkg.core import revisions
-from payerkg.core.coverage import CoverageQuestion, coverage, warm_up
-from payerkg.core.encounter import encounter_from_json
-from payerkg.core.store import MemoryStore, OxigraphStore, RemoteStore, Store, new_dataset
-from payerkg.core.validation import compiled_shapes, validate_encounter
+from payerkg.coverage.answer import CoverageQuestion, coverage
+from payerkg.editing import revisions
+from payerkg.graph.rules import rule_model
+from payerkg.stores import MemoryStore, Store, new_dataset
+from payerkg.stores.oxigraph import OxigraphStore
+from payerkg.stores.remote import RemoteStore
+from payerkg.validation.encounter import encounter_from_json
+from payerkg.validation.validate import compiled_shapes, validate_encounter
 
 ROOT = Path(__file__).resolve().parents[1]
 CODES = ("99213", "90837", "99457", "98980")  # one code each of some synthetic rules' groups
@@ -58,7 +61,7 @@ def measure(store: Store, shape: Shape, args: argparse.Namespace) -> dict[str, A
     started = time.perf_counter()
     revisions.seed(store)
     policy = revisions.policy_at_head(store)
-    warm_up(policy)
+    rule_model(policy)
     result: dict[str, Any] = {"startup_s": time.perf_counter() - started}
     half = args.answers // 2
     asked = questions(half, seed=7) + synthetic_questions(shape.payers, half, seed=5)
@@ -170,9 +173,7 @@ def _passed(args: argparse.Namespace) -> list[str]:
 
 
 def _row(triples: int, shape: Shape, backend: str, r: dict[str, Any]) -> str:
-    validation = (
-        f"{r['compile_s']:.1f} | {r['validation_rate']:,.0f}" if "validation_rate" in r else "- | -"
-    )
+    validation = f"{r['compile_s']:.1f} | {r['validation_rate']:,.0f}" if "validation_rate" in r else "- | -"
     return (
         f"| {triples:,} | {shape.payers:,} | {backend} | {r['load_s']:.1f} | {r['startup_s']:.1f} | "
         f"{r['peak_rss_mb']:,.0f} | {r['coverage_rate']:,.0f} | {r['coverage_ms']} | {validation} |"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from payerkg.core.dataset import PolicyGraph, default_data_root, load_dataset
+from payerkg.graph.dataset import PolicyGraph, default_data_root, load_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,3 +1,3 @@
 """payerkg: a payer-policy knowledge graph for US telehealth billing."""
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"

@@ -7,10 +7,12 @@ from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from payerkg.core.encounter import Limits
-from payerkg.core.sparql import QueryLimits
-from payerkg.core.store import MemoryStore, OxigraphStore, RemoteStore, Store
 from payerkg.errors import StoreError
+from payerkg.sparql_endpoint.query import QueryLimits
+from payerkg.stores import MemoryStore, Store
+from payerkg.stores.oxigraph import OxigraphStore
+from payerkg.stores.remote import RemoteStore
+from payerkg.validation.encounter import Limits
 
 
 class Settings(BaseSettings):
@@ -62,7 +64,7 @@ class Settings(BaseSettings):
     """Memory a query worker may add to the served process (0: no cap); past it, result_too_large."""
 
     def open_store(self) -> Store:
-        """The configured store (empty or seeded; see payerkg.core.revisions)."""
+        """The configured store (empty or seeded; see payerkg.editing.revisions)."""
         if self.store == "memory":
             return MemoryStore()
         if self.store == "oxigraph":

@@ -13,10 +13,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from payerkg.access import ROLES
 from payerkg.api.app import create_app
-from payerkg.core.access import ROLES
-from payerkg.core.store import MemoryStore
 from payerkg.settings import Settings
+from payerkg.stores import MemoryStore
 from tests.editing.keys import API_KEYS, auth
 
 MATRIX = json.loads((Path(__file__).parent / "access-matrix.json").read_text())["routes"]

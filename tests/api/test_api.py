@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from rdflib.namespace import RDF
 
 from payerkg.api.app import create_app
-from payerkg.core.dataset import PolicyGraph
+from payerkg.graph.dataset import PolicyGraph
 from payerkg.namespaces import PK
 from payerkg.settings import Settings
 

@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from payerkg.api.app import create_app
-from payerkg.core.dataset import PolicyGraph
-from payerkg.core.encounter import example_encounter
+from payerkg.graph.dataset import PolicyGraph
 from payerkg.settings import Settings
+from payerkg.validation.encounter import example_encounter
 from tests.api.conftest import CanaryServer
 
 TURTLE_ENCOUNTER = Path(__file__).parents[1] / "conformance" / "never-silent" / "conforms-plain-turtle.ttl"

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from payerkg.api.app import create_app
-from payerkg.core.dataset import PolicyGraph
+from payerkg.graph.dataset import PolicyGraph
 from payerkg.settings import Settings
 
 HOSTILE = st.one_of(

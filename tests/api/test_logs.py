@@ -23,8 +23,8 @@ from typer.testing import CliRunner
 from payerkg.api import access_log
 from payerkg.api.app import create_app
 from payerkg.cli.main import app as cli
-from payerkg.core.store import MemoryStore
 from payerkg.settings import Settings
+from payerkg.stores import MemoryStore
 from tests.editing.keys import API_KEYS, KEYS, auth
 from tests.service_process import ServiceProcess
 

@@ -21,7 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from payerkg.api.app import create_app
-from payerkg.core.dataset import PolicyGraph, load_dataset
+from payerkg.graph.dataset import PolicyGraph, load_dataset
 from payerkg.settings import Settings
 from tests.api.conftest import CanaryServer
 

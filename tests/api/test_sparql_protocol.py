@@ -26,9 +26,6 @@ from rdflib.query import Result
 
 from payerkg.api.app import create_app
 from payerkg.api.problems import STATUS_BY_ERROR
-from payerkg.core.dataset import PolicyGraph
-from payerkg.core.sparql import example_queries
-from payerkg.core.store import MemoryStore
 from payerkg.errors import (
     ForbiddenFeature,
     InvalidQueryRequest,
@@ -38,8 +35,11 @@ from payerkg.errors import (
     QueryTimeout,
     ResultTooLarge,
 )
+from payerkg.graph.dataset import PolicyGraph
 from payerkg.namespaces import PREFIXES
 from payerkg.settings import Settings
+from payerkg.sparql_endpoint.query import example_queries
+from payerkg.stores import MemoryStore
 
 HERE = Path(__file__).resolve().parent
 W3C = HERE / "w3c-protocol"

@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from payerkg.api.app import create_app
-from payerkg.core.store import MemoryStore
 from payerkg.settings import Settings
+from payerkg.stores import MemoryStore
 from tests.api.test_access_matrix import PATH_VALUES
 from tests.editing.keys import API_KEYS, auth
 

@@ -11,9 +11,9 @@ from rdflib import Graph
 from rdflib.namespace import SH
 
 from payerkg.api.app import create_app
-from payerkg.core.dataset import PolicyGraph
-from payerkg.core.encounter import example_encounter
+from payerkg.graph.dataset import PolicyGraph
 from payerkg.settings import Settings
+from payerkg.validation.encounter import example_encounter
 
 
 @pytest.fixture(scope="module")

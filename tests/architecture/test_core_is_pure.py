@@ -1,4 +1,4 @@
-"""The domain core imports no web or CLI library."""
+"""What each package may import: the domain packages no web, CLI, HTTP-client or process library."""
 
 from __future__ import annotations
 
@@ -7,13 +7,51 @@ from pathlib import Path
 
 import pytest
 
-CORE = Path(__file__).resolve().parents[2] / "service" / "payerkg" / "core"
-FORBIDDEN = ("fastapi", "starlette", "typer", "click", "uvicorn", "payerkg.api", "payerkg.cli")
+PACKAGE = Path(__file__).resolve().parents[2] / "service" / "payerkg"
+DOMAIN = ("graph", "coverage", "validation", "editing")
+INTERFACES = ("fastapi", "starlette", "typer", "click", "uvicorn", "payerkg.api", "payerkg.cli")
+ADAPTERS = ("httpx", "requests", "urllib.request", "http.client", "multiprocessing", "subprocess", "signal")
+SERVICE_LAYER = ("payerkg.services",)
+SHACL_ENGINE = PACKAGE / "validation" / "shacl"
 
 
-@pytest.mark.parametrize("module", sorted(CORE.glob("*.py")), ids=lambda p: p.name)
-def test_core_module_imports_no_interface_library(module: Path) -> None:
+def _imported(module: Path) -> list[str]:
     tree = ast.parse(module.read_text())
-    imported = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
-    imported += [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
-    assert not [name for name in imported if name.startswith(FORBIDDEN)]
+    names = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+    return names + [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+
+
+def _modules(*packages: str) -> list[Path]:
+    return sorted(path for package in packages for path in (PACKAGE / package).rglob("*.py"))
+
+
+@pytest.mark.parametrize("module", _modules(*DOMAIN), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_domain_imports_no_interface_adapter_or_service(module: Path) -> None:
+    """Domain code is plain functions on graphs: entry points, HTTP clients, child processes and
+    the service layer that orchestrates them all live elsewhere."""
+    assert not [name for name in _imported(module) if name.startswith(INTERFACES + ADAPTERS + SERVICE_LAYER)]
+
+
+@pytest.mark.parametrize(
+    "module", _modules("services", "stores", "sparql_endpoint"), ids=lambda p: str(p.relative_to(PACKAGE))
+)
+def test_services_and_adapters_import_no_entry_point(module: Path) -> None:
+    assert not [name for name in _imported(module) if name.startswith(INTERFACES)]
+
+
+@pytest.mark.parametrize("module", sorted(SHACL_ENGINE.rglob("*.py")), ids=lambda p: p.name)
+def test_shacl_engine_imports_nothing_from_payerkg(module: Path) -> None:
+    assert not [
+        name
+        for name in _imported(module)
+        if name.startswith("payerkg") and not name.startswith("payerkg.validation.shacl")
+    ]
+
+
+def test_only_stores_import_a_store_backend_library() -> None:
+    outside = [
+        str(module.relative_to(PACKAGE))
+        for module in _modules(*DOMAIN, "services", "api", "cli")
+        if any(name.startswith(("pyoxigraph", "httpx")) for name in _imported(module))
+    ]
+    assert outside == []

@@ -7,8 +7,8 @@ import json
 from fastapi.testclient import TestClient
 
 from payerkg.api.app import create_app
-from payerkg.core.conflicts import graph_conflicts
-from payerkg.core.dataset import PolicyGraph
+from payerkg.coverage.conflicts import graph_conflicts
+from payerkg.graph.dataset import PolicyGraph
 from payerkg.settings import Settings
 from tests.cli.runner import run_cli
 

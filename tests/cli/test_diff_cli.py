@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from payerkg.core.dataset import GRAPH_FOLDERS
+from payerkg.graph.dataset import GRAPH_FOLDERS
 from tests.cli.runner import Ran, run_cli
 
 EDITED = "policies/medicare/telehealth-location.ttl"

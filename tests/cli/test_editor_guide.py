@@ -6,11 +6,11 @@ import json
 import re
 from pathlib import Path
 
-from payerkg.core.coverage import coverage
-from payerkg.core.dataset import load_dataset
-from payerkg.core.lint import lint_files
-from payerkg.core.what_if import question_from
+from payerkg.coverage.answer import coverage
+from payerkg.editing.what_if import question_from
+from payerkg.graph.dataset import load_dataset
 from payerkg.namespaces import PK, RV
+from payerkg.validation.lint import lint_files
 
 GUIDE = (Path(__file__).resolve().parents[2] / "policies" / "README.md").read_text()
 

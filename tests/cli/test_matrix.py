@@ -8,8 +8,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from payerkg.api.app import create_app
-from payerkg.core.dataset import PolicyGraph
-from payerkg.core.matrix import coverage_matrix, render_markdown
+from payerkg.coverage.matrix import coverage_matrix, render_markdown
+from payerkg.graph.dataset import PolicyGraph
 from payerkg.settings import Settings
 from tests.cli.runner import run_cli
 

@@ -54,7 +54,7 @@ def test_installed_wheel_runs_lint_outside_the_checkout(tmp_path: Path) -> None:
     outside.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PAYERKG_DATA_DIR")}
     located = subprocess.run(
-        [str(python), "-c", "import payerkg.core.dataset as d; print(d.default_data_root())"],
+        [str(python), "-c", "import payerkg.graph.dataset as d; print(d.default_data_root())"],
         cwd=outside,
         capture_output=True,
         text=True,

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from payerkg.cli.main import render_text
-from payerkg.core.coverage import coverage
-from payerkg.core.dataset import PolicyGraph, default_data_root, load_dataset
-from payerkg.core.what_if import question_from
+from payerkg.coverage.answer import coverage
+from payerkg.editing.what_if import question_from
+from payerkg.graph.dataset import PolicyGraph, default_data_root, load_dataset
 
 CASE_FILES = sorted((default_data_root() / "policies").glob("*/cases/coverage.json"))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from payerkg.core.encounter import example_encounter
+from payerkg.validation.encounter import example_encounter
 from tests.cli.test_lint import run_cli
 
 

@@ -7,9 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from payerkg.core import revisions
-from payerkg.core.dataset import PolicyGraph
-from payerkg.core.store import MemoryStore, OxigraphStore, RemoteStore, Store
+from payerkg.editing import revisions
+from payerkg.graph.dataset import PolicyGraph
+from payerkg.stores import MemoryStore, Store
+from payerkg.stores.oxigraph import OxigraphStore
+from payerkg.stores.remote import RemoteStore
 from tests.oxigraph_server import OxigraphServer, oxigraph_server
 
 BACKENDS = ["memory", "oxigraph", pytest.param("remote", marks=pytest.mark.process)]

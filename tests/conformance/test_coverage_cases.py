@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from payerkg.core.coverage import CoverageAnswer, coverage
-from payerkg.core.dataset import PolicyGraph, default_data_root
-from payerkg.core.what_if import question_from
+from payerkg.coverage.answer import CoverageAnswer, coverage
+from payerkg.editing.what_if import question_from
+from payerkg.graph.dataset import PolicyGraph, default_data_root
 
 CASE_FILES = sorted((default_data_root() / "policies").glob("*/cases/coverage.json"))
 CASES = [

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from rdflib.namespace import RDF, SH
 
-from payerkg.core.dataset import PolicyGraph, default_data_root
-from payerkg.core.encounter import encounter_from_json
-from payerkg.core.validation import shapes_graph, validate_encounter
+from payerkg.graph.dataset import PolicyGraph, default_data_root
 from payerkg.namespaces import PK, RV
+from payerkg.validation.encounter import encounter_from_json
+from payerkg.validation.validate import shapes_graph, validate_encounter
 
 CASE_FILES = {
     path.stem: path for path in sorted((default_data_root() / "policies").glob("*/cases/encounters/*.json"))
@@ -68,9 +68,7 @@ def test_every_enforced_rule_version_has_both_kinds_of_case(
         if shapes.value(shape, SH.severity, default=SH.Violation) == SH.Violation
     }
     conforming = {rule for c in cases.values() if c["expect"]["conforms"] for rule in c["rules"]}
-    failing = {
-        (f["rule"], f["severity"]) for c in cases.values() for f in c["expect"]["findings"]
-    }
+    failing = {(f["rule"], f["severity"]) for c in cases.values() for f in c["expect"]["findings"]}
     violating = {
         rule for rule in enforced if (rule, "violation" if rule in can_violate else "warning") in failing
     }

@@ -20,10 +20,10 @@ from benchmarks.encounters import generate
 from rdflib import Graph
 from rdflib.compare import isomorphic
 
-from payerkg.core.compiled_shacl import IndexedGraph, Result
-from payerkg.core.dataset import PolicyGraph, default_data_root
-from payerkg.core.encounter import context_document, encounter_from_json, normalized_document
-from payerkg.core.validation import compiled_shapes, pyshacl_results, shapes_graph
+from payerkg.graph.dataset import PolicyGraph, default_data_root
+from payerkg.validation.encounter import context_document, encounter_from_json, normalized_document
+from payerkg.validation.shacl.engine import IndexedGraph, Result
+from payerkg.validation.validate import compiled_shapes, pyshacl_results, shapes_graph
 
 CASE_FILES = {
     path.stem: path for path in sorted((default_data_root() / "policies").glob("*/cases/encounters/*.json"))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from payerkg.core.dataset import PolicyGraph, default_data_root, load_dataset
+from payerkg.graph.dataset import PolicyGraph, default_data_root, load_dataset
 from payerkg.namespaces import PK
 
 POLICIES = default_data_root() / "policies"

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from payerkg.core.dataset import PolicyGraph
-from payerkg.core.encounter import Encounter, parse_encounter
-from payerkg.core.validation import Engine, ValidationResult, validate_encounter
+from payerkg.graph.dataset import PolicyGraph
+from payerkg.validation.encounter import Encounter, parse_encounter
+from payerkg.validation.validate import Engine, ValidationResult, validate_encounter
 
 HERE = Path(__file__).parent / "never-silent"
 EXPECTED: dict[str, dict[str, Any]] = json.loads((HERE / "expected.json").read_text())["cases"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from payerkg.core.access import ROLES, key_digest
+from payerkg.access import ROLES, key_digest
 
 KEYS = {role: f"test-key-for-{role}" for role in ROLES}
 API_KEYS = {key_digest(key): f"{role}:{role}-tester" for role, key in KEYS.items()}

@@ -17,11 +17,12 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from rdflib import URIRef
 from rdflib.namespace import PROV, RDF
 
-from payerkg.core import editing, revisions
-from payerkg.core.lint import lint
-from payerkg.core.store import OxigraphStore
+from payerkg.editing import proposals as editing
+from payerkg.editing import revisions
 from payerkg.errors import EditConflict, EditRefused, StaleRevision
 from payerkg.namespaces import PK, RV
+from payerkg.stores.oxigraph import OxigraphStore
+from payerkg.validation.lint import lint
 
 HERE = Path(__file__).parent
 TEMPLATE = Template((HERE / "template-rule.ttl").read_text(encoding="utf-8"))

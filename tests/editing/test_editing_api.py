@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from payerkg.api.app import create_app
-from payerkg.core import revisions
-from payerkg.core.store import MemoryStore
+from payerkg.editing import revisions
 from payerkg.settings import Settings
+from payerkg.stores import MemoryStore
 from tests.editing.keys import API_KEYS, auth
 
 HERE = Path(__file__).parent
@@ -111,9 +111,10 @@ def test_superseding_resolves_the_conflict(client: TestClient) -> None:
     after = ask(client, "uhc-99213-video-2027")
     assert [i["id"] for i in before["billing"]["place_of_service_required"]] == ["02", "10"]
     assert [i["id"] for i in after["billing"]["place_of_service_required"]] == ["11"]
-    assert client.get("/conflicts", headers=auth("reader")).json() == client.get(
-        "/conflicts", params={"as_of": "2026-01-01"}, headers=auth("reader")
-    ).json()  # no conflict was added
+    assert (
+        client.get("/conflicts", headers=auth("reader")).json()
+        == client.get("/conflicts", params={"as_of": "2026-01-01"}, headers=auth("reader")).json()
+    )  # no conflict was added
 
 
 def test_a_stale_base_is_refused(client: TestClient) -> None:
@@ -171,7 +172,7 @@ def test_audit_verify_detects_tampering(client: TestClient) -> None:
     assert revisions.verify(store) == []
     store.update(  # someone with access to the store rewrites the stated reason of revision 2
         f"WITH <{revisions.REVISIONS_GRAPH}> "
-        'DELETE { ?r <https://w3id.org/payerkg/ontology#reason> ?why } '
+        "DELETE { ?r <https://w3id.org/payerkg/ontology#reason> ?why } "
         'INSERT { ?r <https://w3id.org/payerkg/ontology#reason> "nothing to see" } '
         "WHERE { ?r <https://w3id.org/payerkg/ontology#revisionNumber> 2 ; "
         "<https://w3id.org/payerkg/ontology#reason> ?why }"

@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from payerkg.api.app import create_app
-from payerkg.core.store import MemoryStore
 from payerkg.settings import Settings
+from payerkg.stores import MemoryStore
 from tests.editing.keys import API_KEYS, auth
 
 HERE = Path(__file__).parent

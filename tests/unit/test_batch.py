@@ -6,8 +6,8 @@ import json
 
 from benchmarks.encounters import generate
 
-from payerkg.core.dataset import PolicyGraph
-from payerkg.core.validation import validate_batch
+from payerkg.graph.dataset import PolicyGraph
+from payerkg.services.validation import validate_batch
 
 
 def test_forked_workers_give_the_sequential_records_in_order(policy: PolicyGraph) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from payerkg.core.coverage import CoverageQuestion, coverage
-from payerkg.core.dataset import PolicyGraph
+from payerkg.coverage.answer import CoverageQuestion, coverage
+from payerkg.graph.dataset import PolicyGraph
 
 ROWS = [
     row

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from rdflib import Graph
 
-from payerkg.core.compiled_shacl import CompiledShapes, IndexedGraph, Result
-from payerkg.core.validation import pyshacl_results
+from payerkg.validation.shacl.engine import CompiledShapes, IndexedGraph, Result
+from payerkg.validation.validate import pyshacl_results
 
 PREFIXES = """
 @prefix sh: <http://www.w3.org/ns/shacl#> .

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from rdflib import Dataset, Graph, URIRef
 
-from payerkg.core.dataset import PolicyGraph, load_dataset
-from payerkg.core.diff import diff_graphs, render_text
+from payerkg.editing.diff import diff_graphs, render_text
+from payerkg.graph.dataset import PolicyGraph, load_dataset
 
 CASES = Path(__file__).parent / "diff-cases"
 CASE_NAMES = sorted(path.name for path in CASES.iterdir() if path.is_dir())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from payerkg.core.encounter import context_document, json_schema
+from payerkg.validation.encounter import context_document, json_schema
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "encounter-format.md").read_text()
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from rdflib import Literal
 
-from payerkg.core.dataset import PolicyGraph
-from payerkg.core.queries import prepared
+from payerkg.graph.dataset import PolicyGraph
+from payerkg.graph.queries import prepared
 
 FACTS_CODES = [
     row

@@ -19,13 +19,15 @@ from rdflib.compare import isomorphic
 from rdflib.namespace import RDFS, XSD
 from rdflib.term import Identifier, Node
 
-from payerkg.core import revisions
-from payerkg.core.dataset import read_files
-from payerkg.core.queries import QUERY_PACKAGE, Row, query_text
-from payerkg.core.revisions import HEAD, REVISION, REVISIONS_GRAPH, Change, RevisionRecord
-from payerkg.core.store import MemoryStore, OxigraphStore, RemoteStore, Store
+from payerkg.editing import revisions
+from payerkg.editing.revisions import HEAD, REVISION, REVISIONS_GRAPH, Change, RevisionRecord
 from payerkg.errors import StaleRevision, StoreError
+from payerkg.graph.dataset import read_files
+from payerkg.graph.queries import QUERY_PACKAGE, Row, query_text
 from payerkg.namespaces import BASE, CPT, FILE_GRAPH, PAYER, PK, RULE, RV, SRC
+from payerkg.stores import MemoryStore, Store
+from payerkg.stores.oxigraph import OxigraphStore
+from payerkg.stores.remote import RemoteStore
 from tests.oxigraph_server import OxigraphServer, oxigraph_server
 
 BACKENDS = ["memory", "oxigraph", pytest.param("remote", marks=pytest.mark.process)]

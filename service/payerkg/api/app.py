@@ -15,15 +15,17 @@ from payerkg.api.access_log import AccessLog
 from payerkg.api.auth import READER
 from payerkg.api.deps import PolicyDep
 from payerkg.api.query_params import check_query_parameters
-from payerkg.core import catalog, revisions
-from payerkg.core.coverage import CoverageAnswer, CoverageQuestion, coverage, warm_up
-from payerkg.core.dataset import PolicyGraph
-from payerkg.core.queries import prepare_all
-from payerkg.core.review import ReviewEntry, parse_age, rule_reviews
-from payerkg.core.served import ServedGraph
-from payerkg.core.store import Store
+from payerkg.coverage.answer import CoverageAnswer, CoverageQuestion, coverage
+from payerkg.editing import revisions
+from payerkg.editing.review import ReviewEntry, parse_age, rule_reviews
 from payerkg.errors import InvalidParameter, StoreError
+from payerkg.graph import catalog
+from payerkg.graph.dataset import PolicyGraph
+from payerkg.graph.queries import prepare_all
+from payerkg.graph.rules import rule_model
+from payerkg.graph.served import ServedGraph
 from payerkg.settings import Settings
+from payerkg.stores import Store
 
 Modality = Literal[
     "audio-video", "audio-only", "asynchronous", "remote-monitoring", "interprofessional", "in-person"
@@ -38,14 +40,14 @@ def create_app(
     settings = settings or Settings()
     prepare_all()
     if policy is not None:
-        served = ServedGraph(policy.store, warm_up, fixed=policy)
+        served = ServedGraph(policy.store, rule_model, fixed=policy)
     else:
         store = store or settings.open_store()
         if revisions.head(store) is None:
             if store.kind == "remote":
                 raise StoreError("the remote store holds no revision; seed it once with `payerkg store seed`")
             revisions.seed(store, settings.data_dir)
-        served = ServedGraph(store, warm_up, settings.revision_check_s)
+        served = ServedGraph(store, rule_model, settings.revision_check_s)
     app = FastAPI(
         title="payerkg",
         version=__version__,

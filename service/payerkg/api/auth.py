@@ -14,8 +14,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from payerkg.access import ROLES, key_digest, reaches
 from payerkg.api.access_log import ROLE_KEY
-from payerkg.core.access import ROLES, key_digest, reaches
 from payerkg.errors import Forbidden, NotAuthenticated
 from payerkg.settings import Settings
 

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from payerkg.core.dataset import PolicyGraph
-from payerkg.core.served import ServedGraph
+from payerkg.graph.dataset import PolicyGraph
+from payerkg.graph.served import ServedGraph
 from payerkg.settings import Settings
 
 

@@ -13,11 +13,10 @@ from starlette.concurrency import run_in_threadpool
 from payerkg.api.auth import READER, Admin, Caller, Editor, Reader, allows
 from payerkg.api.deps import PolicyDep, ServedDep
 from payerkg.api.validation import read_capped
-from payerkg.core import catalog, diff, editing, revisions
-from payerkg.core.editing import Proposal
-from payerkg.core.encounter import DEFAULT_LIMITS, Limits, encounter_from_json, load_json
-from payerkg.core.served import ServedGraph
-from payerkg.core.what_if import questions_from_cases, sample_encounters, sample_questions, what_if
+from payerkg.editing import diff, revisions
+from payerkg.editing import proposals as editing
+from payerkg.editing.proposals import Proposal
+from payerkg.editing.what_if import questions_from_cases, sample_encounters, sample_questions, what_if
 from payerkg.errors import (
     EditingOff,
     InputError,
@@ -26,6 +25,9 @@ from payerkg.errors import (
     UnknownRevision,
     UnsupportedFormat,
 )
+from payerkg.graph import catalog
+from payerkg.graph.served import ServedGraph
+from payerkg.validation.encounter import DEFAULT_LIMITS, Limits, encounter_from_json, load_json
 
 router = APIRouter(tags=["editing"])
 MAX_RULE_BYTES = 256 * 1024

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query
 
 from payerkg.api.auth import READER
 from payerkg.api.deps import PolicyDep
-from payerkg.core.conflicts import graph_conflicts
-from payerkg.core.matrix import DEFAULT_CODES, coverage_matrix
+from payerkg.coverage.conflicts import conflicts_as_of
+from payerkg.coverage.matrix import DEFAULT_CODES, coverage_matrix
 from payerkg.errors import InvalidParameter
 
 router = APIRouter(tags=["coverage"])
@@ -38,7 +38,4 @@ def matrix(
 )
 def conflicts(policy: PolicyDep, as_of: Annotated[date | None, Query()] = None) -> list[dict[str, Any]]:
     """Both sides of each conflict, with their evidence levels and sources (computed once per revision)."""
-    cache: dict[date | None, list[dict[str, Any]]] = policy.memo("api.conflicts", dict)
-    if as_of not in cache:
-        cache[as_of] = [asdict(c) for c in graph_conflicts(policy, as_of)]
-    return cache[as_of]
+    return [asdict(c) for c in conflicts_as_of(policy, as_of)]

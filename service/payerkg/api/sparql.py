@@ -1,6 +1,6 @@
 """The read-only SPARQL 1.1 Protocol endpoint, and a plain query page for browsers.
 
-The route only parses the protocol request and negotiates formats; payerkg.core.sparql checks
+The route only parses the protocol request and negotiates formats; payerkg.sparql_endpoint.query checks
 and runs the query in a killable worker. Waiting happens off the event loop (an async wait for a
 worker slot, then a thread), so other requests stay responsive while a query runs.
 """
@@ -26,17 +26,6 @@ from payerkg.api.auth import READER
 from payerkg.api.deps import PolicyDep, SettingsDep
 from payerkg.api.query_params import REFUSED_BY_ROUTE
 from payerkg.api.validation import read_capped
-from payerkg.core.dataset import PolicyGraph
-from payerkg.core.sparql import (
-    GRAPH_FORMATS,
-    SPARQL_JSON,
-    TABULAR_FORMATS,
-    TURTLE,
-    Answer,
-    example_queries,
-    policy_graphs,
-    run_query,
-)
 from payerkg.errors import (
     ForbiddenFeature,
     InvalidQueryRequest,
@@ -44,7 +33,18 @@ from payerkg.errors import (
     TooLarge,
     UnsupportedFormat,
 )
+from payerkg.graph.dataset import PolicyGraph
 from payerkg.settings import Settings
+from payerkg.sparql_endpoint.query import (
+    GRAPH_FORMATS,
+    SPARQL_JSON,
+    TABULAR_FORMATS,
+    TURTLE,
+    Answer,
+    PolicyGraphs,
+    example_queries,
+    run_query,
+)
 
 router = APIRouter(tags=["sparql"])
 
@@ -213,7 +213,7 @@ async def _run(
 
 def _served(policy: PolicyGraph) -> Dataset:
     """The graphs the endpoint answers from (no audit records), built once per revision."""
-    return policy.memo("sparql.policy_graphs", lambda: policy_graphs(policy.dataset))
+    return policy.view(PolicyGraphs).dataset
 
 
 def _slots(request: Request, settings: Settings) -> threading.BoundedSemaphore:

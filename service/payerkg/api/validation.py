@@ -12,15 +12,16 @@ from starlette.concurrency import run_in_threadpool
 
 from payerkg.api.auth import INTEGRATOR
 from payerkg.api.deps import PolicyDep, SettingsDep
-from payerkg.core.encounter import (
+from payerkg.errors import TooLarge
+from payerkg.services.validation import validate_batch
+from payerkg.validation.encounter import (
     context_document,
     data_file,
     example_encounter,
     json_schema,
     parse_encounter,
 )
-from payerkg.core.validation import validate_batch, validate_encounter
-from payerkg.errors import TooLarge
+from payerkg.validation.validate import validate_encounter
 
 router = APIRouter(tags=["validation"])
 REPORT_FORMATS = {"text/turtle": "turtle", "application/ld+json": "json-ld"}

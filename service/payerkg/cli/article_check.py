@@ -7,9 +7,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from payerkg.core.coverage import CoverageAnswer, CoverageQuestion, coverage
-from payerkg.core.dataset import PolicyGraph
+from payerkg.coverage.answer import CoverageAnswer, CoverageQuestion, coverage
 from payerkg.errors import PayerKGError
+from payerkg.graph.dataset import PolicyGraph
 
 
 def _question(data: dict[str, Any], as_of: date) -> CoverageQuestion:

@@ -7,8 +7,8 @@ from typing import NoReturn
 
 import typer
 
-from payerkg.core import revisions
-from payerkg.core.dataset import PolicyGraph, load_dataset
+from payerkg.editing import revisions
+from payerkg.graph.dataset import PolicyGraph, load_dataset
 from payerkg.settings import Settings
 
 

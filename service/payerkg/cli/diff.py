@@ -14,10 +14,10 @@ import typer
 from rdflib import Graph
 
 from payerkg.cli.common import fail
-from payerkg.core import revisions
-from payerkg.core.dataset import GRAPH_FOLDERS, load_dataset
-from payerkg.core.diff import diff_graphs, render_text
+from payerkg.editing import revisions
+from payerkg.editing.diff import diff_graphs, render_text
 from payerkg.errors import InvalidParameter, PayerKGError
+from payerkg.graph.dataset import GRAPH_FOLDERS, load_dataset
 from payerkg.settings import Settings
 
 

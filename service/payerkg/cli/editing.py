@@ -11,14 +11,15 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from payerkg.access import ROLES, key_digest
 from payerkg.cli.common import current_policy, fail
-from payerkg.core import editing, revisions
-from payerkg.core.access import ROLES, key_digest
-from payerkg.core.encounter import Encounter, parse_encounter
-from payerkg.core.store import Store
-from payerkg.core.what_if import questions_from_cases, sample_encounters, sample_questions, what_if
+from payerkg.editing import proposals as editing
+from payerkg.editing import revisions
+from payerkg.editing.what_if import questions_from_cases, sample_encounters, sample_questions, what_if
 from payerkg.errors import EditRefused, PayerKGError
 from payerkg.settings import Settings
+from payerkg.stores import Store
+from payerkg.validation.encounter import Encounter, parse_encounter
 
 store_app = typer.Typer(help="The configured store (PAYERKG_STORE): seed it, show its head.")
 audit_app = typer.Typer(help="The audit log of accepted changes.")

@@ -14,16 +14,17 @@ import typer
 from payerkg.cli.common import current_policy, fail, parse_date
 from payerkg.cli.diff import diff_command
 from payerkg.cli.editing import audit_app, key_app, store_app, what_if_command
-from payerkg.core.conflicts import graph_conflicts
-from payerkg.core.coverage import CoverageAnswer, CoverageQuestion, coverage
-from payerkg.core.dataset import PolicyGraph
-from payerkg.core.encounter import parse_encounter
-from payerkg.core.lint import lint_files
-from payerkg.core.matrix import DEFAULT_CODES, coverage_matrix, render_markdown
-from payerkg.core.review import parse_age, rule_reviews
-from payerkg.core.validation import ValidationResult, validate_batch, validate_encounter
+from payerkg.coverage.answer import CoverageAnswer, CoverageQuestion, coverage
+from payerkg.coverage.conflicts import graph_conflicts
+from payerkg.coverage.matrix import DEFAULT_CODES, coverage_matrix, render_markdown
+from payerkg.editing.review import parse_age, rule_reviews
 from payerkg.errors import PayerKGError
+from payerkg.graph.dataset import PolicyGraph
+from payerkg.services.validation import validate_batch
 from payerkg.settings import Settings
+from payerkg.validation.encounter import parse_encounter
+from payerkg.validation.lint import lint_files
+from payerkg.validation.validate import ValidationResult, validate_encounter
 
 app = typer.Typer(
     help="payerkg: payer telehealth rules as a dated, cited knowledge graph.",

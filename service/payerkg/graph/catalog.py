@@ -8,9 +8,9 @@ from typing import Any
 from rdflib import Graph, Literal, URIRef
 from rdflib.term import Identifier
 
-from payerkg.core.coverage import CODE_PATTERN, find_code, resolve_payer, valid_on
-from payerkg.core.dataset import PolicyGraph
 from payerkg.errors import InvalidParameter, UnknownCode, UnknownRule
+from payerkg.graph.dataset import PolicyGraph
+from payerkg.graph.rules import CODE_PATTERN, rule_model
 from payerkg.namespaces import PK, RULE, RV
 
 
@@ -46,7 +46,7 @@ def payers(policy: PolicyGraph) -> list[dict[str, Any]]:
 
 
 def payer(policy: PolicyGraph, payer_id: str) -> dict[str, Any]:
-    iri, _ = resolve_payer(policy, payer_id)
+    iri = rule_model(policy).payer(payer_id).iri
     return next(p for p in payers(policy) if p["iri"] == str(iri))
 
 
@@ -54,8 +54,8 @@ def code(policy: PolicyGraph, notation: str, day: date) -> dict[str, Any]:
     """A code's validity on a date and what each payer with a recognition rule says of it."""
     if not CODE_PATTERN.match(notation):
         raise InvalidParameter("code must be a CPT or HCPCS code such as 99213 or G2012", "code")
-    row = find_code(policy, notation)
-    if row is None:
+    found = rule_model(policy).code(notation)
+    if found is None:
         raise UnknownCode("the graph holds no code with this notation", "code")
     recognition = [
         {
@@ -64,18 +64,18 @@ def code(policy: PolicyGraph, notation: str, day: date) -> dict[str, Any]:
             "status_indicator": _text(r.get("indicator")),
             "rule": str(r["version"]),
         }
-        for r in policy.select("recognition-for-code", code=row["code"], date=Literal(day))
+        for r in policy.select("recognition-for-code", code=found.iri, date=Literal(day))
     ]
     return {
         "code": notation,
-        "iri": str(row["code"]),
-        "label": str(row["label"]),
-        "system": str(row["system"]).split("#")[-1],
-        "category": _text(row.get("category")),
+        "iri": str(found.iri),
+        "label": found.label,
+        "system": str(found.system).split("#")[-1],
+        "category": _text(found.category),
         "date": day.isoformat(),
-        "valid": valid_on(row, day),
-        "valid_from": _text(row.get("validFrom")),
-        "valid_through": _text(row.get("validThrough")),
+        "valid": found.valid_on(day),
+        "valid_from": _text(found.valid_from),
+        "valid_through": _text(found.valid_through),
         "recognition": recognition,
     }
 
@@ -119,7 +119,7 @@ def rule_versions(
     """Rule versions, optionally only a payer's (its own, not inherited), a code's, or a status's."""
     bindings: dict[str, Identifier] = {}
     if payer is not None:
-        resolve_payer(policy, payer)  # an unknown payer is a 404, not an empty list
+        rule_model(policy).payer(payer)  # an unknown payer is a 404, not an empty list
         bindings["payerId"] = Literal(payer)
     if status is not None:
         bindings["status"] = STATUSES[status]
@@ -159,8 +159,10 @@ def _versions(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "known_from": _text(row.get("known")),
                 "evidence_level": str(row["evidence"]).rsplit("#", 1)[-1],
                 "revises": [],
+                "change_notes": [],
             },
         )
-        if row.get("revises") is not None and str(row["revises"]) not in version["revises"]:
-            version["revises"].append(str(row["revises"]))
+        for column, key in (("revises", "revises"), ("changeNote", "change_notes")):
+            if row.get(column) is not None and str(row[column]) not in version[key]:
+                version[key].append(str(row[column]))
     return list(found.values())

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from payerkg.core.catalog import payers
-from payerkg.core.coverage import CODE_PATTERN, CoverageAnswer, CoverageQuestion, coverage, find_code
-from payerkg.core.dataset import PolicyGraph
+from payerkg.coverage.answer import CoverageAnswer, CoverageQuestion, coverage
+from payerkg.graph.catalog import payers
+from payerkg.graph.dataset import PolicyGraph
+from payerkg.graph.rules import CODE_PATTERN, rule_model
 from payerkg.namespaces import PK
 
 DEFAULT_CODES = ("99213", "99214", "99204", "99442", "98005", "98016", "99422", "99457", "90837", "99451")
@@ -48,8 +49,8 @@ def coverage_matrix(
 
 
 def _modality(policy: PolicyGraph, code: str) -> str | None:
-    row = find_code(policy, code) if CODE_PATTERN.match(code) else None
-    is_telehealth = row is not None and row.get("category") == PK.TelehealthService
+    found = rule_model(policy).code(code) if CODE_PATTERN.match(code) else None
+    is_telehealth = found is not None and found.category == PK.TelehealthService
     return "audio-video" if is_telehealth else None
 
 

@@ -27,10 +27,10 @@ from rdflib.compare import isomorphic
 from rdflib.namespace import PROV, RDF, XSD
 from rdflib.term import Node
 
-from payerkg.core.dataset import PolicyGraph, read_files
-from payerkg.core.store import MemoryStore, Store, new_dataset
 from payerkg.errors import StaleRevision, StoreError, UnknownRevision
+from payerkg.graph.dataset import PolicyGraph, read_files
 from payerkg.namespaces import BASE, FILE_GRAPH, PK
+from payerkg.stores import MemoryStore, Store, new_dataset
 
 REVISION = Namespace(BASE + "revision/")
 HEAD = REVISION["head"]

@@ -3,6 +3,7 @@ one named graph per file."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -15,12 +16,12 @@ from rdflib import Dataset, Graph, URIRef
 from rdflib.plugins.parsers.notation3 import BadSyntax
 from rdflib.term import Identifier
 
-from payerkg.core.queries import Row
-from payerkg.core.store import MemoryStore, Store, new_dataset
 from payerkg.errors import DataFileError
+from payerkg.graph.queries import Row
 from payerkg.namespaces import FILE_GRAPH
+from payerkg.stores import MemoryStore, Store, new_dataset
 
-T = TypeVar("T")
+V = TypeVar("V")
 
 GRAPH_FOLDERS = ("ontology", "shapes", "policies")
 CASE_FOLDER = "cases"
@@ -89,22 +90,24 @@ def holds_nul(graph: Graph) -> bool:
 
 @dataclass
 class PolicyGraph:
-    """The graph at one revision: the store it lives in, derived views built once (``memo``),
+    """The graph at one revision: the store it lives in, derived views built once (``view``),
     and the revision they were built from. A new revision is a new PolicyGraph."""
 
     store: Store
     revision: str = ""
     revision_number: int = 0
-    _memo: dict[str, Any] = field(default_factory=dict, repr=False)
-    # Re-entrant: one derived view may be built from another (compiled shapes from shapes).
-    _memo_lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _views: dict[Callable[[PolicyGraph], Any], Any] = field(default_factory=dict, repr=False)
+    # Re-entrant: one view may be built from another (compiled shapes from the rule model).
+    _views_lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _dataset: Dataset | None = field(default=None, repr=False)
 
-    def memo(self, key: str, build: Callable[[], T]) -> T:
-        """A derived read-only view of this graph (vocabularies, term caches), built once."""
-        with self._memo_lock:
-            if key not in self._memo:
-                self._memo[key] = build()
-            return cast(T, self._memo[key])
+    def view(self, kind: Callable[[PolicyGraph], V]) -> V:
+        """The derived read-only view of this revision built by ``kind`` (a class taking the
+        graph), built once: the rule model, the validation shapes, the SPARQL endpoint's graphs."""
+        with self._views_lock:
+            if kind not in self._views:
+                self._views[kind] = kind(self)
+            return cast(V, self._views[kind])
 
     def select(self, name: str, **bindings: Identifier) -> list[Row]:
         """Rows of the named query, run by the store, with RDF-term bindings."""
@@ -114,19 +117,19 @@ class PolicyGraph:
     def dataset(self) -> Dataset:
         """The whole graph as an rdflib Dataset (the store itself for the in-memory backend, a
         snapshot read once otherwise), for graph-wide work: lint, SPARQL endpoint, rule documents."""
-        return self.memo("dataset", self.store.snapshot)
+        with self._views_lock:
+            if self._dataset is None:
+                self._dataset = self.store.snapshot()
+            return self._dataset
 
-    @property
+    @functools.cached_property
     def files(self) -> dict[URIRef, str]:
         """The named graphs that came from files, with their path below the data root."""
-        return self.memo(
-            "files",
-            lambda: {
-                name: name.removeprefix(str(FILE_GRAPH))
-                for name in sorted(self.store.graph_names())
-                if name.startswith(str(FILE_GRAPH))
-            },
-        )
+        return {
+            name: name.removeprefix(str(FILE_GRAPH))
+            for name in sorted(self.store.graph_names())
+            if name.startswith(str(FILE_GRAPH))
+        }
 
     def graph(self, name: URIRef) -> Graph:
         """One named graph."""

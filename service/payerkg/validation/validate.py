@@ -1,7 +1,7 @@
 """Validate encounters against the structural shapes and the shapes derived from rule data.
 
 The shapes are the source of truth. They are judged by the compiled SHACL engine
-(payerkg.core.compiled_shacl), with pyshacl as the reference: selectable per call, used
+(payerkg.validation.shacl.engine), with pyshacl as the reference: selectable per call, used
 automatically for any shape outside the compiled subset, and compared with the compiled engine
 by a differential test. Findings are turned into words a biller can act on, each with the rule
 version and its sources. Encounters stay in memory; nothing here stores or logs them.
@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import multiprocessing
 import re
-from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -21,14 +19,15 @@ import pyshacl
 from rdflib import Graph, URIRef
 from rdflib import Literal as RDFLiteral
 from rdflib.namespace import SH
+from rdflib.term import Node
 
-from payerkg.core.compiled_shacl import CompiledShapes, IndexedGraph, Result, report_graph
-from payerkg.core.coverage import Citation, citations_of
-from payerkg.core.dataset import PolicyGraph
-from payerkg.core.encounter import DEFAULT_LIMITS, Encounter, Limits, parse_encounter
-from payerkg.core.rule_shapes import FIELDS, LINE_FIELDS, compile_rule_shapes
 from payerkg.errors import InputError
+from payerkg.graph.dataset import PolicyGraph
+from payerkg.graph.rules import Citation, rule_model
 from payerkg.namespaces import PK
+from payerkg.validation.encounter import Encounter, Limits, parse_encounter
+from payerkg.validation.rule_shapes import FIELDS, LINE_FIELDS, compile_rule_shapes
+from payerkg.validation.shacl.engine import CompiledShapes, IndexedGraph, Result, report_graph
 
 ENCOUNTER_SHAPES = "shapes/encounter/"
 Engine = Literal["compiled", "pyshacl"]
@@ -67,22 +66,33 @@ class ValidationResult:
         return report_graph(self.results, self.conforms)
 
 
-def shapes_graph(policy: PolicyGraph) -> Graph:
-    """Structural encounter shapes plus the derived rule shapes, built once per loaded graph."""
+class _Shapes:
+    """A revision's shapes: structural encounter shapes plus the derived rule shapes, the fast
+    engine's compilation of them, and what each shape's findings say (path, rule, sources)."""
 
-    def build() -> Graph:
-        shapes = compile_rule_shapes(policy)
+    def __init__(self, policy: PolicyGraph) -> None:
+        self.graph = compile_rule_shapes(policy)
         for identifier, relpath in policy.files.items():
             if relpath.startswith(ENCOUNTER_SHAPES):
-                shapes += policy.graph(identifier)
-        return shapes
+                self.graph += policy.graph(identifier)
+        self._compiled: CompiledShapes | None = None
+        self.facts: dict[tuple[Node, Node | None], tuple[Node | None, Node | None, tuple[Citation, ...]]] = {}
 
-    return policy.memo("validation.shapes", build)
+    @property
+    def compiled(self) -> CompiledShapes:
+        if self._compiled is None:
+            self._compiled = CompiledShapes(self.graph)
+        return self._compiled
+
+
+def shapes_graph(policy: PolicyGraph) -> Graph:
+    """Structural encounter shapes plus the derived rule shapes, built once per revision."""
+    return policy.view(_Shapes).graph
 
 
 def compiled_shapes(policy: PolicyGraph) -> CompiledShapes:
-    """The shapes compiled for the fast engine, built once per loaded graph."""
-    return policy.memo("validation.compiled", lambda: CompiledShapes(shapes_graph(policy)))
+    """The shapes compiled for the fast engine, built once per revision."""
+    return policy.view(_Shapes).compiled
 
 
 def validate_encounter(
@@ -159,19 +169,21 @@ def _filled(message: str, value: object) -> str:
 SAFE_VALUE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
-def _shape_facts(policy: PolicyGraph, result: Result) -> tuple[Any, Any, tuple[Citation, ...]]:
+def _shape_facts(
+    policy: PolicyGraph, result: Result
+) -> tuple[Node | None, Node | None, tuple[Citation, ...]]:
     """The finding path, enforced rule and its citations of a result's shape, read once per shape."""
-    facts: dict[Any, tuple[Any, Any, tuple[Citation, ...]]] = policy.memo("validation.shape-facts", dict)
+    view = policy.view(_Shapes)
+    facts, shapes = view.facts, view.graph
     key = (result.source_shape, result.path)
     if key not in facts:
-        shapes = shapes_graph(policy)
         path = (
             result.path
             if isinstance(result.path, URIRef)
             else shapes.value(result.source_shape, PK.findingPath)
         )
         rule = shapes.value(result.source_shape, PK.enforces)
-        citations = tuple(citations_of(policy, rule)) if isinstance(rule, URIRef) else ()
+        citations = tuple(rule_model(policy).citations_of(rule)) if isinstance(rule, URIRef) else ()
         facts[key] = (path, rule, citations)
     return facts[key]
 
@@ -186,7 +198,7 @@ def _field(data: IndexedGraph, result: Result, path: object) -> str:
 
 @dataclass(frozen=True)
 class BatchRecord:
-    """One line of a batch: its NDJSON result text and what a summary needs."""
+    """One line of an NDJSON batch: its result text and what a summary needs."""
 
     line: int
     text: str
@@ -194,36 +206,7 @@ class BatchRecord:
     violated_rules: tuple[str, ...] = ()
 
 
-def validate_batch(
-    policy: PolicyGraph, lines: Iterable[bytes], limits: Limits = DEFAULT_LIMITS, workers: int = 1
-) -> Iterator[BatchRecord]:
-    """Validate NDJSON lines in order; a bad line yields an error record and the batch goes on.
-
-    With ``workers`` > 1 the lines are shared among forked processes, which inherit the loaded
-    graph and compiled shapes (compiled here first) and send back finished text, not objects.
-    """
-    numbered = [(number, raw) for number, raw in enumerate(lines, start=1) if raw.strip()]
-    if workers <= 1 or len(numbered) < 4 * BATCH_CHUNK:
-        yield from (_validate_line(policy, limits, item) for item in numbered)
-        return
-    compiled_shapes(policy)
-    global _BATCH_STATE
-    _BATCH_STATE = (policy, limits)
-    context = multiprocessing.get_context("fork")
-    with context.Pool(workers) as pool:
-        yield from pool.imap(_validate_forked, numbered, chunksize=BATCH_CHUNK)
-
-
-BATCH_CHUNK = 256
-_BATCH_STATE: tuple[PolicyGraph, Limits] | None = None  # what forked batch workers inherit
-
-
-def _validate_forked(item: tuple[int, bytes]) -> BatchRecord:
-    assert _BATCH_STATE is not None
-    return _validate_line(*_BATCH_STATE, item)
-
-
-def _validate_line(policy: PolicyGraph, limits: Limits, item: tuple[int, bytes]) -> BatchRecord:
+def validate_line(policy: PolicyGraph, limits: Limits, item: tuple[int, bytes]) -> BatchRecord:
     number, raw = item
     try:
         encounter = parse_encounter(raw, "application/json", limits)

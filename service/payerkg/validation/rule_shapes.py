@@ -13,16 +13,16 @@ payer or code, so without them such an encounter would conform unchecked.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
-from rdflib.namespace import RDF, RDFS, SH, SKOS
+from rdflib.namespace import RDF, SH, SKOS
 from rdflib.term import Identifier, Node
 
-from payerkg.core.coverage import claim_mechanics, coverage_floors, revised_on, statements_of
-from payerkg.core.dataset import PolicyGraph
+from payerkg.graph.dataset import PolicyGraph
+from payerkg.graph.facets import FACETS, SCOPED, Facet
+from payerkg.graph.rules import RuleVersion, rule_model
 from payerkg.namespaces import PK
 
 SHAPES = "https://w3id.org/payerkg/shapes/rule#"
@@ -30,24 +30,6 @@ SHAPES = "https://w3id.org/payerkg/shapes/rule#"
 SHACL = Namespace(str(SH._NS))
 ENCOUNTER = [("inverse", PK.line)]  # from a claim line up to its encounter
 
-# Encounter facet -> (scope property, requirement property, path from the line)
-FACET_PATHS: dict[str, tuple[URIRef, URIRef | None, list[tuple[str, URIRef]]]] = {
-    "modality": (PK.forModality, PK.requiresModality, [*ENCOUNTER, ("", PK.encounterModality)]),
-    "setting": (
-        PK.forPatientSetting,
-        PK.requiresPatientSetting,
-        [*ENCOUNTER, ("", PK.patientLocation), ("", PK.setting)],
-    ),
-    "status": (
-        PK.forPatientStatus,
-        PK.requiresPatientStatus,
-        [*ENCOUNTER, ("", PK.patient), ("", PK.patientStatus)],
-    ),
-    "purpose": (PK.forPurpose, None, [*ENCOUNTER, ("", PK.encounterPurpose)]),
-}
-RURAL_PATH = [*ENCOUNTER, ("", PK.patientLocation), ("", PK.rural)]
-ACO_PATH = [*ENCOUNTER, ("", PK.patient), ("", PK.acoAssigned)]
-PRACTITIONER_PATH = [*ENCOUNTER, ("", PK.practitioner), ("", PK.practitionerType)]
 DOCUMENTATION_PATH = [*ENCOUNTER, ("", PK.documentationPresent)]
 DATE_PATH = [*ENCOUNTER, ("", PK.dateOfService)]
 PAYER_PATH = [*ENCOUNTER, ("", PK.encounterPayer)]
@@ -74,21 +56,6 @@ FIELDS: dict[URIRef, str] = {
     PK.units: "units",
 }
 LINE_FIELDS = {PK.code, PK.modifier, PK.posCode, PK.minutes, PK.dataDays, PK.units}
-
-
-@dataclass
-class _Version:
-    iri: URIRef
-    rule: Node
-    label: str
-    statements: dict[URIRef, list[Node]]
-
-    def values(self, prop: URIRef) -> list[Node]:
-        return self.statements.get(prop, [])
-
-    def first(self, prop: URIRef) -> Node | None:
-        values = self.values(prop)
-        return values[0] if values else None
 
 
 class _Builder:
@@ -176,35 +143,37 @@ def compile_rule_shapes(policy: PolicyGraph, as_of: date | None = None) -> Graph
         # A payer that inherits this one's rules only as a coverage floor (Medicare Advantage):
         # what the baseline refuses or requires is a warning there (the plan's contract decides),
         # and the baseline's claim mechanics do not reach it at all.
-        floor_payers = _payer_ids(policy, version.first(PK.payer), floor=True)
-        if floor_payers and not claim_mechanics(policy, version.rule):
+        floor_payers = _payer_ids(policy, version.value(PK.payer), floor=True)
+        if floor_payers and not rule_model(policy).claim_mechanics(version.rule):
             _compile_version(builder, version, overriding, floor=True)
     _compile_code_validity(builder, policy)
     _compile_known_terms(builder, policy)
     return builder.graph
 
 
-def _current_versions(policy: PolicyGraph, as_of: date) -> list[_Version]:
-    rows = policy.select("current-rule-versions", asOf=Literal(as_of))
-    revised = revised_on(policy)
-    versions = []
-    for row in rows:
-        if any(day <= as_of for day in revised.get(row["version"], ())):
-            continue  # a revision of it was known by then
-        iri = row["version"]
-        statements = statements_of(policy, iri)
-        label = statements.get(RDFS.label, [iri])[0]
-        versions.append(_Version(iri, row["rule"], str(label), statements))
+def _current_versions(policy: PolicyGraph, as_of: date) -> list[RuleVersion]:
+    model = rule_model(policy)
+    versions = [
+        model.terms.version(row["version"])
+        for row in policy.select("current-rule-versions", asOf=Literal(as_of))
+        # Not when a revision of it was known by then.
+        if not any(day <= as_of for day in model.revised_on.get(row["version"], ()))
+    ]
     return sorted(versions, key=lambda v: str(v.iri))
+
+
+def _path(facet: Facet) -> list[tuple[str, URIRef]]:
+    """The path from a claim line to where its encounter states the facet."""
+    return [*ENCOUNTER, *(("", step) for step in facet.encounter_path)]
 
 
 def _notations(policy: PolicyGraph, nodes: Iterable[Node]) -> list[Literal]:
     found: set[str] = set()
     for node in nodes:
         assert isinstance(node, URIRef), "rules apply to codes and code groups, named by IRIs"
-        for member in statements_of(policy, node).get(SKOS.member) or [node]:
+        for member in rule_model(policy).terms.statements(node).get(SKOS.member) or [node]:
             assert isinstance(member, URIRef)
-            notation = statements_of(policy, member).get(SKOS.notation)
+            notation = rule_model(policy).terms.statements(member).get(SKOS.notation)
             if notation:
                 found.add(str(notation[0]))
     return [Literal(n) for n in sorted(found)]
@@ -214,13 +183,13 @@ def _payer_ids(policy: PolicyGraph, payer: Node | None, floor: bool) -> list[Lit
     """The payer and every payer that inherits its rules in full, or (``floor``) the payers that
     inherit them only as a coverage floor."""
     assert isinstance(payer, URIRef), "the policy shapes require one payer per rule version"
-    found: dict[tuple[URIRef, bool], list[Literal]] = policy.memo("rule-shapes.payer-ids", dict)
+    found = policy.view(_PayerIds).by_payer
     if (payer, floor) not in found:
         floor_ids = {
             str(notation)
-            for inheritor, baselines in coverage_floors(policy).items()
+            for inheritor, baselines in rule_model(policy).floors.items()
             if payer in baselines
-            for notation in statements_of(policy, inheritor).get(SKOS.notation, [])
+            for notation in rule_model(policy).terms.statements(inheritor).get(SKOS.notation, [])
         }
         every_id = {str(row["id"]) for row in policy.select("payers-inheriting", basePayer=payer)}
         chosen = floor_ids if floor else every_id - floor_ids
@@ -228,7 +197,14 @@ def _payer_ids(policy: PolicyGraph, payer: Node | None, floor: bool) -> list[Lit
     return found[(payer, floor)]
 
 
-def _applies(builder: _Builder, version: _Version, overriding: list[_Version], floor: bool) -> BNode:
+class _PayerIds:
+    """Per (payer, floor): the payer ids a derived shape accepts, worked out once per revision."""
+
+    def __init__(self, policy: PolicyGraph) -> None:
+        self.by_payer: dict[tuple[URIRef, bool], list[Literal]] = {}
+
+
+def _applies(builder: _Builder, version: RuleVersion, overriding: list[RuleVersion], floor: bool) -> BNode:
     policy = builder.policy
     parts: list[Node] = [
         builder.node(
@@ -242,34 +218,32 @@ def _applies(builder: _Builder, version: _Version, overriding: list[_Version], f
             builder.property(
                 PAYER_PATH,
                 minCount=Literal(1),
-                **{"in": _payer_ids(policy, version.first(PK.payer), floor)},
+                **{"in": _payer_ids(policy, version.value(PK.payer), floor)},
             )
         ),
     ]
-    dates: dict[str, Node] = {"minCount": Literal(1), "minInclusive": version.first(PK.effectiveStart)}  # type: ignore[dict-item]
-    end = version.first(PK.effectiveEnd)
+    dates: dict[str, Node] = {"minCount": Literal(1), "minInclusive": version.value(PK.effectiveStart)}  # type: ignore[dict-item]
+    end = version.value(PK.effectiveEnd)
     if end is not None:
         dates["maxInclusive"] = end
     parts.append(builder.node(builder.property(DATE_PATH, **dates)))
-    for scope_prop, _, steps in FACET_PATHS.values():
-        scope = version.values(scope_prop)
-        if scope:
-            parts.append(
-                builder.node(
-                    builder.property(steps, minCount=Literal(1), **{"in": _notations(policy, scope)})
-                )
-            )
-    # Boolean scopes hold only when the encounter states the value.
-    for prop, path in ((PK.forRuralLocation, RURAL_PATH), (PK.forAcoAssignment, ACO_PATH)):
-        flag = version.first(prop)
-        if flag is not None:
-            parts.append(builder.node(builder.property(path, minCount=Literal(1), hasValue=flag)))
+    for facet in SCOPED:
+        scope = version.values(facet.scope)  # type: ignore[arg-type]  # SCOPED facets have one
+        if not scope:
+            continue
+        # A yes/no scope holds only when the encounter states the value.
+        matches = (
+            {"in": _notations(policy, scope)} if facet.vocabulary is not None else {"hasValue": scope[0]}
+        )
+        parts.append(builder.node(builder.property(_path(facet), minCount=Literal(1), **matches)))
     # An exception that applies displaces this rule.
     parts.extend(builder.negation(_applies(builder, other, [], floor)) for other in overriding)
     return builder.conjunction(parts)
 
 
-def _compile_version(builder: _Builder, version: _Version, overriding: list[_Version], floor: bool) -> None:
+def _compile_version(
+    builder: _Builder, version: RuleVersion, overriding: list[RuleVersion], floor: bool
+) -> None:
     policy = builder.policy
     applies = _applies(builder, version, overriding, floor)
     local = str(version.iri).rsplit("/", 1)[-1] + ("-floor" if floor else "")
@@ -292,8 +266,8 @@ def _compile_version(builder: _Builder, version: _Version, overriding: list[_Ver
     def words(values: list[Literal]) -> str:
         return " or ".join(str(v) for v in values)
 
-    recognized = version.first(PK.recognized)
-    if version.first(PK.determination) == PK.NotCovered or (
+    recognized = version.value(PK.recognized)
+    if version.value(PK.determination) == PK.NotCovered or (
         isinstance(recognized, Literal) and not recognized.toPython()
     ):
         shape(
@@ -302,25 +276,24 @@ def _compile_version(builder: _Builder, version: _Version, overriding: list[_Ver
             PK.code,
             f"{codes}: not covered by this payer in this situation",
         )
-    requirements = [
-        ("modality", PK.requiresModality, FACET_PATHS["modality"][2], PK.encounterModality),
-        ("setting", PK.requiresPatientSetting, FACET_PATHS["setting"][2], PK.setting),
-        ("patient-status", PK.requiresPatientStatus, FACET_PATHS["status"][2], PK.patientStatus),
-        ("practitioner-type", PK.eligiblePractitionerType, PRACTITIONER_PATH, PK.practitionerType),
-    ]
-    for kind, prop, steps, field in requirements:
-        allowed = _notations(policy, version.values(prop))
-        if allowed:
-            # An encounter that does not say cannot show that the requirement is met.
-            required = builder.property(steps, minCount=Literal(1), **{"in": allowed})
-            shape(kind, builder.node(required), field, f"must be {words(allowed)}")
-    if version.first(PK.requiresRuralLocation) == Literal(True):
-        shape(
-            "rural",
-            builder.node(builder.property(RURAL_PATH, hasValue=Literal(True))),
-            PK.rural,
-            "must show a rural location",
-        )
+    for facet in FACETS:
+        required = version.values(facet.requirement) if facet.requirement is not None else []
+        if not required:
+            continue
+        field = facet.encounter_path[-1]
+        if facet.vocabulary is None:
+            if required[0] == Literal(True):
+                shape(
+                    facet.shape_suffix,
+                    builder.node(builder.property(_path(facet), hasValue=Literal(True))),
+                    field,
+                    "must be yes",
+                )
+            continue
+        allowed = _notations(policy, required)
+        # An encounter that does not say cannot show that the requirement is met.
+        stated = builder.property(_path(facet), minCount=Literal(1), **{"in": allowed})
+        shape(facet.shape_suffix, builder.node(stated), field, f"must be {words(allowed)}")
     required_pos = _notations(policy, version.values(PK.requiresPlaceOfService))
     if required_pos:
         shape(
@@ -353,7 +326,7 @@ def _compile_version(builder: _Builder, version: _Version, overriding: list[_Ver
         ("maximum-data-days", PK.maximumDataDays, PK.dataDays, "maxInclusive", "must be at most {}"),
     ]
     for kind, prop, field, constraint, template in limits:
-        value = version.first(prop)
+        value = version.value(prop)
         if value is not None:
             shape(
                 kind,
@@ -422,7 +395,7 @@ def _compile_code_validity(builder: _Builder, policy: PolicyGraph) -> None:
 def _compile_known_terms(builder: _Builder, policy: PolicyGraph) -> None:
     """The encounter's payer and each line's code must be ones the graph knows: no rule applies to
     an unknown one, so without these shapes it would conform in silence. ``{$value}`` in the
-    message is the submitted payer or code (see payerkg.core.validation)."""
+    message is the submitted payer or code (see payerkg.validation.validate)."""
     known = [
         (
             "payer",

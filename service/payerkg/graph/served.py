@@ -11,16 +11,16 @@ import threading
 import time
 from collections.abc import Callable
 
-from payerkg.core import revisions
-from payerkg.core.dataset import PolicyGraph
-from payerkg.core.store import Store
+from payerkg.editing import revisions
+from payerkg.graph.dataset import PolicyGraph
+from payerkg.stores import Store
 
 
 class ServedGraph:
     def __init__(
         self,
         store: Store,
-        warm_up: Callable[[PolicyGraph], None],
+        warm_up: Callable[[PolicyGraph], object],
         check_every_s: float = 1.0,
         fixed: PolicyGraph | None = None,
     ) -> None:

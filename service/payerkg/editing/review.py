@@ -1,6 +1,6 @@
 """How current each rule version is: the review list a policy editor works through, oldest first.
 
->>> from payerkg.core.dataset import load_dataset
+>>> from payerkg.graph.dataset import load_dataset
 >>> entries = rule_reviews(load_dataset(), payer="medicare")
 >>> entries[0].reviewed_on <= entries[-1].reviewed_on
 True
@@ -13,9 +13,9 @@ from datetime import date, timedelta
 
 from rdflib import URIRef
 
-from payerkg.core.coverage import Citation, citations_of, literal_date
-from payerkg.core.dataset import PolicyGraph
-from payerkg.core.queries import Row
+from payerkg.graph.dataset import PolicyGraph
+from payerkg.graph.queries import Row
+from payerkg.graph.rules import Citation, literal_date, rule_model
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def _entry(policy: PolicyGraph, row: Row) -> ReviewEntry:
         last_confirmed=literal_date(row.get("confirmed")),
         effective_start=row["start"].toPython(),
         effective_end=literal_date(row.get("end")),
-        sources=citations_of(policy, version),
+        sources=rule_model(policy).citations_of(version),
     )
 
 

@@ -13,10 +13,10 @@ from datetime import date
 
 from rdflib import URIRef
 
-from payerkg.core.catalog import payers
-from payerkg.core.coverage import Candidate, candidate_versions, citations_of, statements_of
-from payerkg.core.dataset import PolicyGraph
-from payerkg.core.disagreement import can_apply_together, disagreements
+from payerkg.coverage.disagreement import can_apply_together, disagreements
+from payerkg.graph.catalog import payers
+from payerkg.graph.dataset import PolicyGraph
+from payerkg.graph.rules import Candidate, RuleModel, rule_model
 from payerkg.namespaces import PK
 
 
@@ -51,22 +51,38 @@ def graph_conflicts(
         if codes_of is None or row["code"] in codes_of
     ]
     found: dict[tuple[str, str, str, str], GraphConflict] = {}
+    model = rule_model(policy)
     for payer in payers(policy):
         payer_iri = URIRef(payer["iri"])
         for code, notation in codes:
-            current = [c for c in candidate_versions(policy, payer_iri, code) if c.current(as_of)]
+            current = [c for c in model.candidates(payer_iri, code) if c.current(as_of)]
             for i, first in enumerate(current):
                 for second in current[i + 1 :]:
-                    for conflict in _pair(policy, payer_iri, payer["id"], first, second):
+                    for conflict in _pair(model, payer_iri, payer["id"], first, second):
                         key = (conflict.payer, conflict.topic, conflict.first.rule, conflict.second.rule)
                         found.setdefault(key, conflict).codes.append(notation)
     return sorted(found.values(), key=lambda c: (c.payer, c.topic, c.first.rule, c.second.rule))
 
 
+class _Conflicts:
+    """A revision's conflicts, per "as known on" date asked."""
+
+    def __init__(self, policy: PolicyGraph) -> None:
+        self.as_of: dict[date | None, list[GraphConflict]] = {}
+
+
+def conflicts_as_of(policy: PolicyGraph, as_of: date | None = None) -> list[GraphConflict]:
+    """``graph_conflicts`` over the whole graph, worked out once per revision and date."""
+    found = policy.view(_Conflicts).as_of
+    if as_of not in found:
+        found[as_of] = graph_conflicts(policy, as_of)
+    return found[as_of]
+
+
 def _pair(
-    policy: PolicyGraph, payer: URIRef, payer_id: str, first: Candidate, second: Candidate
+    model: RuleModel, payer: URIRef, payer_id: str, first: Candidate, second: Candidate
 ) -> list[GraphConflict]:
-    a, b = statements_of(policy, first.iri), statements_of(policy, second.iri)
+    a, b = model.terms.statements(first.iri), model.terms.statements(second.iri)
 
     def values_a(p: URIRef) -> list:  # type: ignore[type-arg]
         return a.get(p, [])
@@ -88,8 +104,8 @@ def _pair(
         GraphConflict(
             payer=payer_id,
             topic=d.topic,
-            first=_side(policy, first.iri, [str(v) for v in d.first_says], values_a(PK.evidenceLevel)),
-            second=_side(policy, second.iri, [str(v) for v in d.second_says], values_b(PK.evidenceLevel)),
+            first=_side(model, first.iri, [str(v) for v in d.first_says], values_a(PK.evidenceLevel)),
+            second=_side(model, second.iri, [str(v) for v in d.second_says], values_b(PK.evidenceLevel)),
             overlap_start=start.isoformat(),
             overlap_end=end.isoformat() if end else None,
         )
@@ -97,10 +113,10 @@ def _pair(
     ]
 
 
-def _side(policy: PolicyGraph, version: URIRef, says: list[str], level: list) -> Side:  # type: ignore[type-arg]
+def _side(model: RuleModel, version: URIRef, says: list[str], level: list) -> Side:  # type: ignore[type-arg]
     return Side(
         rule=str(version),
         says=[s.rsplit("/", 1)[-1].rsplit("#", 1)[-1] for s in says],
         evidence_level=str(level[0]).rsplit("#", 1)[-1] if level else "",
-        sources=sorted({c.url for c in citations_of(policy, version)}),
+        sources=sorted({c.url for c in model.citations_of(version)}),
     )

@@ -16,15 +16,16 @@ from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import PROV, RDF, SKOS
 from rdflib.plugins.parsers.notation3 import BadSyntax
 
-from payerkg.core import revisions
-from payerkg.core.conflicts import GraphConflict, graph_conflicts
-from payerkg.core.dataset import PolicyGraph, holds_nul
-from payerkg.core.lint import lint
-from payerkg.core.queries import SPARQL_PARSER
-from payerkg.core.revisions import EDIT_GRAPH, Change, RevisionRecord
-from payerkg.core.store import OxigraphStore, Store, new_dataset
+from payerkg.coverage.conflicts import GraphConflict, graph_conflicts
+from payerkg.editing import revisions
+from payerkg.editing.revisions import EDIT_GRAPH, Change, RevisionRecord
 from payerkg.errors import EditConflict, EditRefused, ParseError, StaleRevision, TooLarge
+from payerkg.graph.dataset import PolicyGraph, holds_nul
+from payerkg.graph.queries import SPARQL_PARSER
 from payerkg.namespaces import PK, RULE, RV, SRC
+from payerkg.stores import Store, new_dataset
+from payerkg.stores.oxigraph import OxigraphStore
+from payerkg.validation.lint import lint
 
 EDITABLE_NAMESPACES = (str(RULE), str(RV), str(SRC))
 MAX_EDIT_TRIPLES = 2_000
@@ -79,7 +80,9 @@ def propose_addition(base: PolicyGraph, submitted: Graph, today: date, supersede
     with ``supersedes``, each new version revises the active versions it would disagree with."""
     added = _normalized(base, submitted, today)
     versions = _versions(added)
-    rules = tuple(sorted({r for v in versions for r in added.objects(v, PK.versionOf) if isinstance(r, URIRef)}))  # noqa: E501
+    rules = tuple(
+        sorted({r for v in versions for r in added.objects(v, PK.versionOf) if isinstance(r, URIRef)})
+    )
     codes = _codes(base, added, versions)
     proposal = _evaluate(base, added, None, rules, codes)
     if supersedes and proposal.conflicts:

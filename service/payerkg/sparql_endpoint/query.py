@@ -31,8 +31,7 @@ from rdflib.plugins.sparql.sparql import Query
 from rdflib.query import Result
 from rdflib.term import Node
 
-from payerkg.core.revisions import REVISIONS_GRAPH
-from payerkg.core.store import new_dataset
+from payerkg.editing.revisions import REVISIONS_GRAPH
 from payerkg.errors import (
     ForbiddenFeature,
     MalformedQuery,
@@ -42,7 +41,9 @@ from payerkg.errors import (
     QueryTimeout,
     ResultTooLarge,
 )
+from payerkg.graph.dataset import PolicyGraph
 from payerkg.namespaces import PREFIXES
+from payerkg.stores import new_dataset
 
 SPARQL_JSON = "application/sparql-results+json"
 SPARQL_XML = "application/sparql-results+xml"
@@ -284,6 +285,13 @@ def answer_query(
     if graph is None or len(graph) > max_rows:
         raise ResultTooLarge(f"the result holds more than {max_rows} triples; narrow the query")
     return Answer(form, media_type, _write_graph(graph, media_type))
+
+
+class PolicyGraphs:
+    """The graphs the endpoint answers from at one revision, built once (``policy.view``)."""
+
+    def __init__(self, policy: PolicyGraph) -> None:
+        self.dataset = policy_graphs(policy.dataset)
 
 
 def policy_graphs(dataset: Dataset) -> Dataset:

@@ -15,7 +15,7 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import SH
 from rdflib.term import Node
 
-from payerkg.core.dataset import PolicyGraph, default_data_root, load_dataset
+from payerkg.graph.dataset import PolicyGraph, default_data_root, load_dataset
 
 POLICY_SHAPES = "shapes/policy/"
 
@@ -68,7 +68,10 @@ def _shape_problems(
 ) -> Iterable[Problem]:
     focus_nodes = list(focus) if focus is not None else None
     conforms, report, _ = pyshacl.validate(
-        data, shacl_graph=shapes, allow_warnings=True, focus_nodes=focus_nodes  # type: ignore[arg-type]
+        data,
+        shacl_graph=shapes,
+        allow_warnings=True,
+        focus_nodes=focus_nodes,  # type: ignore[arg-type]
     )
     if conforms:
         return

@@ -13,11 +13,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from payerkg.core.coverage import CoverageQuestion, coverage
-from payerkg.core.dataset import PolicyGraph, default_data_root
-from payerkg.core.encounter import Encounter, encounter_from_json
-from payerkg.core.validation import validate_encounter
+from payerkg.coverage.answer import CoverageQuestion, coverage
 from payerkg.errors import InputError
+from payerkg.graph.dataset import PolicyGraph, default_data_root
+from payerkg.validation.encounter import Encounter, encounter_from_json
+from payerkg.validation.validate import validate_encounter
 
 
 @dataclass

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from rdflib import URIRef
 from rdflib.term import Node
 
+from payerkg.graph.facets import SCOPED
 from payerkg.namespaces import PK
 
 Values = Callable[[URIRef], list[Node]]
@@ -27,16 +28,6 @@ REQUIRED_VERSUS_FORBIDDEN = {
     "place of service": (PK.requiresPlaceOfService, PK.forbidsPlaceOfService),
     "modifiers": (PK.requiresModifier, PK.forbidsModifier),
 }
-# Per facet, what limits where a version holds: its scope, else what it requires (a version that
-# requires audio-only never says "covered" for an asynchronous service).
-FACETS = (
-    (PK.forModality, PK.requiresModality),
-    (PK.forPatientSetting, PK.requiresPatientSetting),
-    (PK.forPatientStatus, PK.requiresPatientStatus),
-    (PK.forPurpose, None),
-    (PK.forRuralLocation, PK.requiresRuralLocation),
-    (PK.forAcoAssignment, None),
-)
 
 
 @dataclass(frozen=True)
@@ -49,9 +40,11 @@ class Disagreement:
 def can_apply_together(first: Values, second: Values) -> bool:
     """False when the two versions hold in situations that exclude each other (e.g. patient at
     home vs in a facility)."""
-    for scope, requirement in FACETS:
-        a = first(scope) or (first(requirement) if requirement else [])
-        b = second(scope) or (second(requirement) if requirement else [])
+    # Per facet, what limits where a version holds: its scope, else what it requires (a version
+    # that requires audio-only never says "covered" for an asynchronous service).
+    for facet in SCOPED:
+        a = first(facet.scope) or (first(facet.requirement) if facet.requirement else [])  # type: ignore[arg-type]
+        b = second(facet.scope) or (second(facet.requirement) if facet.requirement else [])  # type: ignore[arg-type]
         if a and b and not set(a) & set(b):
             return False
     return True

@@ -20,7 +20,6 @@ from rdflib.namespace import XSD
 from rdflib.plugins.parsers.notation3 import BadSyntax
 from rdflib.term import Identifier
 
-from payerkg.core.dataset import default_data_root, holds_nul
 from payerkg.errors import (
     ContextNotAllowed,
     InvalidEncounter,
@@ -29,6 +28,7 @@ from payerkg.errors import (
     TooLarge,
     UnsupportedFormat,
 )
+from payerkg.graph.dataset import default_data_root, holds_nul
 from payerkg.namespaces import PK
 
 CONTEXT_URL = "https://w3id.org/payerkg/context/encounter.jsonld"

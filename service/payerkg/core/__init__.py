@@ -1,1 +1,0 @@
-"""The domain core: plain functions on rdflib graphs. No web or CLI imports here."""

@@ -1,0 +1,1 @@
+"""Editing the graph: proposals, revisions and their audit log, diffs, what-if and the review list."""

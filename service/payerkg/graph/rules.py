@@ -1,0 +1,405 @@
+"""The rule model: rule versions of one graph revision as every engine reads them.
+
+``rule_model(policy)`` is built once per revision. It holds the candidate index (which rule
+versions may govern a payer's code, with the dates that decide when), the controlled vocabularies
+of the facets (``graph/facets.py``), and a term reader that reads each term's statements and
+citations once. Coverage answers, the shapes derived from rules, conflict detection, the review
+list and the catalog all read rules through it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from rdflib import Literal, URIRef
+from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS
+from rdflib.term import Identifier, Node
+
+from payerkg.errors import InvalidParameter, UnknownPayer
+from payerkg.graph.dataset import PolicyGraph
+from payerkg.graph.facets import FACETS, Facet
+from payerkg.graph.queries import Row
+from payerkg.namespaces import PK
+
+CODE_PATTERN = re.compile(r"^(?:[0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})$")
+PAYER_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+# Billing and recognition rules say how a payer's own claims work: never part of a coverage floor.
+CLAIM_MECHANICS = frozenset({PK.BillingRule, PK.RecognitionRule})
+
+
+@dataclass
+class Citation:
+    """A source a statement rests on. ``evidence_level`` is the source's own authority (primary,
+    secondary quoting primary text, secondary); ``rule_evidence_level`` is the cited rule version's."""
+
+    source: str
+    title: str
+    url: str
+    accessed: str
+    evidence_level: str
+    rule_evidence_level: str
+    rule: str
+    published: str | None = None
+    section: str | None = None
+    quote: str | None = None
+
+
+@dataclass(frozen=True)
+class RuleVersion:
+    """One rule version with its statements."""
+
+    iri: URIRef
+    statements: dict[URIRef, list[Node]]
+
+    def values(self, prop: URIRef) -> list[Node]:
+        return self.statements.get(prop, [])
+
+    def value(self, prop: URIRef) -> Node | None:
+        found = self.statements.get(prop)
+        return found[0] if found else None
+
+    @property
+    def rule(self) -> Node | None:
+        return self.value(PK.versionOf)
+
+    @property
+    def label(self) -> str:
+        return str(self.value(RDFS.label) or self.iri)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A rule version that may govern a payer's code, with the dates that decide when."""
+
+    iri: URIRef
+    start: date
+    end: date | None
+    known: date | None
+    revised_on: tuple[date, ...]
+
+    def governs(self, day: date, as_of: date) -> bool:
+        """In force on the date of service, as known on ``as_of`` (not yet revised by then)."""
+        return self.start <= day and (self.end is None or day <= self.end) and self.current(as_of)
+
+    def current(self, as_of: date) -> bool:
+        """Known on ``as_of`` and not yet revised by then."""
+        return (self.known is None or self.known <= as_of) and not any(r <= as_of for r in self.revised_on)
+
+
+@dataclass(frozen=True)
+class Payer:
+    """A payer as a question names it: its IRI and the date its sources are current to."""
+
+    iri: URIRef
+    sources_current_to: date | None
+
+
+@dataclass(frozen=True)
+class Code:
+    """A procedure code and the dates it is valid in its code system."""
+
+    iri: URIRef
+    notation: str
+    label: str
+    system: URIRef
+    category: URIRef | None
+    valid_from: date | None
+    valid_through: date | None
+
+    def valid_on(self, day: date) -> bool:
+        """Whether the code is valid in its code system on ``day``."""
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_through is None or self.valid_through >= day
+        )
+
+
+class TermReader:
+    """Reads labels, notations, definitions and citations of terms, once each."""
+
+    def __init__(self, policy: PolicyGraph) -> None:
+        self.policy = policy
+        self.cache: dict[Node, dict[URIRef, list[Node]]] = {}
+        self.citation_cache: dict[Node, list[Citation]] = {}
+
+    def preload(self, rows: list[Row]) -> None:
+        """Fill the cache from (s, p, o) rows: one bulk query, or one term with its citations."""
+        found: dict[Node, dict[URIRef, list[Node]]] = defaultdict(lambda: defaultdict(list))
+        for row in rows:
+            found[row["s"]][row["p"]].append(row["o"])
+        for term, statements in found.items():
+            self.cache[term] = _ordered(statements)
+
+    def statements(self, term: Node) -> dict[URIRef, list[Node]]:
+        # The graph of one revision never changes, so what was read once stays true.
+        if term not in self.cache:
+            # A blank node is never asked for here: it came with its subject's read.
+            assert isinstance(term, URIRef), "citations are read with the version that carries them"
+            self.preload(self.policy.select("term-statements-with-citations", term=term))
+            self.cache.setdefault(term, {})
+        return self.cache[term]
+
+    def version(self, iri: URIRef) -> RuleVersion:
+        return RuleVersion(iri, self.statements(iri))
+
+    def first(self, term: Node, prop: URIRef) -> str | None:
+        values = self.statements(term).get(prop)
+        return str(values[0]) if values else None
+
+    def label(self, term: Node) -> str:
+        return self.first(term, RDFS.label) or local_name(term)
+
+    def notation(self, term: Node) -> str:
+        return self.first(term, SKOS.notation) or local_name(term)
+
+    def definition_of(self, term: Node) -> str:
+        return self.first(term, SKOS.definition) or self.label(term)
+
+    def words(self, values: Iterable[Node]) -> str:
+        shown = [
+            ("yes" if v.toPython() else "no") if isinstance(v, Literal) else self.label(v) for v in values
+        ]
+        return " or ".join(sorted(shown))
+
+    def citations(self, version: RuleVersion) -> list[Citation]:
+        if version.iri not in self.citation_cache:
+            self.citation_cache[version.iri] = self._read_citations(version)
+        return list(self.citation_cache[version.iri])
+
+    def _read_citations(self, version: RuleVersion) -> list[Citation]:
+        level = version.value(PK.evidenceLevel)
+        found = []
+        for node in version.values(PK.citation):
+            source = self.statements(node).get(PK.source, [None])[0]
+            if source is None:
+                continue
+            found.append(
+                self.citation(
+                    source,
+                    str(version.iri),
+                    self.notation(level) if level is not None else "",
+                    section=self.first(node, PK.section),
+                    quote=self.first(node, PK.quote),
+                )
+            )
+        # By content: blank-node labels differ between stores and loads.
+        return sorted(found, key=lambda c: (c.source, c.section or "", c.quote or ""))
+
+    def citation(
+        self, source: Node, rule: str, rule_level: str, section: str | None = None, quote: str | None = None
+    ) -> Citation:
+        """A source as cited by ``rule``: its title, address, dates and its own evidence level."""
+        kind = self.statements(source).get(PK.sourceKind)
+        return Citation(
+            source=str(source),
+            title=self.first(source, DCTERMS.title) or "",
+            url=self.first(source, PK.url) or "",
+            accessed=self.first(source, PK.accessed) or "",
+            evidence_level=self.notation(kind[0]) if kind else "",
+            rule_evidence_level=rule_level,
+            rule=rule,
+            published=self.first(source, DCTERMS.date),
+            section=section,
+            quote=quote,
+        )
+
+
+class Vocabulary:
+    """Notation <-> IRI maps of the facets' controlled values, read from the graph."""
+
+    def __init__(self, model: RuleModel) -> None:
+        self.by_class: dict[URIRef, dict[str, URIRef]] = {}
+        for facet in FACETS:
+            if facet.vocabulary is not None:
+                rows = model.select_once("controlled-values", **{"class": facet.vocabulary})
+                self.by_class[facet.vocabulary] = {str(r["notation"]): r["value"] for r in rows}
+
+    def values(self, facet: Facet) -> list[str]:
+        """The notations a facet takes, sorted (empty for a yes/no facet)."""
+        return sorted(self.by_class.get(facet.vocabulary, {})) if facet.vocabulary is not None else []
+
+    def fact(self, facet: Facet, given: str | bool) -> Node:
+        """What a question states for a facet, as the term rules use; InvalidParameter if unknown."""
+        if facet.vocabulary is None:
+            return Literal(bool(given))
+        try:
+            return self.by_class[facet.vocabulary][str(given)]
+        except KeyError:
+            allowed = ", ".join(self.values(facet))
+            raise InvalidParameter(
+                f"{facet.words} is not one of the known values ({allowed})", pointer=facet.name
+            ) from None
+
+
+class RuleModel:
+    """The rule versions of one graph revision: candidates by (payer, code), their statements,
+    payers, codes and vocabularies. Read all at once from a local store, or per (payer, code) when
+    first asked from a remote one (whose graph may be too big to read whole)."""
+
+    def __init__(self, policy: PolicyGraph) -> None:
+        self.policy = policy
+        self._lock = threading.Lock()
+        self._selected: dict[tuple[str, frozenset[tuple[str, Identifier]]], list[Row]] = {}
+        self._payers: dict[str, Payer] = {}
+        self._codes: dict[str, Code | None] = {}
+        self.terms = TermReader(policy)
+        if policy.store.bulk_reads:
+            # Blank-node citations can only be read together with their subjects.
+            self.terms.preload(policy.select("rule-statements"))
+        revised: dict[URIRef, set[date]] = defaultdict(set)
+        for row in policy.select("rule-revisions"):
+            revised[row["version"]].add(row["revisedOn"].toPython())
+        self.revised_on: dict[URIRef, tuple[date, ...]] = {v: tuple(sorted(d)) for v, d in revised.items()}
+        """For each revised rule version, the days active revisions of it became known (sorted)."""
+        self.complete = policy.store.bulk_reads
+        self._by_payer_code = (
+            _candidates(policy.select("rule-version-index"), self.revised_on) if self.complete else {}
+        )
+        baselines: dict[URIRef, list[URIRef]] = defaultdict(list)
+        for row in policy.select("payer-baselines"):
+            baselines[row["payer"]].append(row["baseline"])
+        self.baselines: dict[URIRef, list[URIRef]] = dict(baselines)
+        floors: dict[URIRef, set[URIRef]] = defaultdict(set)
+        for row in policy.select("payer-floor-baselines"):
+            floors[row["payer"]].add(row["baseline"])
+        self.floors: dict[URIRef, frozenset[URIRef]] = {p: frozenset(b) for p, b in floors.items()}
+        """Payer -> the baselines whose rules are only its coverage floor (pk:inheritsCoverageFloorFrom)."""
+        self.vocabulary = Vocabulary(self)
+
+    def select_once(self, name: str, **bindings: Identifier) -> list[Row]:
+        """Rows of a named query, run once per revision and binding (a revision never changes)."""
+        key = (name, frozenset(bindings.items()))
+        if key not in self._selected:
+            self._selected[key] = self.policy.select(name, **bindings)
+        return self._selected[key]
+
+    def candidates(self, payer: URIRef, code: URIRef) -> list[Candidate]:
+        """The rule versions that may govern a payer's code: its own and its baselines'."""
+        found = [c for baseline in self.baselines.get(payer, [payer]) for c in self._own(baseline, code)]
+        return sorted(found, key=lambda c: str(c.iri))
+
+    def _own(self, payer: URIRef, code: URIRef) -> list[Candidate]:
+        key = (payer, code)
+        if not self.complete and key not in self._by_payer_code:
+            rows = self.policy.select("rule-version-index", payer=payer, code=code)
+            # Their statements now too: answers read them next, and one read beats one per version.
+            self.terms.preload(self.policy.select("rule-version-statements", payer=payer, code=code))
+            with self._lock:
+                self._by_payer_code[key] = _candidates(rows, self.revised_on).get(key, [])
+        return self._by_payer_code.get(key, [])
+
+    def governing(self, payer: URIRef, code: URIRef, day: date, as_of: date) -> list[RuleVersion]:
+        """The versions that govern a payer's code on ``day`` as known on ``as_of``. A coverage floor
+        passes on what is covered, never how the baseline's claims are billed or which codes it
+        recognizes: those are the plan's contract."""
+        floor = self.floors.get(payer, frozenset())
+        versions = [self.terms.version(c.iri) for c in self.candidates(payer, code) if c.governs(day, as_of)]
+        return [v for v in versions if not (v.value(PK.payer) in floor and self.claim_mechanics(v.rule))]
+
+    def claim_mechanics(self, rule: Node | None) -> bool:
+        """Billing and recognition rules: how a payer's own claims work, never part of a coverage floor."""
+        return isinstance(rule, URIRef) and bool(
+            CLAIM_MECHANICS & set(self.terms.statements(rule).get(RDF.type, []))
+        )
+
+    def payer(self, payer_id: str) -> Payer:
+        """The payer with this id; InvalidParameter for a malformed id, UnknownPayer if absent."""
+        if payer_id not in self._payers:
+            if not PAYER_PATTERN.match(payer_id):
+                raise InvalidParameter("payer must be a short payer id such as medicare", "payer")
+            rows = self.select_once("payer-by-id", id=Literal(payer_id))
+            if not rows:
+                raise UnknownPayer("no payer with this id is in the graph", "payer")
+            self._payers[payer_id] = Payer(rows[0]["payer"], literal_date(rows[0].get("sourcesCurrentTo")))
+        return self._payers[payer_id]
+
+    def code(self, notation: str) -> Code | None:
+        """The code with this notation and its validity dates, or None if the graph has none."""
+        if notation not in self._codes:
+            rows = self.select_once("code-by-notation", notation=Literal(notation))
+            row = rows[0] if rows else None
+            self._codes[notation] = (
+                Code(
+                    row["code"],
+                    notation,
+                    str(row["label"]),
+                    row["system"],
+                    row.get("category"),
+                    literal_date(row.get("validFrom")),
+                    literal_date(row.get("validThrough")),
+                )
+                if row is not None
+                else None
+            )
+        return self._codes[notation]
+
+    def horizon(self, payer: URIRef) -> date | None:
+        """The latest start or end of the payer's rules and its baselines' (the graph's horizon)."""
+        days = []
+        for baseline in self.baselines.get(payer, [payer]):
+            rows = self.select_once("payer-horizon", payer=baseline)
+            last = literal_date(rows[0].get("lastChange")) if rows else None
+            if last is not None:
+                days.append(last)
+        return max(days, default=None)
+
+    def citations_of(self, subject: URIRef) -> list[Citation]:
+        """The citations of a rule version (or a code), with their sources and evidence level."""
+        return self.terms.citations(self.terms.version(subject))
+
+
+def rule_model(policy: PolicyGraph) -> RuleModel:
+    """The rule model of a revision, built once (``make serve`` builds it at start-up)."""
+    return policy.view(RuleModel)
+
+
+def _candidates(
+    rows: list[Row], revised: dict[URIRef, tuple[date, ...]]
+) -> dict[tuple[URIRef, URIRef], list[Candidate]]:
+    """Rows of rule-version-index.rq as candidates by (payer, code)."""
+    dates: dict[URIRef, tuple[date, date | None, date | None]] = {}
+    keys: dict[URIRef, set[tuple[URIRef, URIRef]]] = defaultdict(set)
+    for row in rows:
+        version = row["version"]
+        dates[version] = (
+            row["start"].toPython(),
+            literal_date(row.get("end")),
+            literal_date(row.get("known")),
+        )
+        keys[version].add((row["payer"], row["code"]))
+    by_payer_code: dict[tuple[URIRef, URIRef], list[Candidate]] = defaultdict(list)
+    for version, version_keys in keys.items():
+        candidate = Candidate(version, *dates[version], revised_on=revised.get(version, ()))
+        for key in version_keys:
+            by_payer_code[key].append(candidate)
+    return dict(by_payer_code)
+
+
+def _ordered(found: dict[URIRef, list[Node]]) -> dict[URIRef, list[Node]]:
+    """Values sorted, so that answers list things in the same order on every run."""
+    return {p: sorted(v, key=lambda n: (type(n).__name__, str(n))) for p, v in found.items()}
+
+
+def literal_date(node: Node | None) -> date | None:
+    """The date an xsd:date literal holds, or None for anything else (or nothing).
+
+    >>> literal_date(Literal("2025-01-01", datatype=URIRef("http://www.w3.org/2001/XMLSchema#date")))
+    datetime.date(2025, 1, 1)
+    """
+    value = node.toPython() if isinstance(node, Literal) else None
+    return value if isinstance(value, date) else None
+
+
+def same_value(a: Node, b: Node) -> bool:
+    """Equal terms, comparing literals by value (``true`` and ``"true"^^xsd:boolean``)."""
+    if isinstance(a, Literal) and isinstance(b, Literal):
+        return bool(a.toPython() == b.toPython())
+    return a == b
+
+
+def local_name(term: Node | str) -> str:
+    return re.split(r"[#/]", str(term))[-1]

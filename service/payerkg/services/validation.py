@@ -1,0 +1,39 @@
+"""Validation as the API and the CLI offer it: one encounter, or an NDJSON batch over several cores."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Iterable, Iterator
+
+from payerkg.graph.dataset import PolicyGraph
+from payerkg.validation.encounter import DEFAULT_LIMITS, Limits
+from payerkg.validation.validate import BatchRecord, compiled_shapes, validate_line
+
+
+def validate_batch(
+    policy: PolicyGraph, lines: Iterable[bytes], limits: Limits = DEFAULT_LIMITS, workers: int = 1
+) -> Iterator[BatchRecord]:
+    """Validate NDJSON lines in order; a bad line yields an error record and the batch goes on.
+
+    With ``workers`` > 1 the lines are shared among forked processes, which inherit the loaded
+    graph and compiled shapes (compiled here first) and send back finished text, not objects.
+    """
+    numbered = [(number, raw) for number, raw in enumerate(lines, start=1) if raw.strip()]
+    if workers <= 1 or len(numbered) < 4 * BATCH_CHUNK:
+        yield from (validate_line(policy, limits, item) for item in numbered)
+        return
+    compiled_shapes(policy)
+    global _BATCH_STATE
+    _BATCH_STATE = (policy, limits)
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers) as pool:
+        yield from pool.imap(_validate_forked, numbered, chunksize=BATCH_CHUNK)
+
+
+BATCH_CHUNK = 256
+_BATCH_STATE: tuple[PolicyGraph, Limits] | None = None  # what forked batch workers inherit
+
+
+def _validate_forked(item: tuple[int, bytes]) -> BatchRecord:
+    assert _BATCH_STATE is not None
+    return validate_line(*_BATCH_STATE, item)

@@ -1,0 +1,99 @@
+"""The embedded store: pyoxigraph in a folder, each update one transaction."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from rdflib import BNode, Dataset, Graph, URIRef
+from rdflib.term import Identifier, Node
+
+from payerkg.errors import StoreError
+from payerkg.graph.queries import Row, query_text
+from payerkg.stores.base import BULK_READ_LIMIT, Store, new_dataset, plain_literal, substituted
+
+
+class OxigraphStore(Store):
+    """An embedded pyoxigraph store in a folder (or in memory, without one); each update is one
+    transaction, flushed to disk before ``update`` returns."""
+
+    kind = "oxigraph"
+
+    def __init__(self, path: Path | None) -> None:
+        import pyoxigraph  # only this backend needs it
+
+        self._ox = pyoxigraph
+        self._writing = threading.Lock()
+        try:
+            if path is None:
+                self._store = pyoxigraph.Store()
+            else:
+                path.mkdir(parents=True, exist_ok=True)
+                self._store = pyoxigraph.Store(str(path))
+        except OSError as exc:
+            raise StoreError(f"cannot open the store at {path}: {exc}") from exc
+        # Reading every rule statement at start-up is the fast way up to a few million statements;
+        # past that it would not fit in memory, so reads go per (payer, code) as for a remote store.
+        self.bulk_reads = len(self._store) <= BULK_READ_LIMIT
+        self._texts: dict[str, str] = {}
+
+    def select(self, name: str, bindings: Mapping[str, Identifier]) -> list[Row]:
+        text = self._texts.get(name) or self._texts.setdefault(name, query_text(name))
+        query, projected = substituted(text, bindings)
+        solutions: Any = self._store.query(query, use_default_graph_as_union=True)
+        variables = [v.value for v in solutions.variables]
+        rows: list[Row] = []
+        for solution in solutions:
+            row: Row = dict(projected)
+            for variable in variables:
+                value = solution[variable]
+                if value is not None:
+                    row[variable] = _from_ox(value)
+            rows.append(row)
+        return rows
+
+    def snapshot(self) -> Dataset:
+        dataset = new_dataset()
+        data = self._store.dump(format=self._ox.RdfFormat.N_QUADS)
+        if data:
+            dataset.parse(data=data, format="nquads")
+        return dataset
+
+    def graph_names(self) -> set[URIRef]:
+        return {URIRef(g.value) for g in self._store.named_graphs() if type(g).__name__ == "NamedNode"}
+
+    def graph(self, name: URIRef) -> Graph:
+        graph = Graph(identifier=name)
+        for quad in self._store.quads_for_pattern(None, None, None, self._ox.NamedNode(str(name))):
+            graph.add((_from_ox(quad.subject), _from_ox(quad.predicate), _from_ox(quad.object)))
+        return graph
+
+    def update(self, text: str) -> None:
+        # pyoxigraph does not serialize concurrent updates on one store (two conditional commits
+        # on one base both applied in a test); the store belongs to this process, so a lock does.
+        with self._writing:
+            try:
+                self._store.update(text)
+                self._store.flush()
+            except (SyntaxError, OSError, RuntimeError) as exc:  # RuntimeError: failed while running
+                raise StoreError(f"update refused by the embedded store: {exc}") from exc
+
+    def load(self, dataset: Dataset) -> None:
+        data = dataset.serialize(format="nquads", encoding="utf-8")
+        self._store.load(data, format=self._ox.RdfFormat.N_QUADS)  # one transaction
+        self._store.flush()
+
+    def close(self) -> None:
+        self._store.flush()
+        del self._store
+
+
+def _from_ox(value: Any) -> Node:
+    kind = type(value).__name__
+    if kind == "NamedNode":
+        return URIRef(value.value)
+    if kind == "BlankNode":
+        return BNode(value.value)
+    return plain_literal(value.value, value.datatype.value, value.language)

@@ -1,0 +1,1 @@
+"""Encounter validation: input formats, shapes derived from rules, graph quality checks."""

@@ -1,0 +1,1 @@
+"""A compiled SHACL Core engine. Imports nothing from payerkg."""
