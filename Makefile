@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test test-fast test-slow lint-code install install-dev bench bench-scale clean
+.PHONY: serve test test-fast test-slow coverage lint-code install install-dev bench bench-scale clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,9 @@ install-dev: $(BIN)/python
 serve: install
 	PAYERKG_ANONYMOUS_ROLE=$${PAYERKG_ANONYMOUS_ROLE:-integrator} $(BIN)/payerkg serve --host $(HOST) --port $(PORT)
 
+# The same checks as .pre-commit-config.yaml.
 lint-code: install-dev
+	$(BIN)/ruff format --check service tests benchmarks
 	$(BIN)/ruff check service tests benchmarks
 	$(BIN)/mypy
 
@@ -36,6 +38,10 @@ test-fast: $(BIN)/pytest
 # Only the long runs, such as pyshacl over 2,000 generated encounters (about 7 minutes).
 test-slow: $(BIN)/pytest
 	$(BIN)/pytest -m slow
+
+# Line coverage of the package by the whole suite (`make test`'s selection), as a table per module.
+coverage: $(BIN)/pytest
+	$(BIN)/pytest -m "not slow" --cov=payerkg --cov-report=term --cov-report=html:build/coverage
 
 $(BIN)/pytest:
 	$(MAKE) install-dev

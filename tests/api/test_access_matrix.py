@@ -49,7 +49,8 @@ def call(client: TestClient, route: str, caller: str) -> int:
     method, path = route.split(" ", 1)
     for placeholder, value in PATH_VALUES.items():
         path = path.replace(placeholder, value)
-    return client.request(method, path, headers=auth(caller)).status_code
+    status: int = client.request(method, path, headers=auth(caller)).status_code
+    return status
 
 
 @pytest.fixture(

@@ -113,7 +113,7 @@ def test_an_unexpected_failure_is_logged_without_its_message(
     def fail(*_: object) -> None:
         raise ValueError(f"input_value={CANARY}")
 
-    monkeypatch.setattr("payerkg.api.app.catalog.summary", fail)
+    monkeypatch.setattr("payerkg.api.catalog.catalog.summary", fail)
     caplog.set_level(logging.DEBUG)
     client = TestClient(app, raise_server_exceptions=False)
     response = client.get("/summary", headers=auth("reader"))

@@ -23,6 +23,7 @@ from rdflib import Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS
 from rdflib.query import Result
+from rdflib.term import Node
 
 from payerkg.api.app import create_app
 from payerkg.api.problems import STATUS_BY_ERROR
@@ -108,9 +109,9 @@ def load_manifest(folder: Path = W3C) -> list[ProtocolTest]:
     graph = Graph().parse(folder / "manifest.ttl", format="turtle")
     (manifest,) = graph.subjects(RDF.type, MF.Manifest)
     tests = []
-    for entry in Collection(graph, graph.value(manifest, MF.entries)):
-        action = graph.value(entry, MF.action)
-        requests = [_request(graph, node) for node in Collection(graph, graph.value(action, HT.requests))]
+    for entry in Collection(graph, _value(graph, manifest, MF.entries)):
+        action = _value(graph, entry, MF.action)
+        requests = [_request(graph, node) for node in Collection(graph, _value(graph, action, HT.requests))]
         data = [
             (
                 folder / Path(urlsplit(str(graph.value(node, UT.graph))).path).name,
@@ -120,6 +121,12 @@ def load_manifest(folder: Path = W3C) -> list[ProtocolTest]:
         ]
         tests.append(ProtocolTest(str(entry).rsplit("#", 1)[1], requests, sorted(data)))
     return tests
+
+
+def _value(graph: Graph, subject: Node, predicate: URIRef) -> Node:
+    value = graph.value(subject, predicate)
+    assert value is not None, f"the manifest gives {subject} a {predicate}"
+    return value
 
 
 def _request(graph: Graph, node: Any) -> ProtocolRequest:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from rdflib import Graph
@@ -23,9 +24,12 @@ def client(policy: PolicyGraph) -> TestClient:
 
 def post(
     client: TestClient, body: object, content_type: str = "application/json", accept: str = "application/json"
-):  # type: ignore[no-untyped-def]
+) -> httpx.Response:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return client.post("/validate", content=data, headers={"content-type": content_type, "accept": accept})
+    response: httpx.Response = client.post(
+        "/validate", content=data, headers={"content-type": content_type, "accept": accept}
+    )
+    return response
 
 
 def test_published_example_conforms(client: TestClient) -> None:

@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from payerkg.graph.dataset import PolicyGraph
+from payerkg.services.coverage import facet_values
 from tests.cli.runner import run_cli
 
 
@@ -72,3 +74,18 @@ def test_bad_input_exits_2_with_message(args: list[str], message: str) -> None:
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_values_lists_what_the_graph_defines_and_coverage_accepts_each(policy: PolicyGraph) -> None:
+    """The values a facet takes come from the graph: `payerkg values` shows them, each is accepted
+    by `payerkg coverage`, and one outside them is refused with the list."""
+    listed = json.loads(run_cli("values", "--format", "json").stdout)
+    assert listed == facet_values(policy)
+    question = ["coverage", "--payer", "medicare", "--code", "99213", "--date", "2025-06-01"]
+    for name, known in listed.items():
+        option = "--" + name.replace("_", "-")
+        for value in known:
+            assert run_cli(*question, option, value).returncode == 0, (name, value)
+        refused = run_cli(*question, option, "not-a-value")
+        assert refused.returncode == 2
+        assert ", ".join(known) in refused.stderr

@@ -16,7 +16,8 @@ GUIDE = (Path(__file__).resolve().parents[2] / "policies" / "README.md").read_te
 
 
 def _block(language: str) -> str:
-    return re.findall(rf"```{language}\n(.*?)```", GUIDE, flags=re.S)[0]
+    blocks: list[str] = re.findall(rf"```{language}\n(.*?)```", GUIDE, flags=re.S)
+    return blocks[0]
 
 
 def test_worked_example_lints_clean_and_answers_its_case(tmp_path: Path) -> None:

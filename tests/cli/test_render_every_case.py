@@ -36,7 +36,7 @@ def test_text_answer_renders(policy: PolicyGraph, case: dict[str, Any]) -> None:
     assert text.splitlines()[0].endswith(answer.determination.upper())
     for conflict in answer.conflicts:
         for side in conflict.sides:
-            assert side["rule"].rsplit("/", 1)[-1] in text
+            assert side.rule.rsplit("/", 1)[-1] in text
     for citation in answer.citations:
         assert f"<{citation.url}> ({citation.evidence_level} source" in text
     alternatives = answer.billing.get("modifiers_required_one_of", [])

@@ -4,6 +4,7 @@ every store backend."""
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Any
 
 import pytest
@@ -36,7 +37,7 @@ def _local(iri: str) -> str:
 def test_coverage_case(backend_policy: PolicyGraph, case: dict[str, Any]) -> None:
     answer: CoverageAnswer = coverage(backend_policy, question_from(case["question"]))
     expect = case["expect"]
-    assert answer.determination == expect["determination"], answer.to_dict()
+    assert answer.determination == expect["determination"], asdict(answer)
     for key in (
         "place_of_service_required",
         "place_of_service_forbidden",

@@ -72,5 +72,5 @@ def test_every_enforced_rule_version_has_both_kinds_of_case(
     violating = {
         rule for rule in enforced if (rule, "violation" if rule in can_violate else "warning") in failing
     }
-    missing = sorted(r for r in enforced if r not in conforming or r not in violating)
+    missing = sorted(str(r) for r in enforced if r not in conforming or r not in violating)
     assert not missing, f"rule versions without a conforming and a violating case: {missing}"

@@ -43,10 +43,10 @@ def _expand(value: Any) -> Any:
 
 
 def _rule(case: dict[str, Any]) -> str:
-    text = (HERE / case.pop("rule_file")).read_text(encoding="utf-8")
+    text = (HERE / str(case.pop("rule_file"))).read_text(encoding="utf-8")
     old, new = case.pop("replace", ["", ""])
     assert old in text, f"{old!r} is not in the rule file"
-    return text.replace(old, new)
+    return text.replace(str(old), str(new))
 
 
 def _deep(levels: int, inside: str | None = None) -> str:

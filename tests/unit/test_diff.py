@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -31,15 +32,15 @@ def test_every_case_has_its_files() -> None:
 def test_case(name: str) -> None:
     folder = CASES / name
     found = diff_graphs(parse(folder / "before.ttl"), parse(folder / "after.ttl"))
-    assert found.to_dict() == json.loads((folder / "expected.json").read_text(encoding="utf-8"))
+    assert asdict(found.view()) == json.loads((folder / "expected.json").read_text(encoding="utf-8"))
     assert render_text(found) + "\n" == (folder / "expected.txt").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("name", CASE_NAMES)
 def test_reversed_case_swaps_added_and_removed(name: str) -> None:
     before, after = parse(CASES / name / "before.ttl"), parse(CASES / name / "after.ttl")
-    forward = diff_graphs(before, after).to_dict()["subjects"]
-    backward = diff_graphs(after, before).to_dict()["subjects"]
+    forward = asdict(diff_graphs(before, after).view())["subjects"]
+    backward = asdict(diff_graphs(after, before).view())["subjects"]
     swap = {"added": "removed", "removed": "added", "changed": "changed"}
     assert sorted((s["subject"], swap[s["change"]], s["added"]) for s in forward) == sorted(
         (s["subject"], s["change"], s["removed"]) for s in backward

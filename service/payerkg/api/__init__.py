@@ -1,1 +1,1 @@
-"""The HTTP API: parses requests, calls payerkg.core, translates answers and errors."""
+"""The HTTP API: parses requests, calls the service layer, translates answers and errors."""

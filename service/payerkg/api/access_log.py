@@ -9,9 +9,10 @@ import logging
 import time
 import traceback
 import uuid
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from payerkg.jsondoc import JSONObject
 
 ACCESS = logging.getLogger("payerkg.access")
 ERRORS = logging.getLogger("payerkg.errors")
@@ -21,7 +22,7 @@ ROLE_KEY = "payerkg_role"
 UNMATCHED = "-"
 """The route logged for a request that matched none: its raw path may carry submitted values."""
 
-LOG_CONFIG: dict[str, Any] = {
+LOG_CONFIG: JSONObject = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
@@ -51,7 +52,7 @@ class AccessLog:
             await self.app(scope, receive, send)
             return
         request_id = uuid.uuid4().hex
-        state: dict[str, Any] = scope.setdefault("state", {})
+        state: JSONObject = scope.setdefault("state", {})
         started = time.perf_counter()
         status = 500
         response_started = False

@@ -1,39 +1,35 @@
-"""Editing routes: list, add and roll back rule versions; revisions, diff and the audit log."""
+"""Editing routes: list, add and roll back rule versions; revisions, diff and the audit log.
+
+Each route parses its request, calls ``services/editing.py`` and returns its typed answer."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from payerkg.api.auth import READER, Admin, Caller, Editor, Reader, allows
 from payerkg.api.deps import PolicyDep, ServedDep
+from payerkg.api.problems import problems_for
 from payerkg.api.validation import read_capped
-from payerkg.editing import diff, revisions
-from payerkg.editing import proposals as editing
-from payerkg.editing.proposals import Proposal
-from payerkg.editing.what_if import questions_from_cases, sample_encounters, sample_questions, what_if
-from payerkg.errors import (
-    EditingOff,
-    InputError,
-    InvalidParameter,
-    StoreError,
-    UnknownRevision,
-    UnsupportedFormat,
-)
+from payerkg.editing.revisions import AuditedRevision, RevisionSummary
+from payerkg.editing.what_if import questions_from_cases
+from payerkg.errors import EditingOff, InputError, InvalidParameter, UnsupportedFormat
 from payerkg.graph import catalog
+from payerkg.graph.catalog import RuleVersionInfo
 from payerkg.graph.served import ServedGraph
+from payerkg.jsondoc import JSONObject
+from payerkg.services import editing
+from payerkg.services.editing import AuditCheck, Committed, DryRun, RevisionDiff, RuleChange, RuleHistory
 from payerkg.validation.encounter import DEFAULT_LIMITS, Limits, encounter_from_json, load_json
 
 router = APIRouter(tags=["editing"])
 MAX_RULE_BYTES = 256 * 1024
 
 
-class RuleChange(BaseModel):
+class RuleChangeBody(BaseModel):
     """A change as JSON: the rule document (Turtle) with what the audit log records."""
 
     rule: str = Field(
@@ -44,161 +40,191 @@ class RuleChange(BaseModel):
     supersedes: bool = Field(
         default=False, description="Let each new version revise the active versions it disagrees with"
     )
-    encounters: list[dict[str, Any]] | None = Field(
+    encounters: list[JSONObject] | None = Field(
         default=None, max_length=500, description="Dry run: encounters to judge (default: the shipped cases)"
     )
-    questions: dict[str, Any] | None = Field(
+    questions: JSONObject | None = Field(
         default=None, description='Dry run: coverage questions as {"cases": [{"id", "question"}]}'
     )
 
+    def change(self) -> RuleChange:
+        return RuleChange(self.rule, self.reason, self.base_revision, self.supersedes)
 
-TURTLE_PARAMETERS: dict[str, Any] = {
+
+def _turtle_parameter(name: str, kind: str, description: str) -> JSONObject:
+    schema = {"type": kind}
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+CHANGE_BODY: JSONObject = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/RuleChangeBody"}},
+            "text/turtle": {"schema": {"type": "string", "description": "The rule document"}},
+        },
+    },
+    # A Turtle change carries these in the URL; the routes read them themselves.
     "parameters": [
-        {
-            "name": "reason",
-            "in": "query",
-            "required": False,
-            "schema": {"type": "string"},
-            "description": "Turtle changes: why (the JSON form carries it in the body)",
-        },
-        {
-            "name": "base_revision",
-            "in": "query",
-            "required": False,
-            "schema": {"type": "integer"},
-            "description": "Turtle changes: the newest revision the editor saw",
-        },
-        {
-            "name": "supersedes",
-            "in": "query",
-            "required": False,
-            "schema": {"type": "boolean"},
-            "description": "Turtle changes: let new versions revise the active ones they disagree with",
-        },
-    ]
+        _turtle_parameter("reason", "string", "Turtle changes: why (the JSON form carries it in the body)"),
+        _turtle_parameter("base_revision", "integer", "Turtle changes: the newest revision the editor saw"),
+        _turtle_parameter(
+            "supersedes", "boolean", "Turtle changes: let new versions revise the active ones they contradict"
+        ),
+    ],
 }
-"""A Turtle change carries these in the URL; the routes read them themselves."""
+"""The OpenAPI request of ``POST /rules`` and ``/rules/dry-run``, which read their bodies themselves."""
 
 
-@router.get("/rules", dependencies=READER, summary="Rule versions, filtered by payer, code and status")
+@router.get(
+    "/rules",
+    dependencies=READER,
+    response_model=list[RuleVersionInfo],
+    responses=problems_for(404),
+    summary="Rule versions, filtered by payer, code and status",
+)
 def list_rules(
     policy: PolicyDep,
     payer: Annotated[str | None, Query(max_length=64)] = None,
     code: Annotated[str | None, Query(max_length=8)] = None,
     status: Annotated[str | None, Query(pattern="^(active|draft|retired)$")] = None,
-) -> list[dict[str, Any]]:
+) -> list[RuleVersionInfo]:
     return catalog.rule_versions(policy, payer, code, status)
 
 
-@router.get("/rules/{rule_id}/history", summary="Every version of a rule, oldest first")
+@router.get(
+    "/rules/{rule_id}/history",
+    response_model=RuleHistory,
+    responses=problems_for(404),
+    summary="Every version of a rule, oldest first",
+)
 def rule_history(
-    request: Request,
-    policy: PolicyDep,
-    served: ServedDep,
-    caller: Reader,
-    rule_id: Annotated[str, Path(max_length=128)],
-) -> dict[str, Any]:
-    """Each version with its dates, status, what it revises and the revision that added it
+    request: Request, served: ServedDep, caller: Reader, rule_id: Annotated[str, Path(max_length=128)]
+) -> RuleHistory:
+    """Each version with its dates, status, what it revises and the revisions that added it
     (author, role and reason for admins only)."""
-    history = catalog.rule_history(policy, rule_id)
-    records = revisions.log(served.store) if served.editable else []
-    audit = _reads_audit(request, caller)
-    history["revisions"] = [r.to_dict(audit) for r in records if history["rule"] in r.rules]
-    return history
+    return editing.rule_history(served, rule_id, _reads_audit(request, caller))
 
 
 @router.post(
     "/rules",
     status_code=201,
+    response_model=Committed,
+    responses=problems_for(409, 413, 415),
     summary="Add a rule or a new version of a rule",
-    openapi_extra=TURTLE_PARAMETERS,
+    openapi_extra=CHANGE_BODY,
 )
-async def add_rule(request: Request, served: ServedDep, caller: Editor) -> JSONResponse:
+async def add_rule(request: Request, response: Response, served: ServedDep, caller: Editor) -> Committed:
     """Turtle (``text/turtle``, with ``reason`` and ``base_revision`` as query parameters) or JSON
-    (``RuleChange``). Checked like ``/rules/dry-run``; 201 only once the revision is stored."""
-    change = await _read_change(request)
+    (``RuleChangeBody``). Checked like ``/rules/dry-run``; 201 only once the revision is stored."""
+    body = await _read_change(request)
     _writable(request, served)
-    record = await run_in_threadpool(_commit, served, change, caller.name, caller.role)
-    policy = served.reload()
-    body = {"revision": record.number, "graph_revision": policy.revision, "record": record.to_dict()}
-    return JSONResponse(body, status_code=201, headers={"location": f"/revisions/{record.number}"})
+    committed = await run_in_threadpool(editing.commit, served, body.change(), caller.name, caller.role)
+    response.headers["location"] = f"/revisions/{committed.revision}"
+    return committed
 
 
 @router.post(
     "/rules/dry-run",
+    response_model=DryRun,
+    responses=problems_for(413, 415),
     summary="Check a change and show what it would change, without applying it",
-    openapi_extra=TURTLE_PARAMETERS,
+    openapi_extra=CHANGE_BODY,
 )
-async def dry_run(request: Request, served: ServedDep, _: Editor) -> dict[str, Any]:
-    change = await _read_change(request, base_optional=True)
-    return await run_in_threadpool(_dry_run, served, change)
+async def dry_run(request: Request, served: ServedDep, _: Editor) -> DryRun:
+    body = await _read_change(request, base_optional=True)
+    encounters = [encounter_from_json(e) for e in body.encounters] if body.encounters else None
+    questions = questions_from_cases(body.questions) if body.questions else None
+    base = editing.editable(served).current()
+    return await run_in_threadpool(editing.dry_run, base, body.rule, body.supersedes, encounters, questions)
 
 
-@router.get("/revisions", summary="Every graph revision, oldest first (author and reason: admins only)")
-def list_revisions(request: Request, served: ServedDep, caller: Reader) -> list[dict[str, Any]]:
-    audit = _reads_audit(request, caller)
-    return [r.to_dict(audit) for r in revisions.log(_editable(served).store)]
+@router.get(
+    "/revisions",
+    response_model=list[AuditedRevision | RevisionSummary],
+    responses=problems_for(503),
+    summary="Every graph revision, oldest first (author and reason: admins only)",
+)
+def list_revisions(
+    request: Request, served: ServedDep, caller: Reader
+) -> list[AuditedRevision | RevisionSummary]:
+    return editing.revision_log(served, _reads_audit(request, caller))
 
 
-@router.get("/revisions/{number}", summary="One graph revision's record (author and reason: admins only)")
+@router.get(
+    "/revisions/{number}",
+    response_model=AuditedRevision | RevisionSummary,
+    responses=problems_for(404),
+    summary="One graph revision's record (author and reason: admins only)",
+)
 def get_revision(
     request: Request, served: ServedDep, caller: Reader, number: Annotated[int, Path(ge=1)]
-) -> dict[str, Any]:
-    return _record(served, number).to_dict(_reads_audit(request, caller))
+) -> AuditedRevision | RevisionSummary:
+    return editing.revision(served, number, _reads_audit(request, caller))
 
 
-@router.post("/revisions/{number}/rollback", status_code=201, summary="Withdraw what an edit added")
+@router.post(
+    "/revisions/{number}/rollback",
+    status_code=201,
+    response_model=Committed,
+    responses=problems_for(404, 409),
+    summary="Withdraw what an edit added",
+)
 async def rollback(
     request: Request,
+    response: Response,
     served: ServedDep,
     caller: Admin,
     number: Annotated[int, Path(ge=1)],
     reason: Annotated[str, Query(min_length=3, max_length=2_000)],
     base_revision: Annotated[int, Query(ge=1)],
-) -> JSONResponse:
+) -> Committed:
     """A new revision without the statements revision ``number`` added; nothing is deleted from
     the history, and the checks of an edit apply."""
-
     _writable(request, served)
-
-    def withdraw() -> revisions.RevisionRecord:
-        store = served.store
-        proposal = editing.propose_rollback(store, served.current(), number)
-        return editing.accept(store, proposal, caller.name, caller.role, reason, base_revision)
-
-    record = await run_in_threadpool(withdraw)
-    served.reload()
-    return JSONResponse(
-        {"revision": record.number, "record": record.to_dict()},
-        status_code=201,
-        headers={"location": f"/revisions/{record.number}"},
+    committed = await run_in_threadpool(
+        editing.roll_back, served, number, caller.name, caller.role, reason, base_revision
     )
+    response.headers["location"] = f"/revisions/{committed.revision}"
+    return committed
 
 
-@router.get("/diff", dependencies=READER, summary="What changed between two revisions, per rule")
+@router.get(
+    "/diff",
+    dependencies=READER,
+    response_model=RevisionDiff,
+    responses=problems_for(404),
+    summary="What changed between two revisions, per rule",
+)
 def revision_diff(
     served: ServedDep,
     from_revision: Annotated[int, Query(alias="from", ge=1)],
     to_revision: Annotated[int, Query(alias="to", ge=1)],
-) -> dict[str, Any]:
-    store = _editable(served).store
-    before, after = revisions.graph_at(store, from_revision), revisions.graph_at(store, to_revision)
-    found = diff.diff_graphs(before, after)
-    return {"from": from_revision, "to": to_revision, "text": diff.render_text(found)} | found.to_dict()
+) -> RevisionDiff:
+    return editing.revision_diff(served, from_revision, to_revision)
 
 
-@router.get("/audit", summary="The audit log: one record per accepted change, hash-chained")
-def audit(served: ServedDep, _: Admin) -> list[dict[str, Any]]:
-    return [r.to_dict() for r in revisions.log(_editable(served).store)]
+@router.get(
+    "/audit",
+    response_model=list[AuditedRevision],
+    responses=problems_for(503),
+    summary="The audit log: one record per accepted change, hash-chained",
+)
+def audit(served: ServedDep, _: Admin) -> list[AuditedRevision]:
+    return editing.audit_log(served)
 
 
-@router.get("/audit/verify", summary="Recompute the audit log's hash chain")
-def audit_verify(served: ServedDep, _: Admin) -> dict[str, Any]:
-    problems = revisions.verify(_editable(served).store)
-    return {"intact": not problems, "problems": problems}
+@router.get(
+    "/audit/verify",
+    response_model=AuditCheck,
+    responses=problems_for(503),
+    summary="Recompute the audit log's hash chain",
+)
+def audit_verify(served: ServedDep, _: Admin) -> AuditCheck:
+    return editing.verify_audit(served)
 
 
-async def _read_change(request: Request, base_optional: bool = False) -> RuleChange:
+async def _read_change(request: Request, base_optional: bool = False) -> RuleChangeBody:
     body = await read_capped(request, MAX_RULE_BYTES + 4_096)
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     try:
@@ -233,11 +259,11 @@ async def _read_change(request: Request, base_optional: bool = False) -> RuleCha
 CHANGE_LIMITS = Limits(max_depth=DEFAULT_LIMITS.max_depth + 2)
 
 
-def _change(document: dict[str, Any]) -> RuleChange:
+def _change(document: JSONObject) -> RuleChangeBody:
     """The change model, or a 422 naming the fields at fault: never their values, and without
     pydantic's error (its text repeats the input) attached to be logged."""
     try:
-        return RuleChange.model_validate(document)
+        return RuleChangeBody.model_validate(document)
     except ValidationError as error:
         fields = sorted(
             {".".join(str(p) for p in e["loc"]) or "body" for e in error.errors(include_input=False)}
@@ -245,55 +271,12 @@ def _change(document: dict[str, Any]) -> RuleChange:
     raise InvalidParameter("malformed or missing field: " + ", ".join(fields), fields[0])
 
 
-def _propose(served: ServedGraph, change: RuleChange) -> Proposal:
-    _editable(served)
-    submitted = editing.parse_rule_turtle(change.rule)
-    return editing.propose_addition(served.current(), submitted, date.today(), change.supersedes)
-
-
-def _commit(served: ServedGraph, change: RuleChange, author: str, role: str) -> revisions.RevisionRecord:
-    if change.base_revision > served.current().revision_number:  # another replica moved on
-        served.reload()
-    proposal = _propose(served, change)
-    return editing.accept(served.store, proposal, author, role, change.reason, change.base_revision)
-
-
-def _dry_run(served: ServedGraph, change: RuleChange) -> dict[str, Any]:
-    proposal = _propose(served, change)
-    encounters = (
-        [encounter_from_json(e) for e in change.encounters] if change.encounters else sample_encounters()
-    )
-    questions = questions_from_cases(change.questions) if change.questions else sample_questions()
-    changes = what_if(proposal.base, proposal.proposed, encounters, questions)
-    return {
-        "base_revision": proposal.base.revision_number,
-        "would_be_accepted": not proposal.problems and not proposal.conflicts,
-        "problems": proposal.problems,
-        "conflicts": [editing.conflict_text(c) for c in proposal.conflicts],
-        "rules": [str(r) for r in proposal.rules],
-        "changes": [c.to_dict() for c in changes],
-    }
-
-
 def _reads_audit(request: Request, caller: Caller) -> bool:
     """Whether the caller may read who made a change and why (the audit log): admins only."""
     return allows(request.app.state.settings, caller, "admin")
 
 
-def _editable(served: ServedGraph) -> ServedGraph:
-    if not served.editable:
-        raise StoreError("this service serves a fixed graph without revisions; editing is off")
-    return served
-
-
 def _writable(request: Request, served: ServedGraph) -> None:
-    _editable(served)
+    editing.editable(served)
     if not request.app.state.settings.editing:
         raise EditingOff("this replica takes no changes (PAYERKG_EDITING=false); send them to the writer")
-
-
-def _record(served: ServedGraph, number: int) -> revisions.RevisionRecord:
-    for record in revisions.log(_editable(served).store):
-        if record.number == number:
-            return record
-    raise UnknownRevision(f"there is no revision {number}", "number")

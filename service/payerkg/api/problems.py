@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute
 
@@ -42,6 +43,7 @@ from payerkg.errors import (
     UnknownRule,
     UnsupportedFormat,
 )
+from payerkg.jsondoc import JSONObject
 
 STATUS_BY_ERROR: dict[type[PayerKGError], int] = {
     InvalidParameter: 422,
@@ -73,6 +75,51 @@ STATUS_BY_ERROR: dict[type[PayerKGError], int] = {
     NotAuthenticated: 401,
     Forbidden: 403,
 }
+
+
+class Problem(BaseModel):
+    """An error as ``application/problem+json`` (RFC 9457), with payerkg's stable ``code`` and,
+    where the error is about one field, a ``pointer`` naming it. Never repeats a submitted value."""
+
+    type: str
+    title: str
+    status: int
+    code: str
+    detail: str
+    pointer: str | None = None
+    problems: list[str] | None = Field(default=None, description="Each check a refused change fails")
+
+
+DESCRIPTIONS = {
+    400: "Malformed request",
+    401: "No or unknown API key",
+    403: "The caller's role may not use this route",
+    404: "Not found",
+    406: "No acceptable result format",
+    409: "Conflicts with an active rule version, or the base revision is stale",
+    413: "Body too large",
+    415: "Unsupported content type",
+    422: "Invalid parameter or body",
+    429: "Too many requests from this caller",
+    503: "Busy, timed out, or the store is unavailable",
+}
+ALWAYS = (401, 403, 422)
+"""Every route may answer these: an unknown key, a role below the route's, a malformed parameter."""
+
+
+def problems_for(*statuses: int) -> dict[int | str, JSONObject]:
+    """The OpenAPI ``responses`` of a route's problem answers: ``statuses`` and those in ALWAYS."""
+    content = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    return {
+        status: {"description": DESCRIPTIONS[status], "model": Problem, "content": content}
+        for status in sorted({*ALWAYS, *statuses})
+    }
+
+
+def answered_as(description: str, schemas: dict[str, JSONObject]) -> dict[int | str, JSONObject]:
+    """The OpenAPI 200 response of a route that writes its own body: the schema per media type."""
+    content = {media: {"schema": schema} for media, schema in schemas.items()}
+    return {200: {"description": description, "content": content}}
 
 
 def problem(status: int, code: str, detail: str, pointer: str | None = None, **extra: object) -> JSONResponse:

@@ -10,13 +10,13 @@ repetition itself (marked ``REFUSED_BY_ROUTE``: the SPARQL protocol's 400 for tw
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 from fastapi import Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from payerkg.errors import InvalidParameter
+from payerkg.jsondoc import JSONObject
 
 REFUSED_BY_ROUTE = "x-repeats-refused-by-route"
 _DECLARED = "_payerkg_query_parameters"
@@ -45,7 +45,7 @@ def declared(route: APIRoute) -> tuple[frozenset[str], frozenset[str]]:
         names: set[str] = set()
         repeatable: set[str] = set()
         _from_dependant(route.dependant, names, repeatable)
-        extra: list[dict[str, Any]] = (route.openapi_extra or {}).get("parameters", [])
+        extra: list[JSONObject] = (route.openapi_extra or {}).get("parameters", [])
         for parameter in extra:
             if parameter.get("in") == "query":
                 names.add(parameter["name"])

@@ -13,7 +13,6 @@ import threading
 import time
 from importlib import resources
 from string import Template
-from typing import Any
 from urllib.parse import parse_qsl, quote
 
 import anyio
@@ -24,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from payerkg.api.auth import READER
 from payerkg.api.deps import PolicyDep, SettingsDep
+from payerkg.api.problems import problems_for
 from payerkg.api.query_params import REFUSED_BY_ROUTE
 from payerkg.api.validation import read_capped
 from payerkg.errors import (
@@ -34,6 +34,7 @@ from payerkg.errors import (
     UnsupportedFormat,
 )
 from payerkg.graph.dataset import PolicyGraph
+from payerkg.jsondoc import JSONObject
 from payerkg.settings import Settings
 from payerkg.sparql_endpoint.query import (
     GRAPH_FORMATS,
@@ -57,13 +58,11 @@ PAGE_POLICY = (
 )
 """The query page loads nothing from anywhere and runs no script."""
 
-PROBLEM: dict[str, Any] = {"application/problem+json": {}}
+PROBLEM: JSONObject = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
 
-def _parameter(name: str, description: str, repeatable: bool = False) -> dict[str, Any]:
-    schema: dict[str, Any] = (
-        {"type": "array", "items": {"type": "string"}} if repeatable else {"type": "string"}
-    )
+def _parameter(name: str, description: str, repeatable: bool = False) -> JSONObject:
+    schema: JSONObject = {"type": "array", "items": {"type": "string"}} if repeatable else {"type": "string"}
     return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
 
 
@@ -77,11 +76,15 @@ PROTOCOL_PARAMETERS = [
     ),
 ]
 """The protocol's URL parameters: the route reads them itself, and refuses any other."""
-RESPONSES: dict[int | str, dict[str, Any]] = {
+RESPONSES: dict[int | str, JSONObject] = {
     200: {
         "description": "The result, in the negotiated format",
-        "content": {media: {} for media in (*TABULAR_FORMATS, *GRAPH_FORMATS, "text/html")},
+        "content": {
+            media: {"schema": {"type": "object" if "json" in media else "string"}}
+            for media in (*TABULAR_FORMATS, *GRAPH_FORMATS, "text/html")
+        },
     },
+    **problems_for(),
     400: {"description": "malformed_query, forbidden_feature or invalid_request", "content": PROBLEM},
     406: {"description": "not_acceptable: no accepted format fits the query form", "content": PROBLEM},
     413: {"description": "too_large: the query text is over the size limit", "content": PROBLEM},
@@ -97,6 +100,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 @router.get(
     "/sparql",
     response_model=None,
+    response_class=Response,
     responses=RESPONSES,
     dependencies=READER,
     summary="SPARQL 1.1 query (read-only); the query page for a browser when no query is given",
@@ -118,6 +122,7 @@ async def sparql_get(request: Request, policy: PolicyDep, settings: SettingsDep)
 @router.post(
     "/sparql",
     response_model=None,
+    response_class=Response,
     responses=RESPONSES,
     dependencies=READER,
     summary="SPARQL 1.1 query (read-only) by URL-encoded form or application/sparql-query",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
@@ -12,7 +12,9 @@ from starlette.concurrency import run_in_threadpool
 
 from payerkg.api.auth import INTEGRATOR
 from payerkg.api.deps import PolicyDep, SettingsDep
+from payerkg.api.problems import answered_as, problems_for
 from payerkg.errors import TooLarge
+from payerkg.jsondoc import JSONObject
 from payerkg.services.validation import validate_batch
 from payerkg.validation.encounter import (
     context_document,
@@ -21,7 +23,7 @@ from payerkg.validation.encounter import (
     json_schema,
     parse_encounter,
 )
-from payerkg.validation.validate import validate_encounter
+from payerkg.validation.validate import Verdict, validate_encounter
 
 router = APIRouter(tags=["validation"])
 REPORT_FORMATS = {"text/turtle": "turtle", "application/ld+json": "json-ld"}
@@ -44,6 +46,18 @@ async def read_capped(request: Request, cap: int) -> bytes:
 @router.post(
     "/validate",
     response_model=None,
+    responses={
+        200: {
+            "description": "The verdict (JSON), or by Accept the W3C SHACL validation report",
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/Verdict"}},
+                "text/turtle": {"schema": {"type": "string"}},
+                "application/ld+json": {"schema": {"type": "object"}},
+            },
+            "model": Verdict,
+        },
+        **problems_for(413, 415),
+    },
     dependencies=INTEGRATOR,
     summary="Validate one encounter against its payer's rules on its date of service",
     openapi_extra={
@@ -82,6 +96,15 @@ async def validate(
 @router.post(
     "/validate/batch",
     response_model=None,
+    response_class=StreamingResponse,
+    responses=answered_as(
+        "One result or error record per line, in the order of the lines",
+        {"application/x-ndjson": {"type": "string"}},
+    )
+    | problems_for(413),
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/x-ndjson": {"schema": {"type": "string"}}}}
+    },
     dependencies=INTEGRATOR,
     summary="Validate an NDJSON batch, streamed back as NDJSON",
 )
@@ -98,16 +121,32 @@ async def validate_ndjson(request: Request, policy: PolicyDep, settings: Setting
     return StreamingResponse(lines(), media_type="application/x-ndjson")
 
 
-@router.get("/encounter/context.jsonld", summary="The JSON-LD context of the encounter format")
+@router.get(
+    "/encounter/context.jsonld",
+    response_model=None,
+    response_class=Response,
+    responses=answered_as("The context", {"application/ld+json": {"type": "object"}}),
+    summary="The JSON-LD context of the encounter format",
+)
 def encounter_context() -> Response:
     return Response(json.dumps(context_document(), indent=2), media_type="application/ld+json")
 
 
-@router.get("/encounter/schema.json", summary="The JSON Schema of the encounter format")
-def encounter_schema() -> dict[str, Any]:
+@router.get(
+    "/encounter/schema.json",
+    response_model=None,
+    responses=answered_as("The JSON Schema", {"application/json": {"type": "object"}}),
+    summary="The JSON Schema of the encounter format",
+)
+def encounter_schema() -> JSONObject:
     return json_schema()
 
 
-@router.get("/encounter/example.json", summary="An example encounter", response_model=None)
+@router.get(
+    "/encounter/example.json",
+    response_model=None,
+    responses=answered_as("An encounter", {"application/json": json_schema()}),
+    summary="An example encounter",
+)
 def encounter_example() -> FileResponse:
     return FileResponse(data_file("encounter.example.json"), media_type="application/json")

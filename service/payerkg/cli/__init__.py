@@ -1,1 +1,1 @@
-"""The command line: parses arguments, calls payerkg.core, prints, and sets the exit code."""
+"""The command line: parses arguments, calls the service layer, prints, and sets the exit code."""

@@ -5,20 +5,20 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from payerkg.coverage.answer import CoverageAnswer, CoverageQuestion, coverage
 from payerkg.errors import PayerKGError
 from payerkg.graph.dataset import PolicyGraph
+from payerkg.jsondoc import JSONObject
 
 
-def _question(data: dict[str, Any], as_of: date) -> CoverageQuestion:
+def _question(data: JSONObject, as_of: date) -> CoverageQuestion:
     fields = dict(data)
     fields["date_of_service"] = date.fromisoformat(fields.pop("date"))
     return CoverageQuestion(**fields, as_of=as_of)
 
 
-def _command(data: dict[str, Any]) -> str:
+def _command(data: JSONObject) -> str:
     flags = []
     for key, value in data.items():
         flag = "--" + key.replace("_", "-")

@@ -7,6 +7,7 @@ import json
 import subprocess
 import tarfile
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -55,7 +56,7 @@ def diff_command(
             fail(f"{argument}: {error.message}")
     difference = diff_graphs(*graphs)
     if output == "json":
-        typer.echo(json.dumps(difference.to_dict(), indent=2, ensure_ascii=False))
+        typer.echo(json.dumps(asdict(difference.view()), indent=2, ensure_ascii=False))
     elif difference.subjects:
         typer.echo(render_text(difference))
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Callable
-from datetime import date
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -13,10 +13,10 @@ import typer
 
 from payerkg.access import ROLES, key_digest
 from payerkg.cli.common import current_policy, fail
-from payerkg.editing import proposals as editing
 from payerkg.editing import revisions
-from payerkg.editing.what_if import questions_from_cases, sample_encounters, sample_questions, what_if
+from payerkg.editing.what_if import questions_from_cases
 from payerkg.errors import EditRefused, PayerKGError
+from payerkg.services import editing
 from payerkg.settings import Settings
 from payerkg.stores import Store
 from payerkg.validation.encounter import Encounter, parse_encounter
@@ -60,7 +60,7 @@ def audit_log() -> None:
     """Every accepted change, oldest first, one JSON object a line."""
     records = _on_store(revisions.log)
     for record in records:
-        typer.echo(json.dumps(record.to_dict()))
+        typer.echo(json.dumps(asdict(record.view())))
 
 
 @key_app.command("new")
@@ -102,33 +102,24 @@ def what_if_command(
     except (OSError, UnicodeDecodeError) as error:
         fail(f"cannot read {rule_file} ({error.__class__.__name__})")
     try:
-        samples = _read_encounters(encounters) if encounters else sample_encounters()
-        asked = questions_from_cases(_read_json(questions)) if questions else sample_questions()
-        base = current_policy(Settings())
-        proposal = editing.propose_addition(base, editing.parse_rule_turtle(text), date.today(), supersedes)
-        changes = what_if(base, proposal.proposed, samples, asked)
+        samples = _read_encounters(encounters) if encounters else None
+        asked = questions_from_cases(_read_json(questions)) if questions else None
+        report = editing.dry_run(current_policy(Settings()), text, supersedes, samples, asked)
     except EditRefused as error:
         for problem in error.problems:
             typer.echo(f"refused: {problem}")
         fail(error.message)
     except PayerKGError as error:
         fail(error.message)
-    conflicts = [editing.conflict_text(c) for c in proposal.conflicts]
     if output == "json":
-        report = {
-            "would_be_accepted": not proposal.problems and not conflicts,
-            "problems": proposal.problems,
-            "conflicts": conflicts,
-            "changes": [c.to_dict() for c in changes],
-        }
-        typer.echo(json.dumps(report, indent=2))
+        typer.echo(json.dumps(asdict(report), indent=2))
     else:
-        for line in [*proposal.problems, *conflicts]:
+        for line in [*report.problems, *report.conflicts]:
             typer.echo(f"refused: {line}")
-        for change in changes:
+        for change in report.changes:
             typer.echo(f"{change.kind} {change.id}: {change.before} -> {change.after}")
-        typer.echo(f"{len(changes)} verdict(s) would change", err=True)
-    if proposal.problems or conflicts:
+        typer.echo(f"{len(report.changes)} verdict(s) would change", err=True)
+    if not report.would_be_accepted:
         raise typer.Exit(1)
 
 

@@ -14,12 +14,12 @@ import typer
 from payerkg.cli.common import current_policy, fail, parse_date
 from payerkg.cli.diff import diff_command
 from payerkg.cli.editing import audit_app, key_app, store_app, what_if_command
-from payerkg.coverage.answer import CoverageAnswer, CoverageQuestion, coverage
-from payerkg.coverage.conflicts import graph_conflicts
-from payerkg.coverage.matrix import DEFAULT_CODES, coverage_matrix, render_markdown
-from payerkg.editing.review import parse_age, rule_reviews
+from payerkg.coverage.answer import CoverageAnswer, CoverageQuestion
+from payerkg.coverage.matrix import render_markdown
 from payerkg.errors import PayerKGError
 from payerkg.graph.dataset import PolicyGraph
+from payerkg.graph.facets import by_name
+from payerkg.services import coverage
 from payerkg.services.validation import validate_batch
 from payerkg.settings import Settings
 from payerkg.validation.encounter import parse_encounter
@@ -52,14 +52,31 @@ def lint(
     typer.echo("policy graph is clean", err=True)
 
 
+def _facet_help(name: str) -> str:
+    return f"The {by_name(name).words}, as `payerkg values` lists the graph's values"
+
+
+@app.command()
+def values(output: Annotated[str, typer.Option("--format", help="text or json")] = "text") -> None:
+    """The values each facet of a coverage question takes, as the graph's vocabularies define them."""
+    if output not in ("text", "json"):
+        fail("--format must be text or json")
+    known = coverage.facet_values(current_policy(Settings()))
+    if output == "json":
+        typer.echo(json.dumps(known, indent=2))
+        return
+    for name, shown in known.items():
+        typer.echo(f"--{name.replace('_', '-')}: {', '.join(shown)}")
+
+
 @app.command("coverage")
 def coverage_command(
     payer: Annotated[str, typer.Option(help="Payer id, e.g. medicare")],
     code: Annotated[str, typer.Option(help="CPT or HCPCS code")],
     date_of_service: Annotated[str, typer.Option("--date", help="Date of service, YYYY-MM-DD")],
-    modality: Annotated[str | None, typer.Option(help="audio-video, audio-only, asynchronous, ...")] = None,
-    patient_status: Annotated[str | None, typer.Option(help="new or established")] = None,
-    patient_location: Annotated[str | None, typer.Option(help="home or facility")] = None,
+    modality: Annotated[str | None, typer.Option(help=_facet_help("modality"))] = None,
+    patient_status: Annotated[str | None, typer.Option(help=_facet_help("patient_status"))] = None,
+    patient_location: Annotated[str | None, typer.Option(help=_facet_help("patient_location"))] = None,
     rural: Annotated[
         bool | None, typer.Option("--rural/--not-rural", help="Patient site rural as the law defines it")
     ] = None,
@@ -67,8 +84,8 @@ def coverage_command(
         bool | None,
         typer.Option("--aco/--not-aco", help="Patient assigned to a Shared Savings Program ACO (waiver)"),
     ] = None,
-    practitioner_type: Annotated[str | None, typer.Option(help="e.g. physician, nurse-practitioner")] = None,
-    purpose: Annotated[str | None, typer.Option(help="mental-health, sud, stroke, esrd or other")] = None,
+    practitioner_type: Annotated[str | None, typer.Option(help=_facet_help("practitioner_type"))] = None,
+    purpose: Annotated[str | None, typer.Option(help=_facet_help("purpose"))] = None,
     as_of: Annotated[str | None, typer.Option(help="Answer with what was known on this date")] = None,
     output: Annotated[str, typer.Option("--format", help="text or json")] = "text",
 ) -> None:
@@ -89,11 +106,11 @@ def coverage_command(
         as_of=parse_date(as_of, "as-of"),
     )
     try:
-        answer = coverage(current_policy(Settings()), question)
+        answer = coverage.ask(current_policy(Settings()), question)
     except PayerKGError as error:
         fail(error.message)
     if output == "json":
-        typer.echo(json.dumps(answer.to_dict(), indent=2))
+        typer.echo(json.dumps(asdict(answer), indent=2))
     else:
         typer.echo(render_text(answer))
 
@@ -134,8 +151,8 @@ def render_text(answer: CoverageAnswer) -> str:
     section(
         "Conflicts",
         [
-            f"  - {c.topic}: {side['rule'].rsplit('/', 1)[-1]} says {', '.join(side['says'])}"
-            f" ({side['evidence_level']})"
+            f"  - {c.topic}: {side.rule.rsplit('/', 1)[-1]} says {', '.join(side.says)}"
+            f" ({side.evidence_level})"
             for c in answer.conflicts
             for side in c.sides
         ],
@@ -268,9 +285,8 @@ def matrix(
         fail("--format must be text, json or markdown")
     day = parse_date(date_of_service, "date")
     assert day is not None
-    chosen = [c.strip() for c in codes.split(",")] if codes else list(DEFAULT_CODES)
     try:
-        table = coverage_matrix(current_policy(Settings()), day, chosen)
+        table = coverage.matrix(current_policy(Settings()), day, codes)
     except PayerKGError as error:
         fail(error.message)
     if output == "json":
@@ -293,7 +309,7 @@ def conflicts(
     """Every conflict in the graph: rules for one payer and code that disagree over shared dates."""
     if output not in ("text", "json"):
         fail("--format must be text or json")
-    found = graph_conflicts(current_policy(Settings()), parse_date(as_of, "as-of"))
+    found = coverage.conflicts(current_policy(Settings()), parse_date(as_of, "as-of"))
     if output == "json":
         typer.echo(json.dumps([asdict(c) for c in found], indent=2))
         return
@@ -318,10 +334,9 @@ def review(
     if output not in ("text", "json"):
         fail("--format must be text or json")
     try:
-        age = parse_age(older_than) if older_than else None
-    except ValueError as error:
-        fail(f"--older-than: {error}")
-    entries = rule_reviews(current_policy(Settings()), payer, age)
+        entries = coverage.review(current_policy(Settings()), payer, older_than)
+    except PayerKGError as error:
+        fail(f"--{(error.pointer or '').replace('_', '-')}: {error.message}")
     if output == "json":
         typer.echo(json.dumps([asdict(e) for e in entries], indent=2, default=str))
         return

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections import OrderedDict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
 
@@ -85,11 +85,21 @@ class Layer:
 
 
 @dataclass
+class ConflictSide:
+    """What one of two disagreeing rule versions says, with its evidence and sources."""
+
+    rule: str
+    says: list[str]
+    evidence_level: str
+    citations: list[Citation]
+
+
+@dataclass
 class Conflict:
     """Two applicable rule versions of different rules that disagree on one topic."""
 
     topic: str
-    sides: list[dict[str, Any]]
+    sides: list[ConflictSide]
 
 
 @dataclass
@@ -110,9 +120,6 @@ class CoverageAnswer:
     notices: list[str] = field(default_factory=list)
     graph_revision: str = ""
     as_of: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
@@ -386,14 +393,14 @@ def _conflicts(applying: list[_Outcome], terms: TermReader) -> list[Conflict]:
     return found
 
 
-def _side(outcome: _Outcome, says: tuple[Node, ...], terms: TermReader) -> dict[str, Any]:
+def _side(outcome: _Outcome, says: tuple[Node, ...], terms: TermReader) -> ConflictSide:
     level = outcome.version.value(PK.evidenceLevel)
-    return {
-        "rule": str(outcome.version.iri),
-        "says": [terms.notation(v) for v in says],
-        "evidence_level": terms.notation(level) if level is not None else "",
-        "citations": [asdict(c) for c in terms.citations(outcome.version)],
-    }
+    return ConflictSide(
+        rule=str(outcome.version.iri),
+        says=[terms.notation(v) for v in says],
+        evidence_level=terms.notation(level) if level is not None else "",
+        citations=terms.citations(outcome.version),
+    )
 
 
 def _add_branch_conditions(answer: CoverageAnswer, branches: list[_Outcome], terms: TermReader) -> None:

@@ -53,12 +53,12 @@ def graph_conflicts(
     found: dict[tuple[str, str, str, str], GraphConflict] = {}
     model = rule_model(policy)
     for payer in payers(policy):
-        payer_iri = URIRef(payer["iri"])
+        payer_iri = URIRef(payer.iri)
         for code, notation in codes:
             current = [c for c in model.candidates(payer_iri, code) if c.current(as_of)]
             for i, first in enumerate(current):
                 for second in current[i + 1 :]:
-                    for conflict in _pair(model, payer_iri, payer["id"], first, second):
+                    for conflict in _pair(model, payer_iri, payer.id, first, second):
                         key = (conflict.payer, conflict.topic, conflict.first.rule, conflict.second.rule)
                         found.setdefault(key, conflict).codes.append(notation)
     return sorted(found.values(), key=lambda c: (c.payer, c.topic, c.first.rule, c.second.rule))

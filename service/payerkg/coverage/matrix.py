@@ -36,7 +36,7 @@ def coverage_matrix(
     """Ask every payer about every code on ``day``: telehealth codes as audio-video telehealth,
     other codes (monitoring, e-visits, consults) with no modality stated. State-law baselines
     are layers other payers inherit, not payers, so they get no row."""
-    ids = [p["id"] for p in payers(policy) if p["kind"] != str(PK.StateTelehealthLaw)]
+    ids = [p.id for p in payers(policy) if p.kind != str(PK.StateTelehealthLaw)]
     modalities = {code: _modality(policy, code) for code in codes}
     cells = {
         payer: {

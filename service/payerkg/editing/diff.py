@@ -11,7 +11,6 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.graph import ConjunctiveGraph
@@ -77,11 +76,46 @@ class GraphDiff:
     subjects: tuple[SubjectDiff, ...]
     prefixes: dict[str, str]
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able view in a stable order; terms in Turtle syntax with the prefixes they use."""
+    def view(self) -> DiffView:
+        """What is shown, in a stable order: terms in Turtle syntax with the prefixes they use."""
         names = _Names(self.prefixes)
-        subjects = [_subject_dict(subject, names) for subject in self.subjects]
-        return {"prefixes": dict(sorted(names.used.items())), "subjects": subjects}
+        subjects = [_subject_view(subject, names) for subject in self.subjects]
+        return DiffView(dict(sorted(names.used.items())), subjects)
+
+
+@dataclass(frozen=True)
+class ValueChange:
+    predicate: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class StatementView:
+    predicate: str
+    value: str
+
+
+@dataclass(frozen=True)
+class SubjectView:
+    """One subject that differs, its terms written in Turtle syntax."""
+
+    subject: str
+    kind: str
+    change: str
+    description: str
+    rule: str | None
+    changed: list[ValueChange]
+    added: list[StatementView]
+    removed: list[StatementView]
+
+
+@dataclass(frozen=True)
+class DiffView:
+    """A diff as shown: the prefixes its terms use and every subject that differs."""
+
+    prefixes: dict[str, str]
+    subjects: list[SubjectView]
 
 
 # Kinds by IRI pattern (ontology/README.md), so a subject whose rdf:type was removed keeps its kind.
@@ -355,24 +389,20 @@ def _list_items(blank: Blank) -> list[Value] | None:
     return items if node == RDF.nil else None
 
 
-def _subject_dict(subject: SubjectDiff, names: _Names) -> dict[str, Any]:
-    return {
-        "subject": names.value(subject.subject),
-        "kind": subject.kind,
-        "change": subject.change,
-        "description": subject.description,
-        "rule": names.iri(subject.rule) if subject.rule is not None else None,
-        "changed": [
-            {
-                "predicate": names.iri(c.predicate),
-                "before": names.value(c.before),
-                "after": names.value(c.after),
-            }
+def _subject_view(subject: SubjectDiff, names: _Names) -> SubjectView:
+    return SubjectView(
+        subject=names.value(subject.subject),
+        kind=subject.kind,
+        change=subject.change,
+        description=subject.description,
+        rule=names.iri(subject.rule) if subject.rule is not None else None,
+        changed=[
+            ValueChange(names.iri(c.predicate), names.value(c.before), names.value(c.after))
             for c in subject.changed
         ],
-        "added": [{"predicate": names.iri(p), "value": names.value(v)} for p, v in subject.added],
-        "removed": [{"predicate": names.iri(p), "value": names.value(v)} for p, v in subject.removed],
-    }
+        added=[StatementView(names.iri(p), names.value(v)) for p, v in subject.added],
+        removed=[StatementView(names.iri(p), names.value(v)) for p, v in subject.removed],
+    )
 
 
 def _heading(subject: SubjectDiff, names: _Names) -> str:

@@ -36,8 +36,6 @@ REVISION = Namespace(BASE + "revision/")
 HEAD = REVISION["head"]
 REVISIONS_GRAPH = URIRef(BASE + "graph/revisions")
 EDIT_GRAPH = Namespace(BASE + "graph/edit/")
-AUDIT_FIELDS = ("author", "role", "reason")
-"""Who changed the graph and why: shown to admins only (docs/security.md)."""
 
 
 @dataclass(frozen=True)
@@ -91,15 +89,49 @@ class RevisionRecord:
         canonical = json.dumps(self.chained_fields(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
-    def to_dict(self, audit: bool = True) -> dict[str, object]:
-        """The record as shown; without ``audit``, what only admins read (AUDIT_FIELDS) is left out."""
-        summary = self.chained_fields() | {"hash": self.hash}
-        summary.pop("added")
+    def view(self, audit: bool = True) -> RevisionSummary:
+        """The record as shown; without ``audit``, what only admins read (author, role, reason)
+        is left out."""
+        shown = RevisionSummary(
+            number=self.number,
+            at=self.at,
+            kind=self.kind,
+            nonce=self.nonce,
+            hash=self.hash,
+            previous_hash=self.previous_hash,
+            withdraws=self.withdraws,
+            content_hash=self.content_hash,
+            rules=sorted(self.rules),
+            added_statements=len(self.added.splitlines()) if self.added else 0,
+        )
         if not audit:
-            for name in AUDIT_FIELDS:
-                summary.pop(name)
-        summary["added_statements"] = len(self.added.splitlines()) if self.added else 0
-        return summary
+            return shown
+        return AuditedRevision(**vars(shown), author=self.author, role=self.role, reason=self.reason)
+
+
+@dataclass(frozen=True)
+class RevisionSummary:
+    """A revision as every reader sees it: what changed and its place in the hash chain."""
+
+    number: int
+    at: str
+    kind: str
+    nonce: str
+    hash: str
+    previous_hash: str | None
+    withdraws: int | None
+    content_hash: str | None
+    rules: list[str]
+    added_statements: int
+
+
+@dataclass(frozen=True)
+class AuditedRevision(RevisionSummary):
+    """A revision with who made it and why: the audit log, for admins."""
+
+    author: str
+    role: str
+    reason: str
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ encounters the editor brings.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 from payerkg.coverage.answer import CoverageQuestion, coverage
 from payerkg.errors import InputError
 from payerkg.graph.dataset import PolicyGraph, default_data_root
+from payerkg.jsondoc import JSONObject
 from payerkg.validation.encounter import Encounter, encounter_from_json
 from payerkg.validation.validate import validate_encounter
 
@@ -27,11 +28,8 @@ class VerdictChange:
     before: str
     after: str
 
-    def to_dict(self) -> dict[str, str]:
-        return asdict(self)
 
-
-def question_from(data: dict[str, Any]) -> CoverageQuestion:
+def question_from(data: JSONObject) -> CoverageQuestion:
     """A CoverageQuestion from a case file's question object (same names as the HTTP API)."""
     fields = dict(data)
     fields["date_of_service"] = date.fromisoformat(fields.pop("date"))

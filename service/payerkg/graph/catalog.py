@@ -2,55 +2,120 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 from rdflib import Graph, Literal, URIRef
-from rdflib.term import Identifier
+from rdflib.term import Identifier, Node
 
 from payerkg.errors import InvalidParameter, UnknownCode, UnknownRule
 from payerkg.graph.dataset import PolicyGraph
+from payerkg.graph.queries import Row
 from payerkg.graph.rules import CODE_PATTERN, rule_model
 from payerkg.namespaces import PK, RULE, RV
 
 
-def _text(node: Any) -> str | None:
+def _text(node: Node | date | None) -> str | None:
     return None if node is None else str(node)
 
 
-def summary(policy: PolicyGraph) -> dict[str, Any]:
+@dataclass(frozen=True)
+class GraphSummary:
+    """What is loaded: the revision, counts of statements and of things by kind, the files."""
+
+    graph_revision: str
+    triples: int
+    files: list[str]
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class PayerInfo:
+    id: str
+    iri: str
+    label: str
+    kind: str | None
+    sources_current_to: str | None
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """What one payer's recognition rule says of a code on a date."""
+
+    payer: str
+    recognized: bool
+    status_indicator: str | None
+    rule: str
+
+
+@dataclass(frozen=True)
+class CodeInfo:
+    """A code's validity on a date and what each payer with a recognition rule says of it."""
+
+    code: str
+    iri: str
+    label: str
+    system: str
+    category: str | None
+    date: str
+    valid: bool
+    valid_from: str | None
+    valid_through: str | None
+    recognition: list[Recognition]
+
+
+@dataclass
+class RuleVersionInfo:
+    """A rule version as listed: its dates, status, evidence, what it revises and why it changed."""
+
+    id: str
+    iri: str
+    rule: str
+    label: str
+    payer: str
+    status: str
+    effective_start: str
+    effective_end: str | None
+    known_from: str | None
+    evidence_level: str
+    revises: list[str] = field(default_factory=list)
+    change_notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RuleHistory:
+    """A rule and every version of it, oldest known first."""
+
+    rule: str
+    versions: list[RuleVersionInfo]
+
+
+def summary(policy: PolicyGraph) -> GraphSummary:
     """Counts of what is loaded, the files and the graph revision."""
-    counts = {
-        str(row["kind"]).split("#")[-1]: int(row["count"].toPython())
-        for row in policy.select("graph-summary")
-    }
-    return {
-        "graph_revision": policy.revision,
-        "triples": len(policy.dataset),
-        "files": sorted(policy.files.values()),
-        "counts": counts,
-    }
+    rows = policy.select("graph-summary")
+    counts = {str(row["kind"]).split("#")[-1]: int(row["count"].toPython()) for row in rows}
+    return GraphSummary(policy.revision, len(policy.dataset), sorted(policy.files.values()), counts)
 
 
-def payers(policy: PolicyGraph) -> list[dict[str, Any]]:
+def payers(policy: PolicyGraph) -> list[PayerInfo]:
     return [
-        {
-            "id": str(row["id"]),
-            "iri": str(row["payer"]),
-            "label": str(row["label"]),
-            "kind": _text(row.get("kind")),
-            "sources_current_to": _text(row.get("sourcesCurrentTo")),
-        }
+        PayerInfo(
+            id=str(row["id"]),
+            iri=str(row["payer"]),
+            label=str(row["label"]),
+            kind=_text(row.get("kind")),
+            sources_current_to=_text(row.get("sourcesCurrentTo")),
+        )
         for row in policy.select("payers")
     ]
 
 
-def payer(policy: PolicyGraph, payer_id: str) -> dict[str, Any]:
+def payer(policy: PolicyGraph, payer_id: str) -> PayerInfo:
     iri = rule_model(policy).payer(payer_id).iri
-    return next(p for p in payers(policy) if p["iri"] == str(iri))
+    return next(p for p in payers(policy) if p.iri == str(iri))
 
 
-def code(policy: PolicyGraph, notation: str, day: date) -> dict[str, Any]:
+def code(policy: PolicyGraph, notation: str, day: date) -> CodeInfo:
     """A code's validity on a date and what each payer with a recognition rule says of it."""
     if not CODE_PATTERN.match(notation):
         raise InvalidParameter("code must be a CPT or HCPCS code such as 99213 or G2012", "code")
@@ -58,26 +123,26 @@ def code(policy: PolicyGraph, notation: str, day: date) -> dict[str, Any]:
     if found is None:
         raise UnknownCode("the graph holds no code with this notation", "code")
     recognition = [
-        {
-            "payer": str(r["payerId"]),
-            "recognized": bool(r["recognized"].toPython()),
-            "status_indicator": _text(r.get("indicator")),
-            "rule": str(r["version"]),
-        }
+        Recognition(
+            payer=str(r["payerId"]),
+            recognized=bool(r["recognized"].toPython()),
+            status_indicator=_text(r.get("indicator")),
+            rule=str(r["version"]),
+        )
         for r in policy.select("recognition-for-code", code=found.iri, date=Literal(day))
     ]
-    return {
-        "code": notation,
-        "iri": str(found.iri),
-        "label": found.label,
-        "system": str(found.system).split("#")[-1],
-        "category": _text(found.category),
-        "date": day.isoformat(),
-        "valid": found.valid_on(day),
-        "valid_from": _text(found.valid_from),
-        "valid_through": _text(found.valid_through),
-        "recognition": recognition,
-    }
+    return CodeInfo(
+        code=notation,
+        iri=str(found.iri),
+        label=found.label,
+        system=str(found.system).split("#")[-1],
+        category=_text(found.category),
+        date=day.isoformat(),
+        valid=found.valid_on(day),
+        valid_from=_text(found.valid_from),
+        valid_through=_text(found.valid_through),
+        recognition=recognition,
+    )
 
 
 def _check_id(rule_id: str) -> None:
@@ -115,7 +180,7 @@ STATUSES = {"active": PK.Active, "draft": PK.Draft, "retired": PK.Retired}
 
 def rule_versions(
     policy: PolicyGraph, payer: str | None = None, code: str | None = None, status: str | None = None
-) -> list[dict[str, Any]]:
+) -> list[RuleVersionInfo]:
     """Rule versions, optionally only a payer's (its own, not inherited), a code's, or a status's."""
     bindings: dict[str, Identifier] = {}
     if payer is not None:
@@ -132,37 +197,35 @@ def rule_versions(
     return _versions(rows)
 
 
-def rule_history(policy: PolicyGraph, rule_id: str) -> dict[str, Any]:
+def rule_history(policy: PolicyGraph, rule_id: str) -> RuleHistory:
     """A rule and every version of it, oldest known first, with what each revises."""
     _check_id(rule_id)
     rows = policy.select("rule-versions", rule=RULE[rule_id])
     if not rows:
         raise UnknownRule("no rule with this id is in the graph", "id")
-    versions = sorted(_versions(rows), key=lambda v: (v["known_from"] or "", v["effective_start"], v["id"]))
-    return {"rule": str(RULE[rule_id]), "versions": versions}
+    versions = sorted(_versions(rows), key=lambda v: (v.known_from or "", v.effective_start, v.id))
+    return RuleHistory(str(RULE[rule_id]), versions)
 
 
-def _versions(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
+def _versions(rows: list[Row]) -> list[RuleVersionInfo]:
+    found: dict[str, RuleVersionInfo] = {}
     for row in rows:
         version = found.setdefault(
             str(row["version"]),
-            {
-                "id": str(row["version"]).rsplit("/", 1)[-1],
-                "iri": str(row["version"]),
-                "rule": str(row["rule"]),
-                "label": str(row["label"]),
-                "payer": str(row["payerId"]),
-                "status": str(row["status"]).rsplit("#", 1)[-1].lower(),
-                "effective_start": str(row["start"]),
-                "effective_end": _text(row.get("end")),
-                "known_from": _text(row.get("known")),
-                "evidence_level": str(row["evidence"]).rsplit("#", 1)[-1],
-                "revises": [],
-                "change_notes": [],
-            },
+            RuleVersionInfo(
+                id=str(row["version"]).rsplit("/", 1)[-1],
+                iri=str(row["version"]),
+                rule=str(row["rule"]),
+                label=str(row["label"]),
+                payer=str(row["payerId"]),
+                status=str(row["status"]).rsplit("#", 1)[-1].lower(),
+                effective_start=str(row["start"]),
+                effective_end=_text(row.get("end")),
+                known_from=_text(row.get("known")),
+                evidence_level=str(row["evidence"]).rsplit("#", 1)[-1],
+            ),
         )
-        for column, key in (("revises", "revises"), ("changeNote", "change_notes")):
-            if row.get(column) is not None and str(row[column]) not in version[key]:
-                version[key].append(str(row[column]))
+        for column, values in (("revises", version.revises), ("changeNote", version.change_notes)):
+            if row.get(column) is not None and str(row[column]) not in values:
+                values.append(str(row[column]))
     return list(found.values())

@@ -29,6 +29,7 @@ from payerkg.errors import (
     UnsupportedFormat,
 )
 from payerkg.graph.dataset import default_data_root, holds_nul
+from payerkg.jsondoc import JSONObject
 from payerkg.namespaces import PK
 
 CONTEXT_URL = "https://w3id.org/payerkg/context/encounter.jsonld"
@@ -73,19 +74,19 @@ class Encounter:
 
 
 @cache
-def context_document() -> dict[str, Any]:
+def context_document() -> JSONObject:
     """The JSON-LD context shipped with payerkg (the only one accepted)."""
     return dict(json.loads(_ontology_file("encounter.context.jsonld")))
 
 
 @cache
-def json_schema() -> dict[str, Any]:
+def json_schema() -> JSONObject:
     """The JSON Schema of the plain-JSON encounter format."""
     return dict(json.loads(_ontology_file("encounter.schema.json")))
 
 
 @cache
-def example_encounter() -> dict[str, Any]:
+def example_encounter() -> JSONObject:
     """A documented example encounter (shipped with the format)."""
     return dict(json.loads(_ontology_file("encounter.example.json")))
 
@@ -151,7 +152,7 @@ def encounter_from_json(
     return Encounter(triples, URIRef(normalized["id"]), document["id"])
 
 
-def normalized_document(document: dict[str, Any]) -> dict[str, Any]:
+def normalized_document(document: JSONObject) -> JSONObject:
     """The encounter as JSON-LD node: full IRI for its id, numbered lines, no context key."""
     normalized = {key: value for key, value in document.items() if key != "@context"}
     normalized["id"] = ENCOUNTER_BASE + document["id"]
@@ -181,7 +182,7 @@ def _terms() -> dict[str, tuple[URIRef, URIRef | None]]:
     return terms
 
 
-def json_ld_triples(node: dict[str, Any], subject: Identifier | None = None) -> list[Triple]:
+def json_ld_triples(node: JSONObject, subject: Identifier | None = None) -> list[Triple]:
     """The statements JSON-LD expansion with the payerkg context gives for a normalized encounter.
 
     Equivalent to rdflib's JSON-LD parser for this context (a differential test checks it) and
@@ -254,7 +255,7 @@ class DuplicateKey(ValueError):
     """A JSON object names one key twice."""
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def _unique_keys(pairs: list[tuple[str, Any]]) -> JSONObject:
     """A JSON object, refused when a key repeats (JSON leaves it open; Python keeps the last)."""
     document = dict(pairs)
     if len(document) != len(pairs):
@@ -277,7 +278,7 @@ def _depth(document: Any) -> int:
         depth += 1
 
 
-def _check_contexts(document: dict[str, Any], require_context: bool) -> None:
+def _check_contexts(document: JSONObject, require_context: bool) -> None:
     context = document.get("@context")
     if context is None and require_context:
         raise ContextNotAllowed(f"JSON-LD encounters must use the payerkg context {CONTEXT_URL}", "@context")

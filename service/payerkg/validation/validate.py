@@ -13,7 +13,7 @@ import dataclasses
 import json
 import re
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import pyshacl
 from rdflib import Graph, URIRef
@@ -24,6 +24,7 @@ from rdflib.term import Node
 from payerkg.errors import InputError
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.graph.rules import Citation, rule_model
+from payerkg.jsondoc import JSONObject
 from payerkg.namespaces import PK
 from payerkg.validation.encounter import Encounter, Limits, parse_encounter
 from payerkg.validation.rule_shapes import FIELDS, LINE_FIELDS, compile_rule_shapes
@@ -47,19 +48,28 @@ class Finding:
 
 
 @dataclass
-class ValidationResult:
+class Verdict:
+    """An encounter's verdict as integrators read it: whether it conforms and every finding."""
+
     encounter: str
     conforms: bool
     findings: list[Finding]
     graph_revision: str
     engine: str
+
+
+@dataclass
+class ValidationResult(Verdict):
+    """The verdict with the SHACL results it came from, for the W3C report."""
+
     results: list[Result] = dataclasses.field(default_factory=list, repr=False)
 
-    def to_dict(self) -> dict[str, Any]:
+    def verdict(self) -> Verdict:
+        return Verdict(self.encounter, self.conforms, self.findings, self.graph_revision, self.engine)
+
+    def to_dict(self) -> JSONObject:
         # Not asdict(self): it would deep-copy every result's rdflib terms only to drop them.
-        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "results"}
-        data["findings"] = [asdict(finding) for finding in self.findings]
-        return data
+        return asdict(self.verdict())
 
     def report(self) -> Graph:
         """The full W3C SHACL validation report."""

@@ -1,0 +1,199 @@
+"""Editing as the API and the CLI offer it: check a change and show what it would change, commit
+it as a new revision, roll one back, and read revisions, diffs and the audit log.
+
+A served graph without a store of revisions (a fixed graph) takes no edits: every operation here
+that needs revisions says so with ``StoreError``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from payerkg.coverage.answer import CoverageQuestion
+from payerkg.editing import diff, revisions
+from payerkg.editing import proposals as editing
+from payerkg.editing.diff import SubjectView
+from payerkg.editing.proposals import Proposal
+from payerkg.editing.revisions import AuditedRevision, RevisionSummary
+from payerkg.editing.what_if import VerdictChange, sample_encounters, sample_questions, what_if
+from payerkg.errors import StoreError, UnknownRevision
+from payerkg.graph import catalog
+from payerkg.graph.catalog import RuleVersionInfo
+from payerkg.graph.dataset import PolicyGraph
+from payerkg.graph.served import ServedGraph
+from payerkg.validation.encounter import Encounter
+
+
+@dataclass(frozen=True)
+class RuleChange:
+    """A proposed change: a rule document (Turtle) with what the audit log records."""
+
+    rule: str
+    reason: str
+    base_revision: int
+    supersedes: bool = False
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """What a change would do, without applying it."""
+
+    base_revision: int
+    would_be_accepted: bool
+    problems: list[str]
+    conflicts: list[str]
+    rules: list[str]
+    changes: list[VerdictChange]
+
+
+@dataclass(frozen=True)
+class Committed:
+    """An accepted change: the revision it made and its audit record."""
+
+    revision: int
+    graph_revision: str
+    record: AuditedRevision
+
+
+@dataclass(frozen=True)
+class RuleHistory:
+    """A rule, every version of it oldest known first, and the revisions that touched it."""
+
+    rule: str
+    versions: list[RuleVersionInfo]
+    revisions: list[AuditedRevision | RevisionSummary]
+
+
+class RevisionDiff(BaseModel):
+    """What changed between two revisions, per rule, as text and as data (``from`` and ``to`` are
+    its JSON names)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_revision: int = Field(alias="from")
+    to_revision: int = Field(alias="to")
+    text: str
+    prefixes: dict[str, str]
+    subjects: list[SubjectView]
+
+
+@dataclass(frozen=True)
+class AuditCheck:
+    intact: bool
+    problems: list[str]
+
+
+def propose(base: PolicyGraph, rule_text: str, supersedes: bool = False) -> Proposal:
+    """A change parsed and checked against ``base``: its problems and conflicts, nothing applied."""
+    return editing.propose_addition(base, editing.parse_rule_turtle(rule_text), date.today(), supersedes)
+
+
+def dry_run(
+    base: PolicyGraph,
+    rule_text: str,
+    supersedes: bool = False,
+    encounters: list[Encounter] | None = None,
+    questions: list[tuple[str, CoverageQuestion]] | None = None,
+) -> DryRun:
+    """Check a change and list the sample verdicts and answers it would change (by default the
+    cases shipped beside the rules)."""
+    proposal = propose(base, rule_text, supersedes)
+    changes = what_if(
+        proposal.base,
+        proposal.proposed,
+        encounters if encounters is not None else sample_encounters(),
+        questions if questions is not None else sample_questions(),
+    )
+    conflicts = [editing.conflict_text(c) for c in proposal.conflicts]
+    return DryRun(
+        base_revision=proposal.base.revision_number,
+        would_be_accepted=not proposal.problems and not conflicts,
+        problems=list(proposal.problems),
+        conflicts=conflicts,
+        rules=[str(r) for r in proposal.rules],
+        changes=changes,
+    )
+
+
+def commit(served: ServedGraph, change: RuleChange, author: str, role: str) -> Committed:
+    """Check and store a change as a new revision (``StaleRevision`` if ``base_revision`` is not
+    the newest), then serve it."""
+    if change.base_revision > editable(served).current().revision_number:  # another replica moved on
+        served.reload()
+    proposal = propose(served.current(), change.rule, change.supersedes)
+    record = editing.accept(served.store, proposal, author, role, change.reason, change.base_revision)
+    return _committed(served, record)
+
+
+def roll_back(
+    served: ServedGraph, number: int, author: str, role: str, reason: str, base_revision: int
+) -> Committed:
+    """A new revision without the statements revision ``number`` added; the history keeps both."""
+    store = editable(served).store
+    proposal = editing.propose_rollback(store, served.current(), number)
+    record = editing.accept(store, proposal, author, role, reason, base_revision)
+    return _committed(served, record)
+
+
+def revision_log(served: ServedGraph, audit: bool) -> list[AuditedRevision | RevisionSummary]:
+    """Every revision, oldest first; author, role and reason only with ``audit``."""
+    return [record.view(audit) for record in revisions.log(editable(served).store)]
+
+
+def revision(served: ServedGraph, number: int, audit: bool) -> AuditedRevision | RevisionSummary:
+    for record in revisions.log(editable(served).store):
+        if record.number == number:
+            return record.view(audit)
+    raise UnknownRevision(f"there is no revision {number}", "number")
+
+
+def audit_log(served: ServedGraph) -> list[AuditedRevision]:
+    return [_audited(record) for record in revisions.log(editable(served).store)]
+
+
+def verify_audit(served: ServedGraph) -> AuditCheck:
+    problems = revisions.verify(editable(served).store)
+    return AuditCheck(not problems, problems)
+
+
+def rule_history(served: ServedGraph, rule_id: str, audit: bool) -> RuleHistory:
+    """A rule's versions with the revisions that added or withdrew them (a fixed graph has none)."""
+    found = catalog.rule_history(served.current(), rule_id)
+    records = revisions.log(served.store) if served.editable else []
+    touched = [record.view(audit) for record in records if found.rule in record.rules]
+    return RuleHistory(found.rule, found.versions, touched)
+
+
+def revision_diff(served: ServedGraph, from_revision: int, to_revision: int) -> RevisionDiff:
+    store = editable(served).store
+    found = diff.diff_graphs(revisions.graph_at(store, from_revision), revisions.graph_at(store, to_revision))
+    view = found.view()
+    return RevisionDiff.model_validate(
+        {
+            "from": from_revision,
+            "to": to_revision,
+            "text": diff.render_text(found),
+            "prefixes": view.prefixes,
+            "subjects": view.subjects,
+        }
+    )
+
+
+def editable(served: ServedGraph) -> ServedGraph:
+    if not served.editable:
+        raise StoreError("this service serves a fixed graph without revisions; editing is off")
+    return served
+
+
+def _committed(served: ServedGraph, record: revisions.RevisionRecord) -> Committed:
+    policy = served.reload()
+    return Committed(record.number, policy.revision, _audited(record))
+
+
+def _audited(record: revisions.RevisionRecord) -> AuditedRevision:
+    shown = record.view(audit=True)
+    assert isinstance(shown, AuditedRevision)
+    return shown
