@@ -15,15 +15,15 @@ from payerkg.api.deps import PolicyDep, SettingsDep
 from payerkg.api.problems import answered_as, problems_for
 from payerkg.errors import TooLarge
 from payerkg.jsondoc import JSONObject
+from payerkg.services import validation
 from payerkg.services.validation import validate_batch
 from payerkg.validation.encounter import (
     context_document,
     data_file,
     example_encounter,
     json_schema,
-    parse_encounter,
 )
-from payerkg.validation.validate import Verdict, validate_encounter
+from payerkg.validation.validate import Verdict
 
 router = APIRouter(tags=["validation"])
 REPORT_FORMATS = {"text/turtle": "turtle", "application/ld+json": "json-ld"}
@@ -84,8 +84,7 @@ async def validate(
     """
     limits = settings.encounter_limits()
     body = await read_capped(request, limits.max_bytes)
-    encounter = parse_encounter(body, content_type, limits)
-    result = await run_in_threadpool(validate_encounter, policy, encounter)
+    result = await run_in_threadpool(validation.validate, policy, body, content_type, limits)
     wanted = next((fmt for media, fmt in REPORT_FORMATS.items() if media in accept), None)
     if wanted is not None:
         media = next(media for media, fmt in REPORT_FORMATS.items() if fmt == wanted)

@@ -19,12 +19,11 @@ from payerkg.coverage.matrix import render_markdown
 from payerkg.errors import PayerKGError
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.graph.facets import by_name
-from payerkg.services import coverage
+from payerkg.services import coverage, validation
 from payerkg.services.validation import validate_batch
 from payerkg.settings import Settings
-from payerkg.validation.encounter import parse_encounter
 from payerkg.validation.lint import lint_files
-from payerkg.validation.validate import ValidationResult, validate_encounter
+from payerkg.validation.validate import ValidationResult
 
 app = typer.Typer(
     help="payerkg: payer telehealth rules as a dated, cited knowledge graph.",
@@ -215,12 +214,13 @@ def validate(
         if media is None:
             fail(f"{path}: unsupported file type (use .json, .jsonld or .ttl)")
         try:
-            encounter = parse_encounter(path.read_bytes(), media, settings.encounter_limits())
+            results.append(
+                (path, validation.validate(policy, path.read_bytes(), media, settings.encounter_limits()))
+            )
         except OSError as error:
             fail(f"{path}: cannot read ({error.strerror})")
         except PayerKGError as error:
             fail(f"{path}: {error.code}: {error.message}")
-        results.append((path, validate_encounter(policy, encounter)))
     for path, result in results:
         if output == "json":
             typer.echo(json.dumps({"file": str(path), **result.to_dict()}))

@@ -6,8 +6,22 @@ import multiprocessing
 from collections.abc import Iterable, Iterator
 
 from payerkg.graph.dataset import PolicyGraph
-from payerkg.validation.encounter import DEFAULT_LIMITS, Limits
-from payerkg.validation.validate import BatchRecord, compiled_shapes, validate_line
+from payerkg.validation.encounter import DEFAULT_LIMITS, Limits, parse_encounter
+from payerkg.validation.validate import (
+    BatchRecord,
+    ValidationResult,
+    compiled_shapes,
+    validate_encounter,
+    validate_line,
+)
+
+
+def validate(
+    policy: PolicyGraph, body: bytes, media_type: str, limits: Limits = DEFAULT_LIMITS
+) -> ValidationResult:
+    """One encounter as submitted (JSON, JSON-LD or Turtle): parsed within ``limits`` (an
+    ``InputError`` if refused), then judged against its payer's rules on its date of service."""
+    return validate_encounter(policy, parse_encounter(body, media_type, limits))
 
 
 def validate_batch(
