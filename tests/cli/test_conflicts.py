@@ -1,4 +1,5 @@
-"""Conflicts across the graph: the Cigna place-of-service disagreement (FACTS §7.2) and nothing else."""
+"""Conflicts across the graph: the Cigna place-of-service disagreement (src:S72 against src:S74
+and the 2022 FAQ copies) and nothing else."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""For every code of FACTS §2, Medicare's answer in 2024, 2025 and 2026 agrees with the code's
-validity and with Medicare's recognition of it."""
+"""For every code of code-table.csv, Medicare's answer in 2024, 2025 and 2026 agrees with the
+code's validity and with Medicare's recognition of it."""
 
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ from payerkg.graph.dataset import PolicyGraph
 ROWS = [
     row
     for row in csv.DictReader(
-        line for line in (Path(__file__).parent / "facts-codes.csv").open() if not line.startswith("#")
+        line for line in (Path(__file__).parent / "code-table.csv").open() if not line.startswith("#")
     )
 ]
 DATES = [date(2024, 6, 15), date(2025, 6, 15), date(2026, 6, 15)]
-NOT_RECOGNIZED_FROM_2025 = {str(n) for n in range(98000, 98016)}  # Medicare status I (FACTS §2)
+# Medicare status I (src:S12, src:S39, src:S29).
+NOT_RECOGNIZED_FROM_2025 = {str(n) for n in range(98000, 98016)}
 
 
 def _valid(row: dict[str, str], day: date) -> bool:

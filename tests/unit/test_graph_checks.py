@@ -1,4 +1,4 @@
-"""SPARQL checks over the loaded graph: codes as FACTS §2 states them, sources, labels."""
+"""SPARQL checks over the loaded graph: codes as code-table.csv states them, sources, labels."""
 
 from __future__ import annotations
 
@@ -11,20 +11,20 @@ from rdflib import Literal
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.graph.queries import prepared
 
-FACTS_CODES = [
+TABLE_CODES = [
     row
     for row in csv.DictReader(
-        line for line in (Path(__file__).parent / "facts-codes.csv").open() if not line.startswith("#")
+        line for line in (Path(__file__).parent / "code-table.csv").open() if not line.startswith("#")
     )
 ]
 
 
-def test_every_facts_code_is_listed() -> None:
-    assert len(FACTS_CODES) == 81
+def test_every_table_code_is_listed() -> None:
+    assert len(TABLE_CODES) == 81
 
 
-@pytest.mark.parametrize("row", FACTS_CODES, ids=[r["notation"] for r in FACTS_CODES])
-def test_code_exists_with_facts_validity(policy: PolicyGraph, row: dict[str, str]) -> None:
+@pytest.mark.parametrize("row", TABLE_CODES, ids=[r["notation"] for r in TABLE_CODES])
+def test_code_exists_with_table_validity(policy: PolicyGraph, row: dict[str, str]) -> None:
     found = list(
         policy.dataset.query(
             prepared("code-by-notation"), initBindings={"notation": Literal(row["notation"])}

@@ -6,10 +6,14 @@ import json
 from datetime import date
 from pathlib import Path
 
+from rdflib.namespace import DCTERMS
+
 from payerkg.coverage.answer import CoverageAnswer, CoverageQuestion, coverage
 from payerkg.errors import PayerKGError
 from payerkg.graph.dataset import PolicyGraph
+from payerkg.graph.rules import rule_model
 from payerkg.jsondoc import JSONObject
+from payerkg.namespaces import PK, SRC
 
 
 def _question(data: JSONObject, as_of: date) -> CoverageQuestion:
@@ -45,6 +49,19 @@ def _answer_line(answer: CoverageAnswer) -> str:
     return "; ".join(parts)
 
 
+def _sources_line(policy: PolicyGraph, ids: list[str]) -> str:
+    """The claim's sources as the graph records them: id, title and address."""
+    terms = rule_model(policy).terms
+    shown = []
+    for source_id in ids:
+        title = terms.first(SRC[source_id], DCTERMS.title)
+        url = terms.first(SRC[source_id], PK.url)
+        if title is None or url is None:
+            raise ValueError(f"claims file cites {source_id}, which is not a source of the graph")
+        shown.append(f"{source_id} [{title}]({url})")
+    return "Sources: " + "; ".join(shown) + "."
+
+
 def render(policy: PolicyGraph, claims_file: Path) -> str:
     """The markdown page for the claims in ``claims_file``, answered by the engine."""
     data = json.loads(claims_file.read_text(encoding="utf-8"))
@@ -57,7 +74,8 @@ def render(policy: PolicyGraph, claims_file: Path) -> str:
         "",
     ]
     for claim in data["claims"]:
-        lines += [f"## Claim {claim['id']}", "", f"> {claim['claim']}", "", f"FACTS: {claim['facts']}", ""]
+        lines += [f"## Claim {claim['id']}", "", f"> {claim['claim']}", ""]
+        lines += [f"Finding: {claim['finding']}", "", _sources_line(policy, claim["sources"]), ""]
         for question in claim["questions"]:
             lines.append(f"- `{_command(question)}`")
             try:
