@@ -14,6 +14,7 @@ import typer
 from payerkg.cli.common import current_policy, fail, parse_date
 from payerkg.cli.diff import diff_command
 from payerkg.cli.editing import audit_app, key_app, store_app, what_if_command
+from payerkg.cli.importing import import_app
 from payerkg.coverage.answer import CoverageAnswer, CoverageQuestion
 from payerkg.coverage.matrix import render_markdown
 from payerkg.errors import PayerKGError
@@ -356,6 +357,7 @@ app.command("what-if")(what_if_command)
 app.add_typer(store_app, name="store")
 app.add_typer(audit_app, name="audit")
 app.add_typer(key_app, name="key")
+app.add_typer(import_app, name="import")
 
 
 @app.command("article-check")
