@@ -15,6 +15,7 @@ from payerkg.cli.common import current_policy, fail, parse_date
 from payerkg.cli.diff import diff_command
 from payerkg.cli.editing import audit_app, key_app, store_app, what_if_command
 from payerkg.cli.importing import import_app
+from payerkg.cli.telehealth_list import telehealth_list_doc_command
 from payerkg.coverage.answer import CoverageAnswer, CoverageQuestion
 from payerkg.coverage.matrix import render_markdown
 from payerkg.errors import PayerKGError
@@ -358,6 +359,7 @@ app.add_typer(store_app, name="store")
 app.add_typer(audit_app, name="audit")
 app.add_typer(key_app, name="key")
 app.add_typer(import_app, name="import")
+app.command("telehealth-list-doc")(telehealth_list_doc_command)
 
 
 @app.command("article-check")

@@ -1,0 +1,102 @@
+"""Import time and the grown graph: writes docs/benchmarks-imports.md.
+
+    python -m benchmarks.imports [--rows N] [--answers N]
+
+Measured in this run, on this machine; nothing is asserted. Rows:
+- start-up (load the shipped files, compile shapes, warm the coverage index), as the service does;
+- a synthetic Medicare Telehealth Services List of N rows in CMS's published layout (CSV), imported
+  into a fresh memory store (plan, checks, commit), codes drawn from the graph's procedure codes;
+- the same file imported again (a no-op: its digest is already in the graph);
+- coverage answers per second on the graph after the import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from datetime import date
+from pathlib import Path
+
+from payerkg.core import revisions
+from payerkg.core.coverage import CoverageQuestion, coverage, warm_up
+from payerkg.core.dataset import load_dataset
+from payerkg.core.store import MemoryStore
+from payerkg.core.validation import compiled_shapes
+from payerkg.importers.provenance import known_codes
+from payerkg.importers.run import import_file
+from payerkg.importers.tables import SourceFile
+
+ROOT = Path(__file__).resolve().parents[1]
+TODAY = date(2026, 12, 2)
+
+
+def synthetic_list(codes: list[str], rows: int) -> bytes:
+    """A CY 2025 list in the published layout: title row, header, ``rows`` code rows."""
+    lines = [
+        "List of Medicare Telehealth Services for CY 2025 (synthetic benchmark file; not CMS data)",
+        "HCPCS,Short Descriptor,Status,Can Audio-only Interaction Meet the Requirements?",
+    ]
+    for i in range(rows):
+        code = codes[i % len(codes)] if i < len(codes) else f"X{i:04d}"[-5:]
+        lines.append(f"{code},,{'Permanent' if i % 3 else 'Provisional'},{'Yes' if i % 2 else 'No'}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=270, help="rows of the synthetic list (CY 2025 had ~270)")
+    parser.add_argument("--answers", type=int, default=500)
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    policy = load_dataset()
+    compiled_shapes(policy)
+    warm_up(policy)
+    startup = time.perf_counter() - started
+
+    store = MemoryStore()
+    revisions.seed(store)
+    base = revisions.policy_at_head(store)
+    codes = sorted(c for c in known_codes(base) if c[0].isdigit() and c.startswith("99"))
+    source = SourceFile("synthetic-list-2025.csv", synthetic_list(codes, args.rows))
+    started = time.perf_counter()
+    outcome = import_file(store, "cms-telehealth-list", source, 2025, date(2024, 11, 1), TODAY)
+    first = time.perf_counter() - started
+    started = time.perf_counter()
+    import_file(store, "cms-telehealth-list", source, 2025, date(2024, 11, 1), TODAY)
+    again = time.perf_counter() - started
+
+    grown = revisions.policy_at_head(store)
+    warm_up(grown)
+    rng = random.Random(17)
+    questions = [
+        CoverageQuestion("medicare", rng.choice(codes), date(2025, rng.randint(1, 12), 1), modality="audio-video")
+        for _ in range(args.answers)
+    ]
+    started = time.perf_counter()
+    for question in questions:
+        coverage(grown, question, TODAY)
+    answers = time.perf_counter() - started
+
+    lines = [
+        "# Import benchmark",
+        "",
+        "Written by `python -m benchmarks.imports`; figures from one run on one machine.",
+        "",
+        "| what | figure |",
+        "|---|---|",
+        f"| start-up: load shipped files, compile shapes, warm coverage index | {startup:.2f} s |",
+        f"| import a {args.rows}-row telehealth list (plan, checks, commit; "
+        f"{len(outcome.plan.codes)} codes in the graph) | {first:.2f} s |",
+        f"| import the same file again (no-op) | {again * 1000:.0f} ms |",
+        f"| coverage answers after the import ({args.answers}, memory store) | "
+        f"{args.answers / answers:.0f} /s |",
+        "",
+    ]
+    (ROOT / "docs" / "benchmarks-imports.md").write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+"""docs/medicare-telehealth-list.md is what `payerkg telehealth-list-doc` generates from the graph."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from payerkg.cli.telehealth_list import listings, render
+from payerkg.core.dataset import PolicyGraph
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def test_telehealth_list_page_is_current(policy: PolicyGraph) -> None:
+    assert (DOCS / "medicare-telehealth-list.md").read_text(encoding="utf-8") == render(policy), (
+        "docs/medicare-telehealth-list.md is stale: run `payerkg telehealth-list-doc`"
+    )
+
+
+def test_years_show_additions_status_and_sources(policy: PolicyGraph) -> None:
+    listed_2025, listed_2026 = listings(policy, 2025), listings(policy, 2026)
+    assert listed_2025["97550"].status == "provisional"
+    assert "97550" not in listed_2026  # not established for 2026: left out, never guessed
+    assert {"90849", "G0473", "G0545", "92622", "92623"} <= listed_2026.keys()
+    assert "90849" not in listed_2025
+    assert all(item.status == "permanent" for item in listed_2026.values())
+    assert all(item.sources for item in listed_2026.values())
+    page = render(policy)
+    assert "- added: 90849, 92622, 92623, G0473, G0545" in page
+    assert "- no longer listed: 96202, 96203, 97550, 97551, 97552, G0539, G0540, G0541, G0542, G0543" in page
