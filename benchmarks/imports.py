@@ -44,8 +44,10 @@ def synthetic_list(codes: list[str], rows: int) -> bytes:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=270, help="rows of the synthetic list (CY 2025 had ~270)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=270, help="rows of the synthetic list")
     parser.add_argument("--answers", type=int, default=500)
     args = parser.parse_args()
 
@@ -71,7 +73,9 @@ def main() -> None:
     warm_up(grown)
     rng = random.Random(17)
     questions = [
-        CoverageQuestion("medicare", rng.choice(codes), date(2025, rng.randint(1, 12), 1), modality="audio-video")
+        CoverageQuestion(
+            "medicare", rng.choice(codes), date(2025, rng.randint(1, 12), 1), modality="audio-video"
+        )
         for _ in range(args.answers)
     ]
     started = time.perf_counter()
