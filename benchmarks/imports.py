@@ -18,14 +18,15 @@ import time
 from datetime import date
 from pathlib import Path
 
-from payerkg.core import revisions
-from payerkg.core.coverage import CoverageQuestion, coverage, warm_up
-from payerkg.core.dataset import load_dataset
-from payerkg.core.store import MemoryStore
-from payerkg.core.validation import compiled_shapes
+from payerkg.coverage.answer import CoverageQuestion, coverage
+from payerkg.editing import revisions
+from payerkg.graph.dataset import load_dataset
+from payerkg.graph.rules import rule_model
 from payerkg.importers.provenance import known_codes
 from payerkg.importers.run import import_file
 from payerkg.importers.tables import SourceFile
+from payerkg.stores import MemoryStore
+from payerkg.validation.validate import compiled_shapes
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = date(2026, 12, 2)
@@ -54,7 +55,7 @@ def main() -> None:
     started = time.perf_counter()
     policy = load_dataset()
     compiled_shapes(policy)
-    warm_up(policy)
+    rule_model(policy)
     startup = time.perf_counter() - started
 
     store = MemoryStore()
@@ -70,7 +71,7 @@ def main() -> None:
     again = time.perf_counter() - started
 
     grown = revisions.policy_at_head(store)
-    warm_up(grown)
+    rule_model(grown)
     rng = random.Random(17)
     questions = [
         CoverageQuestion(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from payerkg.cli.telehealth_list import listings, render
-from payerkg.core.dataset import PolicyGraph
+from payerkg.graph.dataset import PolicyGraph
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

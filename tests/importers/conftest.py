@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from payerkg.core import revisions
-from payerkg.core.store import MemoryStore, Store
+from payerkg.editing import revisions
+from payerkg.stores import MemoryStore, Store
 
 FILES = Path(__file__).parent / "files"
 

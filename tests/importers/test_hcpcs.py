@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from payerkg.core.dataset import load_dataset
 from payerkg.errors import DataFileError
+from payerkg.graph.dataset import load_dataset
 from payerkg.importers.hcpcs import compare, read_codes
 from payerkg.importers.tables import SourceFile
 from tests.importers.conftest import FILES

@@ -8,14 +8,14 @@ from datetime import date
 import pytest
 from rdflib import Literal
 
-from payerkg.core import revisions
-from payerkg.core.coverage import CoverageQuestion, coverage
-from payerkg.core.store import Store
+from payerkg.coverage.answer import CoverageQuestion, coverage
+from payerkg.editing import revisions
 from payerkg.errors import DataFileError
 from payerkg.importers.pfs_rvu import read_statuses
 from payerkg.importers.run import import_file
 from payerkg.importers.tables import SourceFile
 from payerkg.namespaces import CPT, PK, RV
+from payerkg.stores import Store
 from tests.importers.conftest import FILES
 
 PPRRVU = FILES / "PPRRVU25-fixture.csv"

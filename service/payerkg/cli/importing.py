@@ -13,8 +13,8 @@ from typing import Annotated
 import typer
 
 from payerkg.cli.common import current_policy, fail, parse_date
-from payerkg.core import revisions
-from payerkg.core.editing import conflict_text
+from payerkg.editing import revisions
+from payerkg.editing.proposals import conflict_text
 from payerkg.errors import DataFileError, EditRefused, PayerKGError
 from payerkg.importers import hcpcs
 from payerkg.importers.run import Kind, import_file

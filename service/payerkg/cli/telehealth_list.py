@@ -13,8 +13,8 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, RDFS, SKOS
 
 from payerkg.cli.common import current_policy, fail
-from payerkg.core.dataset import PolicyGraph
 from payerkg.errors import PayerKGError
+from payerkg.graph.dataset import PolicyGraph
 from payerkg.namespaces import PK, RULE
 from payerkg.settings import Settings
 

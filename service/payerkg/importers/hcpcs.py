@@ -21,7 +21,7 @@ from datetime import date
 
 from rdflib import Literal
 
-from payerkg.core.dataset import PolicyGraph
+from payerkg.graph.dataset import PolicyGraph
 from payerkg.importers.provenance import known_codes
 from payerkg.importers.tables import Layout, Row, SourceFile, Table, read_table
 from payerkg.namespaces import PK

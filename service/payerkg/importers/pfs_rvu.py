@@ -21,7 +21,7 @@ from datetime import date
 from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS
 
-from payerkg.core.dataset import PolicyGraph
+from payerkg.graph.dataset import PolicyGraph
 from payerkg.importers.provenance import FileProvenance, ImportPlan, add_rule, known_codes, new_plan
 from payerkg.importers.tables import Layout, Row, SourceFile, Table, read_table
 from payerkg.namespaces import PAYER, PK, RULE, RV

@@ -15,12 +15,12 @@ from datetime import date
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
 
-from payerkg.core import editing
-from payerkg.core.dataset import PolicyGraph
-from payerkg.core.revisions import RevisionRecord
-from payerkg.core.store import Store
+from payerkg.editing import proposals as editing
+from payerkg.editing.revisions import RevisionRecord
+from payerkg.graph.dataset import PolicyGraph
 from payerkg.importers.tables import Row, SourceFile
 from payerkg.namespaces import PK, SRC
+from payerkg.stores import Store
 
 IMPORT_AUTHOR = "payerkg import"
 CMS = "Centers for Medicare & Medicaid Services"

@@ -13,15 +13,15 @@ from typing import Literal
 
 from rdflib import Graph
 
-from payerkg.core import revisions
-from payerkg.core.dataset import PolicyGraph
-from payerkg.core.diff import diff_graphs, render_text
-from payerkg.core.editing import Proposal
-from payerkg.core.revisions import RevisionRecord
-from payerkg.core.store import Store
+from payerkg.editing import revisions
+from payerkg.editing.diff import diff_graphs, render_text
+from payerkg.editing.proposals import Proposal
+from payerkg.editing.revisions import RevisionRecord
+from payerkg.graph.dataset import PolicyGraph
 from payerkg.importers import cms_telehealth_list, pfs_rvu
 from payerkg.importers.provenance import ImportPlan, commit, propose
 from payerkg.importers.tables import SourceFile
+from payerkg.stores import Store
 
 Kind = Literal["cms-telehealth-list", "pfs-rvu"]
 Planner = Callable[[PolicyGraph, SourceFile, int, date, date, str], ImportPlan]
