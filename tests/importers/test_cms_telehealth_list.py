@@ -11,7 +11,7 @@ from rdflib.namespace import DCTERMS
 
 from payerkg.coverage.answer import CoverageQuestion, coverage
 from payerkg.editing import revisions
-from payerkg.errors import DataFileError
+from payerkg.errors import DataFileError, EditRefused
 from payerkg.importers.cms_telehealth_list import read_list
 from payerkg.importers.run import import_file
 from payerkg.importers.tables import SourceFile
@@ -144,3 +144,18 @@ def test_imported_versions_refer_only_to_codes_the_graph_holds(store: Store) -> 
     for version in outcome.plan.versions:
         for code in policy.dataset.objects(version, PK.appliesTo):
             assert isinstance(code, URIRef) and (code, None, None) in policy.dataset
+
+
+def test_a_list_of_codes_the_graph_lacks_is_refused_and_names_them(store: Store) -> None:
+    text = "HCPCS,Status\nG9998,Permanent\nG9999,Provisional\n"
+    with pytest.raises(EditRefused) as raised:
+        import_file(
+            store,
+            "cms-telehealth-list",
+            SourceFile("list.csv", text.encode()),
+            2025,
+            date(2024, 11, 1),
+            TODAY,
+        )
+    assert raised.value.problems == ["not in the graph (add to policies/codes/codes.ttl first): G9998, G9999"]
+    assert revisions.head(store).number == 1  # type: ignore[union-attr]

@@ -17,6 +17,7 @@ from payerkg.editing import revisions
 from payerkg.editing.diff import diff_graphs, render_text
 from payerkg.editing.proposals import Proposal
 from payerkg.editing.revisions import RevisionRecord
+from payerkg.errors import EditRefused
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.importers import cms_telehealth_list, pfs_rvu
 from payerkg.importers.provenance import ImportPlan, commit, propose
@@ -78,6 +79,11 @@ def import_file(
     plan = planner(base, source, year, published, today, url or default_url)
     if plan.already_imported:
         return ImportOutcome(plan, "no differences")
+    if not plan.versions:
+        raise EditRefused(
+            "none of the file's codes is in the graph; nothing was imported",
+            [f"not in the graph (add to policies/codes/codes.ttl first): {', '.join(plan.not_in_graph)}"],
+        )
     proposal = propose(base, plan, today)
     diff = render_text(diff_graphs(Graph(), proposal.added if proposal.added is not None else Graph()))
     if dry_run:
