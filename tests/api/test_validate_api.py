@@ -35,7 +35,7 @@ def post(
 def test_published_example_conforms(client: TestClient) -> None:
     example = client.get("/encounter/example.json").json()
     body = post(client, example).json()
-    assert body["conforms"] is True and body["findings"] == []
+    assert body["no_violations"] is True and body["findings"] == []
     assert body["engine"] == "compiled"
 
 
@@ -44,7 +44,7 @@ def test_non_conforming_is_200_with_findings_naming_rule_field_and_source(client
     response = post(client, bad)
     assert response.status_code == 200
     body = response.json()
-    assert body["conforms"] is False
+    assert body["no_violations"] is False
     fields = {f["field"]: f for f in body["findings"]}
     assert fields["lines[0].place_of_service"]["rule"].endswith("medicare-telehealth-pos-home-2025")
     assert fields["lines[0].modifiers"]["citations"][0]["url"].startswith("https://")
@@ -96,9 +96,9 @@ def test_batch_streams_one_record_per_line_and_survives_bad_lines(client: TestCl
     assert response.status_code == 200
     records = [json.loads(line) for line in response.text.splitlines()]
     assert [r["line"] for r in records] == [1, 2, 3]
-    assert records[0]["conforms"] is True
+    assert records[0]["no_violations"] is True
     assert records[1]["error"]["code"] == "parse_error"
-    assert records[2]["conforms"] is False
+    assert records[2]["no_violations"] is False
 
 
 def test_format_is_published(client: TestClient) -> None:
@@ -125,7 +125,7 @@ def test_never_silent_over_http(client: TestClient, name: str) -> None:
     assert response.status_code == 200, response.text
     body = response.json()
     expected = EXPECTED[name]
-    assert body["conforms"] is expected["conforms"]
+    assert body["no_violations"] is expected["conforms"]
     assert sorted(f["field"] for f in body["findings"]) == sorted(f[0] for f in expected["findings"])
     if "names" in expected:
         assert any(expected["names"] in f["message"] for f in body["findings"])
@@ -139,6 +139,6 @@ def test_batch_reports_unknown_payer_and_code(client: TestClient) -> None:
     body = "\n".join(json.dumps(line) for line in lines).encode()
     response = client.post("/validate/batch", content=body, headers={"content-type": "application/x-ndjson"})
     records = [json.loads(line) for line in response.text.splitlines()]
-    assert [r["conforms"] for r in records] == [False, False]
+    assert [r["no_violations"] for r in records] == [False, False]
     assert "payer medicre" in records[0]["findings"][0]["message"]
     assert "code 99999" in records[1]["findings"][0]["message"]

@@ -22,8 +22,10 @@ from rdflib.compare import isomorphic
 
 from payerkg.graph.dataset import PolicyGraph, default_data_root
 from payerkg.validation.encounter import context_document, encounter_from_json, normalized_document
-from payerkg.validation.shacl.engine import IndexedGraph, Result
-from payerkg.validation.validate import compiled_shapes, pyshacl_results, shapes_graph
+from payerkg.validation.shacl.graph import IndexedGraph
+from payerkg.validation.shacl.production import pyshacl_results
+from payerkg.validation.shacl.report import Result
+from payerkg.validation.validate import compiled_shapes, shapes_graph
 
 CASE_FILES = {
     path.stem: path for path in sorted((default_data_root() / "policies").glob("*/cases/encounters/*.json"))

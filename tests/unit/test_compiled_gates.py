@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from rdflib import Graph
 
-from payerkg.validation.shacl.engine import CompiledShapes, IndexedGraph, Result
-from payerkg.validation.validate import pyshacl_results
+from payerkg.validation.shacl.engine import CompiledShapes
+from payerkg.validation.shacl.graph import IndexedGraph
+from payerkg.validation.shacl.production import pyshacl_results
+from payerkg.validation.shacl.report import Result
 
 PREFIXES = """
 @prefix sh: <http://www.w3.org/ns/shacl#> .

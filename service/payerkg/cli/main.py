@@ -15,6 +15,7 @@ from payerkg.cli.common import current_policy, fail, parse_date
 from payerkg.cli.diff import diff_command
 from payerkg.cli.editing import audit_app, key_app, store_app, what_if_command
 from payerkg.cli.importing import import_app
+from payerkg.cli.shacl import shacl_command
 from payerkg.cli.telehealth_list import telehealth_list_doc_command
 from payerkg.coverage.answer import CoverageAnswer, CoverageQuestion
 from payerkg.coverage.matrix import render_markdown
@@ -228,12 +229,12 @@ def validate(
             typer.echo(json.dumps({"file": str(path), **result.to_dict()}))
         else:
             typer.echo(render_findings(str(path), result))
-    raise typer.Exit(0 if all(result.conforms for _, result in results) else 1)
+    raise typer.Exit(0 if all(result.no_violations for _, result in results) else 1)
 
 
 def render_findings(name: str, result: ValidationResult) -> str:
     """A biller's view of one result: verdict, then each finding with its rule and source."""
-    lines = [f"{name}: {'conforms' if result.conforms else 'DOES NOT CONFORM'}"]
+    lines = [f"{name}: {'conforms' if result.no_violations else 'DOES NOT CONFORM'}"]
     for finding in result.findings:
         lines.append(f"  - {finding.severity}: {finding.message}")
         if finding.rule:
@@ -355,6 +356,7 @@ def review(
 
 app.command("diff")(diff_command)
 app.command("what-if")(what_if_command)
+app.command("shacl")(shacl_command)
 app.add_typer(store_app, name="store")
 app.add_typer(audit_app, name="audit")
 app.add_typer(key_app, name="key")

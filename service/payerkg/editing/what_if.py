@@ -86,7 +86,7 @@ def what_if(
 
 def _verdict(policy: PolicyGraph, encounter: Encounter) -> str:
     result = validate_encounter(policy, encounter)
-    if result.conforms:
+    if result.no_violations:
         return "conforms"
     violations = [f for f in result.findings if f.rule and f.severity == "violation"]
     broken = sorted({str(f.rule).rsplit("/", 1)[-1] for f in violations})

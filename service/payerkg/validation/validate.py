@@ -15,7 +15,6 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-import pyshacl
 from rdflib import Graph, URIRef
 from rdflib import Literal as RDFLiteral
 from rdflib.namespace import SH
@@ -28,7 +27,11 @@ from payerkg.jsondoc import JSONObject
 from payerkg.namespaces import PK
 from payerkg.validation.encounter import Encounter, Limits, parse_encounter
 from payerkg.validation.rule_shapes import FIELDS, LINE_FIELDS, compile_rule_shapes
-from payerkg.validation.shacl.engine import CompiledShapes, IndexedGraph, Result, report_graph
+from payerkg.validation.shacl.engine import CompiledShapes
+from payerkg.validation.shacl.graph import IndexedGraph
+from payerkg.validation.shacl.production import pyshacl_results
+from payerkg.validation.shacl.production import validate as production_validate
+from payerkg.validation.shacl.report import Result, report_graph
 
 ENCOUNTER_SHAPES = "shapes/encounter/"
 Engine = Literal["compiled", "pyshacl"]
@@ -49,10 +52,11 @@ class Finding:
 
 @dataclass
 class Verdict:
-    """An encounter's verdict as integrators read it: whether it conforms and every finding."""
+    """An encounter's verdict as integrators read it: ``no_violations`` is true when no finding is
+    a violation (warnings may remain); the W3C report's ``sh:conforms`` is false on any result."""
 
     encounter: str
-    conforms: bool
+    no_violations: bool
     findings: list[Finding]
     graph_revision: str
     engine: str
@@ -63,17 +67,18 @@ class ValidationResult(Verdict):
     """The verdict with the SHACL results it came from, for the W3C report."""
 
     results: list[Result] = dataclasses.field(default_factory=list, repr=False)
+    shapes: Graph | None = dataclasses.field(default=None, repr=False)
 
     def verdict(self) -> Verdict:
-        return Verdict(self.encounter, self.conforms, self.findings, self.graph_revision, self.engine)
+        return Verdict(self.encounter, self.no_violations, self.findings, self.graph_revision, self.engine)
 
     def to_dict(self) -> JSONObject:
         # Not asdict(self): it would deep-copy every result's rdflib terms only to drop them.
         return asdict(self.verdict())
 
     def report(self) -> Graph:
-        """The full W3C SHACL validation report."""
-        return report_graph(self.results, self.conforms)
+        """The full W3C SHACL validation report (``sh:conforms`` false when any result exists)."""
+        return report_graph(self.results, self.shapes)
 
 
 class _Shapes:
@@ -113,40 +118,18 @@ def validate_encounter(
     if engine == "pyshacl":
         results, used = pyshacl_results(shapes_graph(policy), encounter.graph), "pyshacl"
     else:
-        compiled = compiled_shapes(policy)
-        results, used = compiled.validate(data), "compiled"
-        if not compiled.complete:
-            results += pyshacl_results(compiled.residual, encounter.graph)
-            used = "compiled+pyshacl"
+        validation = production_validate(compiled_shapes(policy), data, encounter.graph)
+        results, used = validation.results, validation.engine
     findings: dict[tuple[str, str], Finding] = {}
     for result in results:
         found = _finding(policy, data, result)
         # A rule on an encounter-level field fails once per claim line; report it once.
         findings.setdefault((found.source_shape, found.field), found)
     ordered = sorted(findings.values(), key=lambda f: (f.severity != "violation", f.field, f.source_shape))
-    conforms = not any(f.severity == "violation" for f in ordered)
-    return ValidationResult(encounter.id, conforms, ordered, policy.revision, used, results)
-
-
-def pyshacl_results(shapes: Graph, data: Graph) -> list[Result]:
-    """pyshacl's top-level results, in the compiled engine's terms."""
-    _, report, _ = pyshacl.validate(data, shacl_graph=shapes, allow_warnings=True)
-    assert isinstance(report, Graph)
-    results = []
-    for node in report.objects(None, SH.result):
-        message = report.value(node, SH.resultMessage)
-        results.append(
-            Result(
-                focus=report.value(node, SH.focusNode),  # type: ignore[arg-type]
-                path=report.value(node, SH.resultPath),
-                value=report.value(node, SH.value),  # type: ignore[arg-type]
-                component=report.value(node, SH.sourceConstraintComponent),  # type: ignore[arg-type]
-                source_shape=report.value(node, SH.sourceShape),  # type: ignore[arg-type]
-                severity=report.value(node, SH.resultSeverity),  # type: ignore[arg-type]
-                message=str(message) if message is not None else None,
-            )
-        )
-    return results
+    no_violations = not any(f.severity == "violation" for f in ordered)
+    return ValidationResult(
+        encounter.id, no_violations, ordered, policy.revision, used, results, shapes_graph(policy)
+    )
 
 
 def _finding(policy: PolicyGraph, data: IndexedGraph, result: Result) -> Finding:
@@ -225,5 +208,6 @@ def validate_line(policy: PolicyGraph, limits: Limits, item: tuple[int, bytes]) 
         return BatchRecord(number, json.dumps(record), "refused")
     result = validate_encounter(policy, encounter)
     violated = tuple(f.rule for f in result.findings if f.severity == "violation" and f.rule)
-    status: Literal["conforms", "does-not-conform"] = "conforms" if result.conforms else "does-not-conform"
+    passed = result.no_violations
+    status: Literal["conforms", "does-not-conform"] = "conforms" if passed else "does-not-conform"
     return BatchRecord(number, json.dumps({"line": number, **result.to_dict()}), status, violated)

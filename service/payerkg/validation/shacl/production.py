@@ -1,0 +1,105 @@
+"""The production path: the compiled engine, and pyshacl on the shapes it leaves (whole).
+
+Shared by encounter validation and ``payerkg shacl``. A shapes graph with an ill-formed shape is
+refused (``ShapesError``, naming each shape and the reason), as pyshacl refuses it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import pyshacl
+from pyshacl.errors import ReportableRuntimeError
+from rdflib import BNode, Graph
+from rdflib.namespace import SH
+
+from payerkg.validation.shacl.engine import CompiledShapes
+from payerkg.validation.shacl.graph import IndexedGraph, Triple
+from payerkg.validation.shacl.report import Result, report_graph
+from payerkg.validation.shacl.shapes import ShapeError
+
+Engine = Literal["compiled", "compiled+pyshacl"]
+
+
+class ShapesError(ValueError):
+    """A shapes graph that cannot be used: every shape that is not well-formed, and why."""
+
+    def __init__(self, errors: list[ShapeError] | str) -> None:
+        text = errors if isinstance(errors, str) else "; ".join(sorted(str(e) for e in errors))
+        super().__init__(text)
+        self.errors = [] if isinstance(errors, str) else errors
+
+
+@dataclass(frozen=True)
+class Validation:
+    """The results of one validation, and which engines reached them."""
+
+    results: list[Result]
+    engine: Engine
+    shapes: Graph
+
+    @property
+    def conforms(self) -> bool:
+        """The W3C meaning: no result of any severity."""
+        return not self.results
+
+    def report(self) -> Graph:
+        """The W3C SHACL validation report."""
+        return report_graph(self.results, self.shapes)
+
+
+def validate(compiled: CompiledShapes, data: IndexedGraph, graph: Graph) -> Validation:
+    """Validate a data graph (``data`` indexed, ``graph`` the same triples for pyshacl).
+
+    >>> shapes = Graph().parse(data='''@prefix sh: <http://www.w3.org/ns/shacl#> .
+    ... <https://example.org/S> sh:targetNode <https://example.org/n> ; sh:minLength "two" .''',
+    ...     format="turtle")
+    >>> try:
+    ...     validate(CompiledShapes(shapes), IndexedGraph([]), Graph())
+    ... except ShapesError as error:
+    ...     print(error)
+    shape <https://example.org/S>: sh:minLength must be a non-negative xsd:integer, not "two"
+    """
+    if compiled.errors:
+        raise ShapesError(compiled.errors)
+    results = compiled.validate(data)
+    if compiled.complete:
+        return Validation(results, "compiled", compiled.shapes)
+    return Validation(
+        results + pyshacl_results(compiled.residual, graph), "compiled+pyshacl", compiled.shapes
+    )
+
+
+def validate_graph(data: Graph, shapes: Graph) -> Validation:
+    """Validate ``data`` against ``shapes``, compiling them for this one call."""
+    triples: list[Triple] = list(data)  # type: ignore[arg-type]
+    return validate(CompiledShapes(shapes), IndexedGraph(triples), data)
+
+
+def pyshacl_results(shapes: Graph, data: Graph) -> list[Result]:
+    """pyshacl's results, in the compiled engine's terms (a blank-node path is the source shape's
+    own sh:path node, whose structure the shapes graph holds)."""
+    try:
+        _, report, _ = pyshacl.validate(data, shacl_graph=shapes, allow_warnings=True)
+    except ReportableRuntimeError as error:
+        raise ShapesError(f"pyshacl refused the shapes: {error.message}") from error
+    assert isinstance(report, Graph)
+    results = []
+    for node in report.objects(None, SH.result):
+        shape = report.value(node, SH.sourceShape)
+        path = report.value(node, SH.resultPath)
+        if isinstance(path, BNode):
+            path = shapes.value(shape, SH.path) or path
+        results.append(
+            Result(
+                focus=report.value(node, SH.focusNode),  # type: ignore[arg-type]
+                path=path,
+                value=report.value(node, SH.value),  # type: ignore[arg-type]
+                component=report.value(node, SH.sourceConstraintComponent),  # type: ignore[arg-type]
+                source_shape=shape,  # type: ignore[arg-type]
+                severity=report.value(node, SH.resultSeverity),  # type: ignore[arg-type]
+                messages=tuple(report.objects(node, SH.resultMessage)),  # type: ignore[arg-type]
+            )
+        )
+    return results

@@ -1,0 +1,97 @@
+"""The shapes graph as the compiler reads it: parameters, lists, and the errors of reading them."""
+
+from __future__ import annotations
+
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import RDF, RDFS, SH, XSD
+from rdflib.term import Node
+
+SHACL = SH._NS
+
+
+class Unsupported(Exception):
+    """A shape uses a SHACL feature the engine does not compile (it goes, whole, to pyshacl)."""
+
+
+class ShapeError(ValueError):
+    """A shape that is not well-formed SHACL: it names the shape and says why.
+
+    >>> str(ShapeError(URIRef("https://example.org/S"), "sh:minCount must be an integer"))
+    'shape <https://example.org/S>: sh:minCount must be an integer'
+    """
+
+    def __init__(self, shape: Node, reason: str) -> None:
+        super().__init__(f"shape {shape.n3()}: {reason}")
+        self.shape = shape
+        self.reason = reason
+
+
+class ShapesGraph:
+    """Read access to a shapes graph, with each RDF list read once (rule shapes share theirs)."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self._lists: dict[Node, list[Node]] = {}
+
+    def items(self, shape: Node, head: Node, parameter: str) -> list[Node]:
+        """The members of the well-formed RDF list ``head``, the value of ``parameter``."""
+        if head not in self._lists:
+            members: list[Node] = []
+            node, seen = head, set()
+            while node != RDF.nil:
+                first = list(self.graph.objects(node, RDF.first))
+                rest = list(self.graph.objects(node, RDF.rest))
+                if node in seen or len(first) != 1 or len(rest) != 1 or not isinstance(node, BNode):
+                    raise ShapeError(shape, f"the value of sh:{parameter} is not a well-formed list")
+                seen.add(node)
+                members.append(first[0])
+                node = rest[0]
+            self._lists[head] = members
+        return self._lists[head]
+
+    def values(self, shape: Node, parameter: str) -> list[Node]:
+        return list(self.graph.objects(shape, SHACL[parameter]))
+
+    def one(self, shape: Node, parameter: str) -> Node | None:
+        """The value of a parameter a shape may have at most once."""
+        found = self.values(shape, parameter)
+        if len(found) > 1:
+            raise ShapeError(shape, f"sh:{parameter} has {len(found)} values; a shape may have one")
+        return found[0] if found else None
+
+    def is_true(self, shape: Node, parameter: str) -> bool:
+        """Whether a boolean parameter is ``true`` (``"1"`` or any other literal does not count)."""
+        value = self.one(shape, parameter)
+        return value is not None and value == Literal(True)
+
+    def is_property_shape(self, shape: Node) -> bool:
+        return (shape, SHACL["path"], None) in self.graph
+
+    def is_deactivated(self, shape: Node) -> bool:
+        return any(value == Literal(True) for value in self.values(shape, "deactivated"))
+
+    def is_class(self, node: Node) -> bool:
+        """Whether ``node`` is a SHACL instance of rdfs:Class in the shapes graph."""
+        for t in self.graph.objects(node, RDF.type):
+            if t == RDFS.Class or RDFS.Class in self.graph.transitive_objects(t, RDFS.subClassOf):
+                return True
+        return False
+
+
+def integer(shape: Node, parameter: str, value: Node) -> int:
+    """A non-negative xsd:integer parameter value."""
+    if (
+        not isinstance(value, Literal)
+        or value.datatype != XSD.integer
+        or value.ill_typed
+        or not isinstance(value.value, int)
+        or value.value < 0
+    ):
+        raise ShapeError(shape, f"sh:{parameter} must be a non-negative xsd:integer, not {value.n3()}")
+    return value.value
+
+
+def iri(shape: Node, parameter: str, value: Node) -> URIRef:
+    if not isinstance(value, URIRef):
+        raise ShapeError(shape, f"sh:{parameter} must be an IRI, not {value.n3()}")
+    return value
