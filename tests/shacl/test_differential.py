@@ -1,17 +1,20 @@
 """The compiled engine against pyshacl (the reference) on generated shapes and data (Hypothesis).
 
 Each example is one node shape with a target, a few node-level constraints and one property shape
-on a generated path with a few constraints, drawn from every component the engine compiles, over
-a small data graph. The examples are fixed (derandomized) and bounded, so the test takes seconds.
+on a generated path with a few constraints, over a small data graph. Every constraint the engine
+compiles is forced into a fixed number of examples (derandomized), so each is exercised and the
+test stays bounded.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rdflib import Graph
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import SH, XSD
 
 from payerkg.validation.shacl.engine import CompiledShapes
 from payerkg.validation.shacl.graph import IndexedGraph
@@ -91,44 +94,95 @@ TARGETS = [
     "sh:targetObjectsOf ex:q",
 ]
 
-triples = st.lists(
-    st.tuples(st.sampled_from(NODES), st.sampled_from(["ex:p", "ex:q"]), st.sampled_from(VALUES))
-    | st.tuples(st.sampled_from(NODES), st.just("a"), st.sampled_from(["ex:C", "ex:D"])),
-    max_size=12,
-)
-
 
 @st.composite
-def shapes_graphs(draw: st.DrawFn) -> str:
-    node = draw(st.lists(st.sampled_from(ANY_SHAPE + NODE_ONLY), max_size=2, unique_by=lambda c: c.split()[0]))
-    prop = draw(st.lists(st.sampled_from(ANY_SHAPE + PROPERTY_ONLY), min_size=1, max_size=3, unique_by=lambda c: c.split()[0]))
-    path = draw(st.sampled_from(PATHS))
-    target = draw(st.sampled_from(TARGETS))
-    node_text = "".join(f" ; {c}" for c in node)
-    prop_text = "".join(f" ; {c}" for c in prop)
-    return f"{FIXED}ex:S a sh:NodeShape ; {target} ; sh:property ex:P{node_text} .\nex:P sh:path {path}{prop_text} .\n"
+def data_graphs(draw: st.DrawFn) -> str:
+    """Each node: a type or none, and up to three values on each of ex:p and ex:q, drawn from a
+    shuffle of every kind of value (so each example holds varied ones)."""
+    lines = ["ex:D rdfs:subClassOf ex:C ."]
+    for node in NODES:
+        kind = draw(st.sampled_from([None, "ex:C", "ex:D"]))
+        if kind is not None:
+            lines.append(f"{node} a {kind} .")
+        values = draw(st.permutations(VALUES))
+        p_count, q_count = draw(st.integers(0, 3)), draw(st.integers(0, 3))
+        lines += [f"{node} ex:p {v} ." for v in values[:p_count]]
+        lines += [f"{node} ex:q {v} ." for v in values[p_count : p_count + q_count]]
+    return "\n".join(lines)
+
+
+EXAMPLES_PER_CONSTRAINT = 10
+
+
+def shapes_graphs(forced: str) -> st.SearchStrategy[str]:
+    """Shapes with ``forced`` on the node shape (if it may go there) or on the property shape,
+    and up to two other constraints on each."""
+    others = st.lists(st.sampled_from(ANY_SHAPE), max_size=2, unique_by=lambda c: c.split()[0])
+
+    @st.composite
+    def build(draw: st.DrawFn) -> str:
+        on_node = forced in NODE_ONLY or (forced in ANY_SHAPE and draw(st.booleans()))
+        node = [c for c in draw(others) if c.split()[0] != forced.split()[0]]
+        prop = [c for c in draw(others) if c.split()[0] != forced.split()[0]]
+        (node if on_node else prop).append(forced)
+        path, target = draw(st.sampled_from(PATHS)), draw(st.sampled_from(TARGETS))
+        node_text = "".join(f" ; {c}" for c in node)
+        prop_text = "".join(f" ; {c}" for c in prop)
+        return (
+            f"{FIXED}ex:S a sh:NodeShape ; {target} ; sh:property ex:P{node_text} .\n"
+            f"ex:P sh:path {path}{prop_text} .\n"
+        )
+
+    return build()
+
+
+ORDERING = {
+    SH[f"{name}ConstraintComponent"]
+    for name in ("MinInclusive", "MaxInclusive", "MinExclusive", "MaxExclusive")
+}
+PAIRS = {SH.LessThanConstraintComponent, SH.LessThanOrEqualsConstraintComponent}
+ORDERING |= PAIRS
+EX_Q = URIRef("https://example.org/q")
+
+
+def _pyshacl_orders_it(key: tuple[object, ...], data: Graph) -> bool:
+    """The one known disagreement: pyshacl orders what SPARQL does not (an IRI among IRIs, a
+    boolean among numbers, a language-tagged string among plain ones), where the engine follows
+    SPARQL and reports them (issue 15). Such results are left out on both sides."""
+    focus, value, component = key[0], key[2], key[3]
+    if component not in ORDERING:
+        return False
+    compared = [value, *data.objects(focus, EX_Q)] if component in PAIRS else [value]  # type: ignore[arg-type]
+    return not all(
+        isinstance(v, Literal) and v.datatype != XSD.boolean and v.language is None for v in compared
+    )
 
 
 def comparable(results: list[Result]) -> Counter[tuple[object, ...]]:
     return Counter((r.focus, r.path, r.value, r.component, r.source_shape, r.severity) for r in results)
 
 
-@settings(
-    max_examples=120,
-    derandomize=True,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-@given(shapes_text=shapes_graphs(), data=triples)
-def test_compiled_engine_agrees_with_pyshacl(shapes_text: str, data: list[tuple[str, str, str]]) -> None:
-    shapes = Graph().parse(data=PREFIXES + shapes_text, format="turtle")
-    data_text = "ex:D rdfs:subClassOf ex:C .\n" + "".join(f"{s} {p} {o} .\n" for s, p, o in data)
-    data_graph = Graph().parse(data=PREFIXES + data_text, format="turtle")
-    compiled = CompiledShapes(shapes)
-    assert compiled.complete and not compiled.errors, compiled.errors
-    found = comparable(compiled.validate(IndexedGraph(list(data_graph))))  # type: ignore[arg-type]
-    reference = comparable(pyshacl_results(shapes, data_graph))
-    assert found == reference, (
-        f"\n{shapes_text}\n{data_text}\ncompiled only: {found - reference}\npyshacl only: {reference - found}"
+@pytest.mark.parametrize("forced", ANY_SHAPE + PROPERTY_ONLY + NODE_ONLY)
+def test_compiled_engine_agrees_with_pyshacl(forced: str) -> None:
+    @settings(
+        max_examples=EXAMPLES_PER_CONSTRAINT,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow],
     )
+    @given(shapes_text=shapes_graphs(forced), data_text=data_graphs())
+    def agree(shapes_text: str, data_text: str) -> None:
+        shapes = Graph().parse(data=PREFIXES + shapes_text, format="turtle")
+        data_graph = Graph().parse(data=PREFIXES + data_text, format="turtle")
+        compiled = CompiledShapes(shapes)
+        assert compiled.complete, compiled.errors
+        found = comparable(compiled.validate(IndexedGraph(list(data_graph))))  # type: ignore[arg-type]
+        reference = comparable(pyshacl_results(shapes, data_graph))
+        for counts in (found, reference):
+            for key in [k for k in counts if _pyshacl_orders_it(k, data_graph)]:
+                del counts[key]
+        only_compiled, only_pyshacl = found - reference, reference - found
+        assert found == reference, f"\n{shapes_text}\n{data_text}\n{only_compiled=}\n{only_pyshacl=}"
+
+    agree()

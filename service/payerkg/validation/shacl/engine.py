@@ -73,8 +73,8 @@ class CompiledShapes:
 
     @property
     def complete(self) -> bool:
-        """Whether every shape SHACL would validate was compiled (nothing left for pyshacl)."""
-        return not self.residual_shapes
+        """Whether every shape SHACL would validate was compiled (none left for pyshacl, none refused)."""
+        return not self.residual_shapes and not self.errors
 
     def validate(self, data: IndexedGraph) -> list[Result]:
         """The results of the compiled shapes (the residual ones are not run here)."""
