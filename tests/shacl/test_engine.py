@@ -139,7 +139,7 @@ def test_a_residual_shape_using_a_compiled_shape_does_not_repeat_its_results() -
     compiled = CompiledShapes(graph(shapes))
     assert compiled.residual_shapes == [URIRef(EX + "Residual")] and not compiled.complete
     assert (URIRef(EX + "Compiled"), SH.targetNode, None) not in compiled.residual
-    validation = validate(compiled, IndexedGraph([]), Graph())
+    validation = validate(compiled, IndexedGraph([]), Graph)
     assert validation.engine == "compiled+pyshacl"
     assert sorted((short(r.component), short(r.source_shape)) for r in validation.results) == [
         ("MinCountConstraintComponent", "_"),
@@ -174,7 +174,7 @@ def test_an_ill_formed_shape_is_an_error_naming_it_and_the_others_still_compile(
     assert [(e.shape, reason in e.reason) for e in compiled.errors] == [(URIRef(EX + "Bad"), True)]
     assert not compiled.complete and not compiled.residual_shapes and len(compiled.groups) == 1
     with pytest.raises(ShapesError, match="Bad"):
-        validate(compiled, IndexedGraph([]), Graph())
+        validate(compiled, IndexedGraph([]), Graph)
 
 
 def test_the_report_keeps_path_structure_message_languages_and_no_value_on_node_has_value() -> None:

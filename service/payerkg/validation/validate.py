@@ -118,7 +118,7 @@ def validate_encounter(
     if engine == "pyshacl":
         results, used = pyshacl_results(shapes_graph(policy), encounter.graph), "pyshacl"
     else:
-        validation = production_validate(compiled_shapes(policy), data, encounter.graph)
+        validation = production_validate(compiled_shapes(policy), data, lambda: encounter.graph)
         results, used = validation.results, validation.engine
     findings: dict[tuple[str, str], Finding] = {}
     for result in results:

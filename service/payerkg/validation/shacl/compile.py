@@ -15,7 +15,8 @@ from rdflib import Literal, URIRef
 from rdflib.term import Identifier, Node
 
 from payerkg.validation.shacl.components import AUXILIARY, COMPONENTS
-from payerkg.validation.shacl.components.base import Check, Constraint, Context
+from payerkg.validation.shacl.components.base import Check, Constraint, Context, SetTest
+from payerkg.validation.shacl.components.logical import all_of
 from payerkg.validation.shacl.graph import IndexedGraph
 from payerkg.validation.shacl.paths import Path, Paths, memoised, path_key
 from payerkg.validation.shacl.report import Result
@@ -151,8 +152,8 @@ def _assemble(
         return path(g, focus) if path is not None else [focus]
 
     # Plain loops: nested shapes evaluate this for every claim line.
-    def ok(g: IndexedGraph, focus: Identifier) -> bool:
-        values = value_nodes(g, focus)
+    def ok_property(g: IndexedGraph, focus: Identifier) -> bool:
+        values = path(g, focus)  # type: ignore[misc]
         for holds in whole_tests:
             if not holds(g, focus, values):
                 return False
@@ -165,6 +166,10 @@ def _assemble(
                 if not inner(g, value):
                     return False
         return True
+
+    # A node shape: its one value node is the focus node, so its tests apply to the focus.
+    node_tests = [*each_tests, *(_on_focus(holds) for holds in whole_tests), *nested_ok]
+    ok = all_of(node_tests) if path is None else ok_property
 
     # Most focus nodes conform: the plain yes/no answers that first, without building results.
     def results(g: IndexedGraph, focus: Identifier) -> list[Result]:
@@ -187,3 +192,7 @@ def _assemble(
         return found
 
     return CompiledShape(results, ok)
+
+
+def _on_focus(holds: SetTest) -> Check:
+    return lambda g, focus: holds(g, focus, [focus])

@@ -6,6 +6,7 @@ refused (``ShapesError``, naming each shape and the reason), as pyshacl refuses 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -49,14 +50,15 @@ class Validation:
         return report_graph(self.results, self.shapes)
 
 
-def validate(compiled: CompiledShapes, data: IndexedGraph, graph: Graph) -> Validation:
-    """Validate a data graph (``data`` indexed, ``graph`` the same triples for pyshacl).
+def validate(compiled: CompiledShapes, data: IndexedGraph, graph: Callable[[], Graph]) -> Validation:
+    """Validate a data graph: ``data`` indexed, and ``graph`` giving the same triples as an rdflib
+    graph, called only when pyshacl has shapes to run (building one costs more than validating).
 
     >>> shapes = Graph().parse(data='''@prefix sh: <http://www.w3.org/ns/shacl#> .
     ... <https://example.org/S> sh:targetNode <https://example.org/n> ; sh:minLength "two" .''',
     ...     format="turtle")
     >>> try:
-    ...     validate(CompiledShapes(shapes), IndexedGraph([]), Graph())
+    ...     validate(CompiledShapes(shapes), IndexedGraph([]), Graph)
     ... except ShapesError as error:
     ...     print(error)
     shape <https://example.org/S>: sh:minLength must be a non-negative xsd:integer, not "two"
@@ -66,15 +68,14 @@ def validate(compiled: CompiledShapes, data: IndexedGraph, graph: Graph) -> Vali
     results = compiled.validate(data)
     if compiled.complete:
         return Validation(results, "compiled", compiled.shapes)
-    return Validation(
-        results + pyshacl_results(compiled.residual, graph), "compiled+pyshacl", compiled.shapes
-    )
+    results += pyshacl_results(compiled.residual, graph())
+    return Validation(results, "compiled+pyshacl", compiled.shapes)
 
 
 def validate_graph(data: Graph, shapes: Graph) -> Validation:
     """Validate ``data`` against ``shapes``, compiling them for this one call."""
     triples: list[Triple] = list(data)  # type: ignore[arg-type]
-    return validate(CompiledShapes(shapes), IndexedGraph(triples), data)
+    return validate(CompiledShapes(shapes), IndexedGraph(triples), lambda: data)
 
 
 def pyshacl_results(shapes: Graph, data: Graph) -> list[Result]:

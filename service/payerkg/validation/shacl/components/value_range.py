@@ -56,7 +56,10 @@ def compare(left: Identifier | Node, right: Identifier | Node) -> int | None:
     >>> compare(Literal("b"), Literal("a")), compare(Literal("a", lang="en"), Literal("a"))
     (1, None)
     """
-    a, b = _comparable(left), _comparable(right)
+    return _order(_comparable(left), _comparable(right))
+
+
+def _order(a: tuple[str, Any] | None, b: tuple[str, Any] | None) -> int | None:
     if a is None or b is None or a[0] != b[0]:
         return None
     try:
@@ -70,8 +73,10 @@ def _bound(name: str, accepts: Callable[[int], bool]) -> Callable[[Context, Node
         if not isinstance(bound, Literal):
             raise ShapeError(context.shape, f"sh:{name} must be a literal, not {bound.n3()}")
 
+        limit = _comparable(bound)  # read once: every value is compared with it
+
         def within(g: object, value: Identifier) -> bool:
-            order = compare(value, bound)
+            order = _order(_comparable(value), limit)
             return order is not None and accepts(order)
 
         return [Constraint(component(name[0].upper() + name[1:]), each=within)]
