@@ -152,9 +152,24 @@ def _assemble(
         return path(g, focus) if path is not None else [focus]
 
     # Plain loops: nested shapes evaluate this for every claim line.
+    # Counts and required values are tested inline, the rest by their own test.
+    least = max([c.counts[0] for c in constraints if c.counts is not None], default=0)
+    most = min(
+        [c.counts[1] for c in constraints if c.counts is not None and c.counts[1] is not None], default=-1
+    )
+    required = [c.required for c in constraints if c.required is not None]
+    inline = [c.holds for c in constraints if c.counts is not None or c.required is not None]
+    others = [holds for holds in whole_tests if holds not in inline]
+
     def ok_property(g: IndexedGraph, focus: Identifier) -> bool:
         values = path(g, focus)  # type: ignore[misc]
-        for holds in whole_tests:
+        count = len(values)
+        if count < least or (most >= 0 and count > most):
+            return False
+        for value in required:
+            if value not in values:
+                return False
+        for holds in others:
             if not holds(g, focus, values):
                 return False
         for test in each_tests:

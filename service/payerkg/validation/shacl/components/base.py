@@ -30,6 +30,10 @@ class Constraint:
     each: Check | None = None
     holds: SetTest | None = None
     failures: SetFailures | None = None
+    # What the compiler may test inline on a property shape's value nodes, without calling
+    # ``holds`` (it runs for every claim line): a count range, or a value that must be among them.
+    counts: tuple[int, int | None] | None = None
+    required: Node | None = None
 
 
 @dataclass(frozen=True)

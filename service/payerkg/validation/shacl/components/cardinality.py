@@ -13,6 +13,7 @@ def _min_count(context: Context, value: Node) -> list[Constraint]:
     return [
         Constraint(
             component("MinCount"),
+            counts=(least, None),
             holds=lambda g, focus, values: len(values) >= least,
             failures=lambda g, focus, values: [] if len(values) >= least else [NO_VALUE],
         )
@@ -24,6 +25,7 @@ def _max_count(context: Context, value: Node) -> list[Constraint]:
     return [
         Constraint(
             component("MaxCount"),
+            counts=(0, most),
             holds=lambda g, focus, values: len(values) <= most,
             failures=lambda g, focus, values: [] if len(values) <= most else [NO_VALUE],
         )

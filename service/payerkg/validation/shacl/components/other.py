@@ -47,6 +47,7 @@ def _has_value(context: Context, value: Node) -> list[Constraint]:
     return [
         Constraint(
             component("HasValue"),
+            required=value,
             holds=lambda g, focus, values: value in values,
             failures=lambda g, focus, values: [] if value in values else [NO_VALUE],
         )

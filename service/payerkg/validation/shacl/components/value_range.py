@@ -9,43 +9,52 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from rdflib import Literal
+from rdflib import Literal, URIRef
 from rdflib.namespace import XSD
 from rdflib.term import Identifier, Node
 
 from payerkg.validation.shacl.components.base import Component, Constraint, Context, component
 from payerkg.validation.shacl.shapes import ShapeError
 
-NUMERIC = {
-    XSD[name]
-    for name in (
-        *("integer", "decimal", "float", "double", "long", "int", "short", "byte"),
-        *("nonPositiveInteger", "negativeInteger", "nonNegativeInteger", "positiveInteger"),
-        *("unsignedLong", "unsignedInt", "unsignedShort", "unsignedByte"),
-    )
+NUMERIC = (
+    *("integer", "decimal", "float", "double", "long", "int", "short", "byte"),
+    *("nonPositiveInteger", "negativeInteger", "nonNegativeInteger", "positiveInteger"),
+    *("unsignedLong", "unsignedInt", "unsignedShort", "unsignedByte"),
+)
+# The kind of value SPARQL orders each datatype among; a datatype not here is not ordered.
+KINDS: dict[URIRef, str] = {
+    **{XSD[name]: "numeric" for name in NUMERIC},
+    XSD.string: "string",
+    XSD.boolean: "boolean",
+    XSD.dateTime: "dateTime",
+    XSD.date: "date",
+    XSD.time: "time",
 }
-ORDERED = {XSD.boolean: "boolean", XSD.dateTime: "dateTime", XSD.date: "date", XSD.time: "time"}
+PYTHON_TYPES: dict[str, tuple[type, ...]] = {
+    "numeric": (int, float, Decimal),
+    "boolean": (bool,),
+    "dateTime": (datetime.datetime,),
+    "date": (datetime.date,),
+    "time": (datetime.time,),
+}
 
 
 def _comparable(value: Identifier | Node) -> tuple[str, Any] | None:
     """The kind of value SPARQL orders ``value`` among, and its Python value; None if it has none."""
-    if not isinstance(value, Literal) or value.language is not None or value.ill_typed:
+    if not isinstance(value, Literal) or value.language is not None:
         return None
-    if value.datatype is None or value.datatype == XSD.string:
+    datatype = value.datatype
+    if datatype is None:
         return "string", str(value)
+    kind = KINDS.get(datatype)
+    if kind is None or value.ill_typed:
+        return None
+    if kind == "string":
+        return kind, str(value)
     python = value.value
-    if (
-        value.datatype in NUMERIC
-        and isinstance(python, int | float | Decimal)
-        and not isinstance(python, bool)
-    ):
-        return "numeric", python
-    kind = ORDERED.get(value.datatype)
-    if kind == "boolean" and isinstance(python, bool):
-        return kind, python
-    if kind is not None and isinstance(python, datetime.date | datetime.time):
-        return kind, python
-    return None
+    if not isinstance(python, PYTHON_TYPES[kind]) or (kind == "numeric" and isinstance(python, bool)):
+        return None
+    return kind, python
 
 
 def compare(left: Identifier | Node, right: Identifier | Node) -> int | None:
