@@ -21,12 +21,13 @@ from tests.editing.keys import API_KEYS, auth
 
 MATRIX = json.loads((Path(__file__).parent / "access-matrix.json").read_text())["routes"]
 CALLERS = ("anonymous", *ROLES)
-DOC_ROUTES = {"GET /openapi.json", "GET /docs", "GET /redoc"}
+DOC_ROUTES = {"GET /openapi.json", "GET /docs", "GET /docs/assets/{name}"}
 PATH_VALUES = {
     "{rule_id}": "medicare-telehealth-audio-video",
     "{payer_id}": "medicare",
     "{code}": "99213",
     "{number}": "1",
+    "{name}": "swagger-ui.css",
 }
 
 

@@ -8,7 +8,7 @@ from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from payerkg import __version__
-from payerkg.api import catalog, coverage, editing, problems, sparql, validation
+from payerkg.api import catalog, coverage, docs, editing, problems, sparql, validation
 from payerkg.api.access_log import AccessLog
 from payerkg.api.deps import PolicyDep
 from payerkg.api.query_params import check_query_parameters
@@ -45,6 +45,8 @@ def create_app(
         description="Payer telehealth rules as a dated, cited knowledge graph: coverage answers with "
         "reasons, billing, documentation and sources.",
         dependencies=[Depends(check_query_parameters)],
+        docs_url=None,  # served by payerkg.api.docs from the package, never from a CDN
+        redoc_url=None,
     )
     app.add_middleware(AccessLog)
     app.state.served = served
@@ -52,6 +54,7 @@ def create_app(
     problems.install(app)
     app.include_router(coverage.router)
     app.include_router(catalog.router)
+    docs.install(app)
     app.include_router(validation.router)
     app.include_router(sparql.router)
     app.include_router(editing.router)
