@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     api_keys: dict[str, str] = {}
     """API keys, stored hashed: SHA-256 hex digest of the key -> "role:name", role one of reader,
     integrator, editor, admin (``payerkg key new`` makes a key and prints its entry)."""
+    key_file: Path | None = None
+    """A JSON file of API keys that ``payerkg key new|list|revoke`` write and the service watches:
+    keys added or revoked there work, or stop working, from the next request (no restart)."""
     anonymous_role: Literal["none", "reader", "integrator"] = "none"
     """What callers without a key may do: nothing but /health and the format documents (none),
     read coverage, catalog and SPARQL (reader), or also validate encounters (integrator)."""

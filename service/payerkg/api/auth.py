@@ -7,16 +7,16 @@ each includes the ones before it.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from payerkg.access import ROLES, key_digest, reaches
+from payerkg.access import ROLES, reaches
 from payerkg.api.access_log import ROLE_KEY
 from payerkg.errors import Forbidden, NotAuthenticated
+from payerkg.key_file import KeyRing
 from payerkg.settings import Settings
 
 
@@ -35,19 +35,32 @@ def identify(request: Request) -> Caller:
 
 
 def _identify(request: Request) -> Caller:
-    settings: Settings = request.app.state.settings
-    header = request.headers.get("authorization", "")
-    key = header[7:].strip() if header[:7].lower() == "bearer " else request.headers.get("x-api-key", "")
+    key = presented_key(request.headers.get("authorization", ""), request.headers.get("x-api-key", ""))
     if not key:
         return Caller("anonymous", "anonymous")
-    digest = key_digest(key)
-    for known, entry in settings.api_keys.items():
-        if hmac.compare_digest(known.lower(), digest):
-            role, _, name = entry.partition(":")
-            if role in ROLES:
-                return Caller(name or role, role)
+    found = key_ring(request.app.state).lookup(key)
+    if found is not None:
+        role, name = found
+        return Caller(name, role)
     setattr(request.state, ROLE_KEY, "invalid-key")
     raise NotAuthenticated("the API key is not valid")
+
+
+def presented_key(authorization: str, x_api_key: str) -> str:
+    """The key a request carries: ``Authorization: Bearer <key>``, else ``X-API-Key``."""
+    if authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip()
+    return x_api_key.strip()
+
+
+def key_ring(state: object) -> KeyRing:
+    """The app's keys (settings and the watched key file), made on first use."""
+    ring: KeyRing | None = getattr(state, "key_ring", None)
+    if ring is None:
+        settings: Settings = getattr(state, "settings")  # noqa: B009
+        ring = KeyRing(settings.api_keys, settings.key_file)
+        setattr(state, "key_ring", ring)  # noqa: B010
+    return ring
 
 
 def allows(settings: Settings, caller: Caller, minimum: str) -> bool:

@@ -6,11 +6,13 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
 
+from payerkg import key_file
 from payerkg.access import ROLES, key_digest
 from payerkg.cli.common import current_policy, fail
 from payerkg.editing import revisions
@@ -63,19 +65,79 @@ def audit_log() -> None:
         typer.echo(json.dumps(asdict(record.view())))
 
 
+KeyFileOption = Annotated[
+    Path | None,
+    typer.Option("--key-file", help="The key file the service watches; default: PAYERKG_KEY_FILE"),
+]
+
+
 @key_app.command("new")
 def key_new(
     role: Annotated[str, typer.Option(help="reader, integrator, editor or admin")],
     name: Annotated[str, typer.Option(help="Who holds the key; the audit log records it")],
+    key_file_path: KeyFileOption = None,
 ) -> None:
-    """Make a key: prints the key (give it to its holder) and the settings entry (store only that)."""
-    if role not in ROLES:
-        fail("--role must be reader, integrator, editor or admin")
-    if not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
-        fail("--name must be letters, digits, dots, hyphens and underscores")
-    key = secrets.token_urlsafe(32)
+    """Make a key and print it (give it to its holder). With a key file (PAYERKG_KEY_FILE or
+    --key-file) its digest is added there and a running service admits it at once; without one,
+    the PAYERKG_API_KEYS entry is printed for the settings (read at start)."""
+    path = key_file_path or Settings().key_file
+    if path is None:
+        if role not in ROLES:
+            fail("--role must be reader, integrator, editor or admin")
+        if not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
+            fail("--name must be letters, digits, dots, hyphens and underscores")
+        key = secrets.token_urlsafe(32)
+        typer.echo(f"key: {key}")
+        typer.echo(f"PAYERKG_API_KEYS entry: {json.dumps({key_digest(key): f'{role}:{name}'})}")
+        typer.echo(
+            "no key file configured: put the entry in PAYERKG_API_KEYS and restart, or set "
+            "PAYERKG_KEY_FILE so that keys work without a restart",
+            err=True,
+        )
+        return
+    try:
+        key = key_file.add_key(path, role, name, datetime.now(UTC))
+    except PayerKGError as error:
+        fail(f"--{error.pointer}: {error.message}" if error.pointer else error.message)
     typer.echo(f"key: {key}")
-    typer.echo(f"PAYERKG_API_KEYS entry: {json.dumps({key_digest(key): f'{role}:{name}'})}")
+    typer.echo(f"added {role} key for {name} to {path}; a service watching it admits it at once", err=True)
+
+
+@key_app.command("list")
+def key_list(key_file_path: KeyFileOption = None) -> None:
+    """The keys in the key file (name, role, when made, digest prefix) and in PAYERKG_API_KEYS."""
+    settings = Settings()
+    path = key_file_path or settings.key_file
+    try:
+        filed = key_file.read_keys(path) if path else []
+    except PayerKGError as error:
+        fail(error.message)
+    for entry in filed:
+        typer.echo(f"{entry.name}\t{entry.role}\t{entry.created}\t{entry.digest[:12]}\t{path}")
+    for digest, value in settings.api_keys.items():
+        role, _, name = value.partition(":")
+        typer.echo(f"{name or role}\t{role}\t-\t{digest[:12]}\tPAYERKG_API_KEYS")
+    if path is None:
+        typer.echo("no key file configured (PAYERKG_KEY_FILE)", err=True)
+
+
+@key_app.command("revoke")
+def key_revoke(
+    name: Annotated[str, typer.Option(help="The holder whose key to revoke")],
+    key_file_path: KeyFileOption = None,
+) -> None:
+    """Remove a key from the key file; a service watching it refuses the key from the next request."""
+    settings = Settings()
+    path = key_file_path or settings.key_file
+    if path is None:
+        fail("no key file configured: set PAYERKG_KEY_FILE or pass --key-file")
+    try:
+        entry = key_file.revoke_key(path, name)
+    except PayerKGError as error:
+        if any(value.partition(":")[2] == name for value in settings.api_keys.values()):
+            fail("this key is in PAYERKG_API_KEYS: remove it there and restart the service")
+        fail(f"--{error.pointer}: {error.message}" if error.pointer else error.message)
+    typer.echo(f"revoked {entry.role} key of {entry.name} ({entry.digest[:12]}) in {path}")
 
 
 def what_if_command(
