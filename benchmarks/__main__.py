@@ -186,7 +186,14 @@ def running_service() -> Iterator[str]:
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "payerkg.cli.main", "serve", "--port", str(port)],
-        env={**os.environ, "PAYERKG_ANONYMOUS_ROLE": "integrator"},
+        # The open-loop load comes from one address: lift the per-caller caps (api/limits.py),
+        # which would otherwise answer part of it 429 and measure nothing.
+        env={
+            **os.environ,
+            "PAYERKG_ANONYMOUS_ROLE": "integrator",
+            "PAYERKG_MAX_CONCURRENT_ANONYMOUS": "100000",
+            "PAYERKG_ANONYMOUS_MAX_BATCH_BYTES": str(64 * 1024 * 1024),
+        },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -142,9 +142,23 @@ class ResultTooLarge(QueryError):
 
 
 class QueryBusy(QueryError):
-    """Every query worker stayed busy until the request's deadline."""
+    """Every query worker is busy; ``retry_after_s`` says when the first must be free."""
 
     code = "busy"
+
+    def __init__(self, message: str, retry_after_s: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class TooManyRequests(PayerKGError):
+    """The caller already has as many requests (or queries) running as it may; retry later."""
+
+    code = "too_many_requests"
+
+    def __init__(self, message: str, retry_after_s: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class StoreError(PayerKGError):

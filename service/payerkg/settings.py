@@ -55,6 +55,13 @@ class Settings(BaseSettings):
     max_encounter_depth: int = 128
     max_encounter_triples: int = 5_000
     max_batch_bytes: int = 64 * 1024 * 1024
+    anonymous_max_batch_bytes: int = 1024 * 1024
+    """The largest batch a caller without a key may send (a keyed caller: ``max_batch_bytes``)."""
+
+    max_concurrent_per_caller: int = 8
+    """Requests one key may have running at once; one more is 429 with Retry-After (api/limits.py)."""
+    max_concurrent_anonymous: int = 4
+    """The same for callers without a key, counted per client address."""
 
     sparql_timeout_s: float = 10.0
     """A /sparql query still running after this many seconds is stopped (503 query_timeout)."""
@@ -62,7 +69,11 @@ class Settings(BaseSettings):
     """More result rows (or CONSTRUCT/DESCRIBE triples) than this: 422 result_too_large."""
     sparql_max_query_bytes: int = 64 * 1024
     sparql_max_concurrent: int = 4
-    """Query worker processes running at once; a request waits for one until its deadline."""
+    """Query worker processes running at once, shared by all callers."""
+    sparql_max_per_caller: int = 2
+    """Query workers one caller may hold at once; one more query is 429 with Retry-After."""
+    sparql_queue_wait_s: float = 1.0
+    """How long a query waits for a free worker before 503 busy with Retry-After."""
     sparql_max_memory_mb: int = 1024
     """Memory a query worker may add to the served process (0: no cap); past it, result_too_large."""
 

@@ -35,6 +35,7 @@ from payerkg.errors import (
     QueryBusy,
     QueryTimeout,
     ResultTooLarge,
+    TooManyRequests,
 )
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.namespaces import PREFIXES
@@ -479,6 +480,7 @@ def test_bad_requests_get_a_problem_that_does_not_echo_the_query(
         (ResultTooLarge, 422),
         (QueryTimeout, 503),
         (QueryBusy, 503),
+        (TooManyRequests, 429),
     ],
 )
 def test_each_query_error_maps_to_its_documented_status(error: type[Exception], status: int) -> None:

@@ -37,6 +37,7 @@ from payerkg.errors import (
     StoreError,
     TooDeep,
     TooLarge,
+    TooManyRequests,
     UnknownCode,
     UnknownPayer,
     UnknownRevision,
@@ -66,6 +67,7 @@ STATUS_BY_ERROR: dict[type[PayerKGError], int] = {
     ResultTooLarge: 422,
     QueryTimeout: 503,
     QueryBusy: 503,
+    TooManyRequests: 429,
     # Editing (docs/editing.md): a failed check is 422, a conflict or a stale base 409.
     EditRefused: 422,
     EditConflict: 409,
@@ -150,6 +152,9 @@ def install(app: FastAPI) -> None:
         response = problem(status_for(error), error.code, error.message, error.pointer, **extra)
         if isinstance(error, NotAuthenticated):
             response.headers["www-authenticate"] = 'Bearer realm="payerkg"'
+        retry_after = getattr(error, "retry_after_s", None)
+        if retry_after is not None:
+            response.headers["retry-after"] = str(retry_after)
         return response
 
     @app.exception_handler(RequestValidationError)

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import html
 import json
-import threading
 import time
 from importlib import resources
 from string import Template
 from urllib.parse import parse_qsl, quote
 
-import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from rdflib import Dataset
@@ -23,13 +21,13 @@ from starlette.concurrency import run_in_threadpool
 
 from payerkg.api.auth import READER
 from payerkg.api.deps import PolicyDep, SettingsDep
+from payerkg.api.limits import caller_of, query_workers
 from payerkg.api.problems import problems_for
 from payerkg.api.query_params import REFUSED_BY_ROUTE
 from payerkg.api.validation import read_capped
 from payerkg.errors import (
     ForbiddenFeature,
     InvalidQueryRequest,
-    QueryBusy,
     TooLarge,
     UnsupportedFormat,
 )
@@ -93,7 +91,14 @@ RESPONSES: dict[int | str, JSONObject] = {
         "content": PROBLEM,
     },
     422: {"description": "result_too_large: more rows than allowed; nothing is cut", "content": PROBLEM},
-    503: {"description": "query_timeout (stopped at the time limit) or busy", "content": PROBLEM},
+    429: {
+        "description": "too_many_requests: the caller already holds its share of query workers (Retry-After)",
+        "content": PROBLEM,
+    },
+    503: {
+        "description": "query_timeout (stopped at the time limit) or busy (every worker taken; Retry-After)",
+        "content": PROBLEM,
+    },
 }
 
 
@@ -202,32 +207,18 @@ async def _run(
     base: str,
     deadline: float,
 ) -> Answer:
-    """Wait (without blocking the loop) for a worker slot, then run the query in a thread."""
-    slots = _slots(request, settings)
-    while not slots.acquire(blocking=False):
-        if time.monotonic() >= deadline:
-            raise QueryBusy(f"all {settings.sparql_max_concurrent} query workers stayed busy; retry later")
-        await anyio.sleep(0.02)
-    try:
+    """Take a worker (a fair share per caller, no long wait: api/limits.py), then run the query
+    in a thread."""
+    caller, _ = caller_of(request.scope)
+    async with query_workers(request, settings).slot(caller, deadline, settings.sparql_queue_wait_s):
         return await run_in_threadpool(
             run_query, _served(policy), text, accept, settings.query_limits(), base, deadline
         )
-    finally:
-        slots.release()
 
 
 def _served(policy: PolicyGraph) -> Dataset:
     """The graphs the endpoint answers from (no audit records), built once per revision."""
     return policy.view(PolicyGraphs).dataset
-
-
-def _slots(request: Request, settings: Settings) -> threading.BoundedSemaphore:
-    """The app's worker slots, made on first use (route code runs on the loop: no race)."""
-    slots: threading.BoundedSemaphore | None = getattr(request.app.state, "sparql_slots", None)
-    if slots is None:
-        slots = threading.BoundedSemaphore(max(1, settings.sparql_max_concurrent))
-        request.app.state.sparql_slots = slots
-    return slots
 
 
 def accepted(header: str) -> list[str]:

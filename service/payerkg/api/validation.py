@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from payerkg.api.auth import INTEGRATOR
 from payerkg.api.deps import PolicyDep, SettingsDep
+from payerkg.api.limits import batch_cap
 from payerkg.api.problems import answered_as, problems_for
 from payerkg.errors import TooLarge
 from payerkg.jsondoc import JSONObject
@@ -109,7 +110,7 @@ async def validate(
 )
 async def validate_ndjson(request: Request, policy: PolicyDep, settings: SettingsDep) -> StreamingResponse:
     """One JSON encounter per line in; one result (or error record) per line out, as each is done."""
-    body = await read_capped(request, settings.max_batch_bytes)
+    body = await read_capped(request, batch_cap(request, settings))
     limits = settings.encounter_limits()
 
     def lines() -> Iterator[bytes]:

@@ -1,0 +1,180 @@
+"""Limits per caller (api/limits.py), with real concurrency: runaway SPARQL queries and requests
+held open on threads, while other callers ask. A caller past its share gets 429 with Retry-After;
+when every query worker is taken a query gets 503 busy with Retry-After at once, not after its
+deadline; other callers stay answered meanwhile. The last test does the same on `payerkg serve`."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from payerkg.api.app import create_app
+from payerkg.graph.dataset import PolicyGraph, load_dataset
+from payerkg.settings import Settings
+from tests.editing.keys import API_KEYS, KEYS, auth
+from tests.service_process import ServiceProcess
+
+T = 2.0
+RUNAWAY = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n ?o }"
+SMALL = "ASK { ?s a pk:Payer }"
+
+
+@pytest.fixture(scope="module")
+def served() -> PolicyGraph:
+    return load_dataset()
+
+
+@contextmanager
+def running(calls: list[Callable[[], object]], settle_s: float = 0.5) -> Iterator[list[object]]:
+    """Start each call on its own thread, let them get going, run the block, then join them."""
+    results: list[object] = []
+    threads = [threading.Thread(target=lambda c=call: results.append(c())) for call in calls]
+    for thread in threads:
+        thread.start()
+    time.sleep(settle_s)
+    try:
+        yield results
+    finally:
+        for thread in threads:
+            thread.join(T + 5)
+
+
+def timed(call: Callable[[], httpx.Response]) -> tuple[httpx.Response, float]:
+    started = time.monotonic()
+    response = call()
+    return response, time.monotonic() - started
+
+
+def retry_after(response: httpx.Response) -> int:
+    return int(response.headers["retry-after"])
+
+
+def test_a_caller_past_its_share_of_query_workers_gets_429_and_others_are_answered(
+    served: PolicyGraph,
+) -> None:
+    settings = Settings(
+        api_keys=API_KEYS, sparql_timeout_s=T, sparql_max_concurrent=4, sparql_max_per_caller=2
+    )
+    with TestClient(create_app(settings, policy=served), raise_server_exceptions=False) as client:
+        runaway = [
+            lambda: client.get("/sparql", params={"query": RUNAWAY}, headers=auth("reader")).status_code
+        ] * 2
+        with running(runaway) as statuses:
+            third, elapsed = timed(
+                lambda: client.get("/sparql", params={"query": SMALL}, headers=auth("reader"))
+            )
+            assert third.status_code == 429 and third.json()["code"] == "too_many_requests"
+            assert 1 <= retry_after(third) <= T and elapsed < 0.5
+            other, elapsed = timed(
+                lambda: client.get("/sparql", params={"query": SMALL}, headers=auth("integrator"))
+            )
+            assert other.json()["boolean"] is True and elapsed < 1.0
+    assert statuses == [503, 503]  # the runaway queries themselves are cut at T
+    assert multiprocessing.active_children() == []
+
+
+def test_when_every_worker_is_taken_a_query_gets_503_with_retry_after_at_once(served: PolicyGraph) -> None:
+    settings = Settings(
+        api_keys=API_KEYS,
+        sparql_timeout_s=T,
+        sparql_max_concurrent=2,
+        sparql_max_per_caller=1,
+        sparql_queue_wait_s=0.2,
+    )
+    with TestClient(create_app(settings, policy=served), raise_server_exceptions=False) as client:
+        runaway = [
+            lambda role=role: client.get("/sparql", params={"query": RUNAWAY}, headers=auth(role)).json()[
+                "code"
+            ]
+            for role in ("reader", "integrator")
+        ]
+        with running(runaway) as codes:
+            busy, elapsed = timed(
+                lambda: client.get("/sparql", params={"query": SMALL}, headers=auth("editor"))
+            )
+            assert busy.status_code == 503 and busy.json()["code"] == "busy"
+            assert 1 <= retry_after(busy) <= T
+            assert elapsed < 0.2 + 0.5  # at once (after the short wait), not at the query's deadline
+            assert client.get("/health").status_code == 200
+    assert codes == ["query_timeout", "query_timeout"]
+    # once the runaway queries are stopped, the same caller is answered
+    answered = client.get("/sparql", params={"query": SMALL}, headers=auth("editor"))
+    assert answered.json()["boolean"] is True
+
+
+def test_requests_in_flight_are_capped_per_caller(served: PolicyGraph) -> None:
+    settings = Settings(
+        api_keys=API_KEYS,
+        anonymous_role="reader",
+        sparql_timeout_s=T,
+        max_concurrent_anonymous=2,
+        max_concurrent_per_caller=2,
+    )
+    with TestClient(create_app(settings, policy=served), raise_server_exceptions=False) as client:
+        held = [lambda: client.get("/sparql", params={"query": RUNAWAY}).status_code] * 2
+        with running(held):
+            refused = client.get("/payers")
+            assert refused.status_code == 429 and refused.json()["code"] == "too_many_requests"
+            assert retry_after(refused) >= 1
+            assert client.get("/health").status_code == 200  # liveness is never refused
+            assert client.get("/payers", headers=auth("reader")).status_code == 200  # another caller
+        assert client.get("/payers").status_code == 200  # free again once they ended
+
+
+def test_anonymous_batches_are_smaller_than_keyed_ones(served: PolicyGraph) -> None:
+    settings = Settings(api_keys=API_KEYS, anonymous_role="integrator", anonymous_max_batch_bytes=1024)
+    client = TestClient(create_app(settings, policy=served), raise_server_exceptions=False)
+    body = client.get("/encounter/example.json").content.replace(b"\n", b"") + b"\n"
+    batch = body * (2048 // len(body) + 1)
+    headers = {"content-type": "application/x-ndjson"}
+    refused = client.post("/validate/batch", content=batch, headers=headers)
+    assert refused.status_code == 413 and refused.json()["code"] == "too_large"
+    accepted = client.post("/validate/batch", content=batch, headers=headers | auth("integrator"))
+    assert accepted.status_code == 200 and len(accepted.text.splitlines()) == batch.count(b"\n")
+    assert Settings().anonymous_max_batch_bytes < Settings().max_batch_bytes
+
+
+@pytest.mark.process
+def test_limits_hold_on_a_real_server(tmp_path: Path) -> None:
+    """Four runaway queries from one caller and more from others against `payerkg serve`."""
+    service = ServiceProcess(
+        {
+            "PAYERKG_API_KEYS": json.dumps(API_KEYS),
+            "PAYERKG_ANONYMOUS_ROLE": "reader",
+            "PAYERKG_SPARQL_TIMEOUT_S": str(T),
+            "PAYERKG_SPARQL_MAX_CONCURRENT": "3",
+            "PAYERKG_SPARQL_MAX_PER_CALLER": "2",
+            "PAYERKG_SPARQL_QUEUE_WAIT_S": "0.2",
+        },
+        tmp_path / "service.log",
+    )
+    service.start()
+    try:
+
+        def ask(role: str, query: str) -> httpx.Response:
+            headers = {"authorization": f"Bearer {KEYS[role]}"} if role in KEYS else {}
+            return httpx.get(
+                f"{service.url}/sparql", params={"query": query}, headers=headers, timeout=T + 10
+            )
+
+        with running(
+            [lambda: ask("reader", RUNAWAY).status_code] * 2 + [lambda: ask("editor", RUNAWAY).status_code]
+        ):
+            over_share, elapsed_share = timed(lambda: ask("reader", SMALL))
+            busy, elapsed_busy = timed(lambda: ask("admin", SMALL))
+            health = httpx.get(f"{service.url}/health", timeout=5)
+        assert over_share.status_code == 429 and retry_after(over_share) >= 1 and elapsed_share < 1.0
+        assert busy.status_code == 503 and busy.json()["code"] == "busy" and retry_after(busy) >= 1
+        assert elapsed_busy < 1.5 and health.status_code == 200
+        assert ask("admin", SMALL).json()["boolean"] is True
+    finally:
+        service.stop()
