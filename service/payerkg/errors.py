@@ -167,6 +167,10 @@ class StoreError(PayerKGError):
     code = "store_unavailable"
 
 
+class StoreLocked(StoreError):
+    """An embedded store is open in another process (a running service holds its lock)."""
+
+
 class EditRefused(PayerKGError):
     """A proposed rule change fails a check (policy shapes, references, content); nothing was changed.
 

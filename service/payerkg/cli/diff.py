@@ -15,9 +15,11 @@ import typer
 from rdflib import Graph
 
 from payerkg.cli.common import fail
+from payerkg.cli.editing import ServerKeyOption, ServerOption, local_store
+from payerkg.client import ServiceClient
 from payerkg.editing import revisions
 from payerkg.editing.diff import diff_graphs, render_text
-from payerkg.errors import InvalidParameter, PayerKGError
+from payerkg.errors import InvalidParameter, PayerKGError, StoreLocked
 from payerkg.graph.dataset import GRAPH_FOLDERS, load_dataset
 from payerkg.settings import Settings
 
@@ -44,14 +46,24 @@ def diff_command(
     ],
     after: Annotated[str, typer.Argument(help="A folder or git ref to compare with")],
     output: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    server: ServerOption = None,
+    key: ServerKeyOption = None,
 ) -> None:
-    """What changed between two versions of the policy graph: exit 0 none, 1 differences, 2 bad input."""
+    """What changed between two versions of the policy graph: exit 0 none, 1 differences, 2 bad input.
+
+    ``rev:N`` is revision N of the configured store (named on stderr), or with --server of a running
+    service's store (both arguments then revisions)."""
     if output not in ("text", "json"):
         fail("--format must be text or json")
+    if server:
+        _diff_on_service(server, key, before, after, output)
+        return
     graphs = []
     for argument in (before, after):
         try:
             graphs.append(graph_for(argument))
+        except StoreLocked as error:
+            fail(f"{argument}: {error.message}; stop it, or ask it with --server URL --key KEY")
         except PayerKGError as error:
             fail(f"{argument}: {error.message}")
     difference = diff_graphs(*graphs)
@@ -68,7 +80,26 @@ def _graph_at_revision(number: str) -> Graph:
     """The graph at a revision of the configured store (PAYERKG_STORE...)."""
     if not number.isdigit():
         raise InvalidParameter("a revision is written rev:N with N a revision number")
-    return revisions.graph_at(Settings().open_store(), int(number))
+    return revisions.graph_at(local_store(Settings()), int(number))
+
+
+def _diff_on_service(server: str, key: str | None, before: str, after: str, output: str) -> None:
+    """GET /diff of a running service: both arguments must be revisions (rev:N)."""
+    numbers = [argument.removeprefix("rev:") for argument in (before, after)]
+    if not all(a.startswith("rev:") and n.isdigit() for a, n in zip((before, after), numbers, strict=True)):
+        fail("with --server both arguments are revisions of the service's store, written rev:N")
+    try:
+        found = ServiceClient(server, key).get("/diff", {"from": int(numbers[0]), "to": int(numbers[1])})
+    except PayerKGError as error:
+        fail(error.message)
+    subjects = found.get("subjects") if isinstance(found, dict) else None
+    if output == "json":
+        typer.echo(json.dumps({k: v for k, v in found.items() if k != "text"}, indent=2, ensure_ascii=False))
+    elif subjects:
+        typer.echo(found.get("text", ""))
+    else:
+        typer.echo("no differences", err=True)
+    raise typer.Exit(1 if subjects else 0)
 
 
 def _graph_at_ref(ref: str, repository: Path) -> Graph:

@@ -15,9 +15,10 @@ import typer
 from payerkg import key_file
 from payerkg.access import ROLES, key_digest
 from payerkg.cli.common import current_policy, fail
+from payerkg.client import ServiceClient
 from payerkg.editing import revisions
 from payerkg.editing.what_if import questions_from_cases
-from payerkg.errors import EditRefused, PayerKGError
+from payerkg.errors import EditRefused, InvalidParameter, PayerKGError, StoreError, StoreLocked
 from payerkg.services import editing
 from payerkg.settings import Settings
 from payerkg.stores import Store
@@ -46,23 +47,50 @@ def store_info() -> None:
     typer.echo(json.dumps({"revision": head.number, "record_hash": head.hash}))
 
 
+ServerOption = Annotated[
+    str | None,
+    typer.Option("--server", help="A running service's URL: ask it rather than open a store here"),
+]
+ServerKeyOption = Annotated[
+    str | None,
+    typer.Option("--key", envvar="PAYERKG_KEY", help="The API key for --server (or PAYERKG_KEY)"),
+]
+
+
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Recompute the audit log's hash chain: exit 0 intact, 1 tampered or broken."""
-    problems = _on_store(revisions.verify)
+def audit_verify(server: ServerOption = None, key: ServerKeyOption = None) -> None:
+    """Recompute the audit log's hash chain: exit 0 intact, 1 tampered or broken, 2 when no store
+    could be read. With --server (an admin key) the running service checks its own store."""
+    if server:
+        answer = _ask(lambda: ServiceClient(server, key).get("/audit/verify"))
+        problems = [str(p) for p in answer.get("problems", [])] if isinstance(answer, dict) else []
+        where = f"the service at {server}"
+    else:
+        problems = _on_store(_verified)
+        where = describe_store(Settings())
     for problem in problems:
         typer.echo(problem)
     if problems:
         raise typer.Exit(1)
-    typer.echo("audit log intact", err=True)
+    typer.echo(f"audit log intact ({where})", err=True)
+
+
+def _verified(store: Store) -> list[str]:
+    if revisions.head(store) is None:
+        raise StoreError("the store holds no revision, so no audit log to verify")
+    return revisions.verify(store)
 
 
 @audit_app.command("log")
-def audit_log() -> None:
-    """Every accepted change, oldest first, one JSON object a line."""
-    records = _on_store(revisions.log)
-    for record in records:
-        typer.echo(json.dumps(asdict(record.view())))
+def audit_log(server: ServerOption = None, key: ServerKeyOption = None) -> None:
+    """Every accepted change, oldest first, one JSON object a line (--server: an admin key)."""
+    if server:
+        records = _ask(lambda: ServiceClient(server, key).get("/audit"))
+        for record in records if isinstance(records, list) else []:
+            typer.echo(json.dumps(record))
+        return
+    for stored in _on_store(revisions.log):
+        typer.echo(json.dumps(asdict(stored.view())))
 
 
 KeyFileOption = Annotated[
@@ -153,8 +181,11 @@ def what_if_command(
         bool, typer.Option(help="Let the new versions revise those they disagree with")
     ] = False,
     output: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    server: ServerOption = None,
+    key: ServerKeyOption = None,
 ) -> None:
-    """Check a proposed rule and show which encounters and coverage answers would change verdict.
+    """Check a proposed rule and show which encounters and coverage answers would change verdict,
+    against the configured store (named on stderr) or, with --server, a running service's graph.
 
     Exit 0 when the change would be accepted, 1 when a check refuses it, 2 on bad input."""
     if output not in ("text", "json"):
@@ -163,16 +194,21 @@ def what_if_command(
         text = rule_file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         fail(f"cannot read {rule_file} ({error.__class__.__name__})")
+    if server:
+        _what_if_on_service(server, key, text, encounters, questions, supersedes, output)
+        return
+    settings = Settings()
+    typer.echo(f"checking against {describe_store(settings)}", err=True)
     try:
         samples = _read_encounters(encounters) if encounters else None
         asked = questions_from_cases(_read_json(questions)) if questions else None
-        report = editing.dry_run(current_policy(Settings()), text, supersedes, samples, asked)
+        report = editing.dry_run(current_policy(settings), text, supersedes, samples, asked)
     except EditRefused as error:
         for problem in error.problems:
             typer.echo(f"refused: {problem}")
         fail(error.message)
     except PayerKGError as error:
-        fail(error.message)
+        fail(_with_hint(error))
     if output == "json":
         typer.echo(json.dumps(asdict(report), indent=2))
     else:
@@ -185,12 +221,100 @@ def what_if_command(
         raise typer.Exit(1)
 
 
+def _what_if_on_service(
+    server: str,
+    key: str | None,
+    text: str,
+    encounters: Path | None,
+    questions: Path | None,
+    supersedes: bool,
+    output: str,
+) -> None:
+    """The same check by the running service (POST /rules/dry-run, an editor key)."""
+    change: dict[str, object] = {
+        "rule": text,
+        "reason": "dry run",
+        "base_revision": 1,
+        "supersedes": supersedes,
+    }
+    if encounters:
+        try:
+            change["encounters"] = [json.loads(line) for line in _read_lines(encounters) if line.strip()]
+        except ValueError:
+            fail(f"{encounters}: not one JSON encounter a line")
+    if questions:
+        change["questions"] = _read_json(questions)
+    report = _ask(lambda: ServiceClient(server, key).post("/rules/dry-run", change))
+    if not isinstance(report, dict):
+        fail(f"the service at {server} answered something other than a dry-run report")
+    if output == "json":
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        for line in [*report.get("problems", []), *report.get("conflicts", [])]:
+            typer.echo(f"refused: {line}")
+        for change_record in report.get("changes", []):
+            typer.echo(
+                f"{change_record.get('kind')} {change_record.get('id')}: "
+                f"{change_record.get('before')} -> {change_record.get('after')}"
+            )
+        typer.echo(
+            f"{len(report.get('changes', []))} verdict(s) would change (the service at {server}, "
+            f"revision {report.get('base_revision')})",
+            err=True,
+        )
+    if not report.get("would_be_accepted"):
+        raise typer.Exit(1)
+
+
+def describe_store(settings: Settings) -> str:
+    """Which store a command reads, in words for its user."""
+    if settings.store == "oxigraph":
+        return f"the Oxigraph store at {settings.store_path} (PAYERKG_STORE_PATH)"
+    if settings.store == "remote":
+        return f"the SPARQL store at {settings.store_query_url} (PAYERKG_STORE_QUERY_URL)"
+    return "the shipped policy files in this process (PAYERKG_STORE=memory: a service's edits are not seen)"
+
+
+def local_store(settings: Settings) -> Store:
+    """The configured store, opened here and named on stderr. Refused for the in-memory store:
+    a service's lives only inside that service, and a new one here would be empty."""
+    if settings.store == "memory":
+        raise InvalidParameter(
+            "PAYERKG_STORE is memory: a running service's store lives only inside that service, and "
+            "this command would open a new, empty one. Ask the service (--server URL with a key in "
+            "--key or PAYERKG_KEY), or set PAYERKG_STORE=oxigraph (with PAYERKG_STORE_PATH) or remote"
+        )
+    typer.echo(f"reading {describe_store(settings)}; --server URL asks a running service", err=True)
+    return settings.open_store()
+
+
 def _on_store(read: Callable[[Store], T]) -> T:
     """``read`` applied to the configured store; a store error ends the command (exit 2)."""
     try:
-        return read(Settings().open_store())
+        return read(local_store(Settings()))
+    except PayerKGError as error:
+        fail(_with_hint(error))
+
+
+def _with_hint(error: PayerKGError) -> str:
+    if isinstance(error, StoreLocked):
+        return f"{error.message}; stop it, or ask it with --server URL --key KEY"
+    return error.message
+
+
+def _ask(call: Callable[[], T]) -> T:
+    """A request to a running service; an error it answers, or none at all, ends the command (exit 2)."""
+    try:
+        return call()
     except PayerKGError as error:
         fail(error.message)
+
+
+def _read_lines(path: Path) -> list[bytes]:
+    try:
+        return path.read_bytes().splitlines()
+    except OSError as error:
+        fail(f"cannot read {path} ({error.__class__.__name__})")
 
 
 def _read_json(path: Path) -> object:

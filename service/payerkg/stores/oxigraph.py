@@ -10,7 +10,7 @@ from typing import Any
 from rdflib import BNode, Dataset, Graph, URIRef
 from rdflib.term import Identifier, Node
 
-from payerkg.errors import StoreError
+from payerkg.errors import StoreError, StoreLocked
 from payerkg.graph.queries import Row, query_text
 from payerkg.stores.base import BULK_READ_LIMIT, Store, new_dataset, plain_literal, substituted
 
@@ -33,7 +33,11 @@ class OxigraphStore(Store):
                 path.mkdir(parents=True, exist_ok=True)
                 self._store = pyoxigraph.Store(str(path))
         except OSError as exc:
-            raise StoreError(f"cannot open the store at {path}: {exc}") from exc
+            if "lock" in str(exc).lower():  # RocksDB's LOCK file: another process has the folder open
+                raise StoreLocked(
+                    f"the Oxigraph store at {path} is open in another process (a running service?)"
+                ) from None
+            raise StoreError(f"cannot open the store at {path} ({exc.__class__.__name__})") from None
         # Reading every rule statement at start-up is the fast way up to a few million statements;
         # past that it would not fit in memory, so reads go per (payer, code) as for a remote store.
         self.bulk_reads = len(self._store) <= BULK_READ_LIMIT
