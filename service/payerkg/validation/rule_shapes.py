@@ -55,6 +55,9 @@ FIELDS: dict[URIRef, str] = {
     PK.dataDays: "data_days",
     PK.units: "units",
 }
+BILLED_CODE = "{$code}"
+"""Stands in a message for the code billed on the line at fault: a finding names that code (filled
+in by payerkg.validation.validate), not every code of the rule."""
 LINE_FIELDS = {PK.code, PK.modifier, PK.posCode, PK.minutes, PK.dataDays, PK.units}
 
 
@@ -248,7 +251,6 @@ def _compile_version(
     applies = _applies(builder, version, overriding, floor)
     local = str(version.iri).rsplit("/", 1)[-1] + ("-floor" if floor else "")
     floor_note = "; the baseline is only this plan's coverage floor, its contract decides" if floor else ""
-    codes = ", ".join(str(n) for n in _notations(policy, version.values(PK.appliesTo)))
 
     def shape(
         kind: str, requirement: Node, field: URIRef, message: str, severity: URIRef = SH.Violation
@@ -274,7 +276,7 @@ def _compile_version(
             "not-covered",
             builder.node(builder.property([("", PK.code)], maxCount=Literal(0))),
             PK.code,
-            f"{codes}: not covered by this payer in this situation",
+            f"{BILLED_CODE}: not covered by this payer in this situation",
         )
     for facet in FACETS:
         required = version.values(facet.requirement) if facet.requirement is not None else []
@@ -340,7 +342,7 @@ def _compile_version(
             "not-billable-with",
             builder.node(builder.property(SIBLING_CODES_PATH, **{"not": _in(builder, excluded)})),
             PK.code,
-            f"{codes} must not be billed with {words(excluded)} on the same encounter",
+            f"{BILLED_CODE} must not be billed with {words(excluded)} on the same encounter",
         )
     # Documentation the record must show is a violation when absent; conditions no field can
     # show are warnings until the record attests them.

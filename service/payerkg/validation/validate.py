@@ -26,7 +26,7 @@ from payerkg.graph.rules import Citation, rule_model
 from payerkg.jsondoc import JSONObject
 from payerkg.namespaces import PK
 from payerkg.validation.encounter import Encounter, Limits, parse_encounter
-from payerkg.validation.rule_shapes import FIELDS, LINE_FIELDS, compile_rule_shapes
+from payerkg.validation.rule_shapes import BILLED_CODE, FIELDS, LINE_FIELDS, compile_rule_shapes
 from payerkg.validation.shacl.engine import CompiledShapes
 from payerkg.validation.shacl.graph import IndexedGraph
 from payerkg.validation.shacl.production import pyshacl_results
@@ -136,7 +136,9 @@ def _finding(policy: PolicyGraph, data: IndexedGraph, result: Result) -> Finding
     path, rule, citations = _shape_facts(policy, result)
     return Finding(
         severity="violation" if result.severity == SH.Violation else "warning",
-        message=_filled(result.message or "does not follow the encounter format", result.value),
+        message=_billed(
+            data, result, _filled(result.message or "does not follow the encounter format", result.value)
+        ),
         field=_field(data, result, path),
         rule=str(rule) if rule is not None else None,
         focus_node=str(result.focus),
@@ -160,6 +162,15 @@ def _filled(message: str, value: object) -> str:
 
 
 SAFE_VALUE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def _billed(data: IndexedGraph, result: Result, message: str) -> str:
+    """A message with ``{$code}`` replaced by the code billed on the line at fault (the focus node),
+    not the 20-30 codes its rule covers."""
+    if BILLED_CODE not in message:
+        return message
+    codes = [c for c in data.objects(result.focus, PK.code) if SAFE_VALUE.fullmatch(str(c))]
+    return message.replace(BILLED_CODE, str(codes[0]) if codes else "(the line's)")
 
 
 def _shape_facts(
