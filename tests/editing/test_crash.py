@@ -92,6 +92,8 @@ def test_sigkill_during_edits_loses_nothing_acknowledged(tmp_path: Path) -> None
         rules = httpx.get(f"{service.url}/rules", params={"payer": "uhc-commercial"}, headers=auth("reader"))
     finally:
         service.stop()
+    # The figures docs/security.md reports (pytest -s shows them).
+    print(f"crash figures: {kills} kill points, {len(acknowledged)} acknowledged of {EDITS} edits")
     assert kills >= 3, "the stream ended before the service was killed a few times"
     in_store = {int(v["id"].split("-")[2]) for v in rules.json() if v["id"].startswith("crash-rule-")}
     assert acknowledged <= in_store  # 0 acknowledged edits lost
