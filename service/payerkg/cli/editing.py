@@ -252,6 +252,8 @@ def _what_if_on_service(
     else:
         for line in [*report.get("problems", []), *report.get("conflicts", [])]:
             typer.echo(f"refused: {line}")
+        for line in report.get("warnings", []):
+            typer.echo(f"warning: {line}")
         for change_record in report.get("changes", []):
             typer.echo(
                 f"{change_record.get('kind')} {change_record.get('id')}: "
