@@ -9,7 +9,7 @@ import json
 import multiprocessing
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -34,7 +34,7 @@ def served() -> PolicyGraph:
 
 
 @contextmanager
-def running(calls: list[Callable[[], object]], settle_s: float = 0.5) -> Iterator[list[object]]:
+def running(calls: Sequence[Callable[[], object]], settle_s: float = 0.5) -> Iterator[list[object]]:
     """Start each call on its own thread, let them get going, run the block, then join them."""
     results: list[object] = []
     threads = [threading.Thread(target=lambda c=call: results.append(c())) for call in calls]

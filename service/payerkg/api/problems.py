@@ -105,8 +105,9 @@ DESCRIPTIONS = {
     429: "Too many requests from this caller",
     503: "Busy, timed out, or the store is unavailable",
 }
-ALWAYS = (401, 403, 422)
-"""Every route may answer these: an unknown key, a role below the route's, a malformed parameter."""
+ALWAYS = (401, 403, 422, 429)
+"""Every route may answer these: an unknown key, a role below the route's, a malformed parameter,
+and too many requests from one caller at once (api/limits.py)."""
 
 
 def problems_for(*statuses: int) -> dict[int | str, JSONObject]:
