@@ -24,6 +24,10 @@ from tests.editing.keys import API_KEYS, KEYS, auth
 from tests.service_process import ServiceProcess
 
 T = 2.0
+T_SERVED = 6.0
+"""The real server's query time limit: long enough that its runaway queries have surely taken
+their workers (SETTLE_SERVED_S) on a loaded machine before the other callers ask."""
+SETTLE_SERVED_S = 2.5
 RUNAWAY = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n ?o }"
 SMALL = "ASK { ?s a pk:Payer }"
 
@@ -45,7 +49,7 @@ def running(calls: Sequence[Callable[[], object]], settle_s: float = 0.5) -> Ite
         yield results
     finally:
         for thread in threads:
-            thread.join(T + 5)
+            thread.join(T_SERVED + 5)
 
 
 def timed(call: Callable[[], httpx.Response]) -> tuple[httpx.Response, float]:
@@ -150,7 +154,7 @@ def test_limits_hold_on_a_real_server(tmp_path: Path) -> None:
         {
             "PAYERKG_API_KEYS": json.dumps(API_KEYS),
             "PAYERKG_ANONYMOUS_ROLE": "reader",
-            "PAYERKG_SPARQL_TIMEOUT_S": str(T),
+            "PAYERKG_SPARQL_TIMEOUT_S": str(T_SERVED),
             "PAYERKG_SPARQL_MAX_CONCURRENT": "3",
             "PAYERKG_SPARQL_MAX_PER_CALLER": "2",
             "PAYERKG_SPARQL_QUEUE_WAIT_S": "0.2",
@@ -167,14 +171,15 @@ def test_limits_hold_on_a_real_server(tmp_path: Path) -> None:
             )
 
         with running(
-            [lambda: ask("reader", RUNAWAY).status_code] * 2 + [lambda: ask("editor", RUNAWAY).status_code]
+            [lambda: ask("reader", RUNAWAY).status_code] * 2 + [lambda: ask("editor", RUNAWAY).status_code],
+            SETTLE_SERVED_S,
         ):
             over_share, elapsed_share = timed(lambda: ask("reader", SMALL))
             busy, elapsed_busy = timed(lambda: ask("admin", SMALL))
             health = httpx.get(f"{service.url}/health", timeout=5)
-        assert over_share.status_code == 429 and retry_after(over_share) >= 1 and elapsed_share < 1.0
+        assert over_share.status_code == 429 and retry_after(over_share) >= 1 and elapsed_share < 2.0
         assert busy.status_code == 503 and busy.json()["code"] == "busy" and retry_after(busy) >= 1
-        assert elapsed_busy < 1.5 and health.status_code == 200
+        assert elapsed_busy < 2.0 and health.status_code == 200
         assert ask("admin", SMALL).json()["boolean"] is True
     finally:
         service.stop()
