@@ -172,6 +172,7 @@ PK_TERMS: tuple[str, ...] = (
     "state",
     "status",
     "statusIndicator",
+    "supersedes",
     "telehealthListStatus",
     "units",
     "url",

@@ -106,7 +106,14 @@ def test_refused_changes_leave_no_trace(
 
 def test_superseding_resolves_the_conflict(client: TestClient) -> None:
     before = ask(client, "uhc-99213-video-2027")
-    response = post_rule(client, "conflict-uhc-office-pos11-2027.ttl", base=1, supersedes=True)
+    # The version it disagrees with speaks to audio-only visits too: superseding it for video only
+    # would leave them without a place of service (tests/editing/test_edit_scope.py), so the
+    # fixture is widened to both modalities here.
+    text = rule("conflict-uhc-office-pos11-2027.ttl").replace(
+        "pk:forModality pk:AudioVideo ;", "pk:forModality pk:AudioVideo , pk:AudioOnly ;"
+    )
+    body = {"rule": text, "reason": "test: supersede", "base_revision": 1, "supersedes": True}
+    response = client.post("/rules", json=body, headers=auth("editor"))
     assert response.status_code == 201, response.text
     after = ask(client, "uhc-99213-video-2027")
     assert [i["id"] for i in before["billing"]["place_of_service_required"]] == ["02", "10"]

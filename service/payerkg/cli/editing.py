@@ -214,6 +214,8 @@ def what_if_command(
     else:
         for line in [*report.problems, *report.conflicts]:
             typer.echo(f"refused: {line}")
+        for line in report.warnings:
+            typer.echo(f"warning: {line}")
         for change in report.changes:
             typer.echo(f"{change.kind} {change.id}: {change.before} -> {change.after}")
         typer.echo(f"{len(report.changes)} verdict(s) would change", err=True)

@@ -96,7 +96,7 @@ class ConflictSide:
 
 @dataclass
 class Conflict:
-    """Two applicable rule versions of different rules that disagree on one topic."""
+    """Two applicable rule versions that disagree on one topic."""
 
     topic: str
     sides: list[ConflictSide]
@@ -378,12 +378,10 @@ def _combine(
 
 
 def _conflicts(applying: list[_Outcome], terms: TermReader) -> list[Conflict]:
-    """Pairs of applying versions of different rules that say incompatible things."""
+    """Pairs of applying versions that say incompatible things (two versions of one rule too)."""
     found = []
     for i, first in enumerate(applying):
         for second in applying[i + 1 :]:
-            if first.version.rule == second.version.rule:
-                continue
             for disagreement in disagreements(first.version.values, second.version.values):
                 sides = [
                     _side(first, disagreement.first_says, terms),

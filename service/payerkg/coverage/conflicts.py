@@ -1,5 +1,7 @@
-"""Every conflict in the graph: versions of different rules, for one payer and code, in force over
-overlapping dates and able to apply to the same service, that say incompatible things.
+"""Every conflict in the graph: rule versions, for one payer and code, in force over overlapping
+dates and able to apply to the same service, that say incompatible things. Two versions of one
+rule are compared too: unless one revises or supersedes the other, a rule saying two things at
+once over the same dates is a conflict.
 
 Conflicts between a payer's own rule and a baseline it inherits are listed under that payer;
 a baseline's internal conflicts are listed once, under the baseline.
@@ -58,6 +60,8 @@ def graph_conflicts(
             current = [c for c in model.candidates(payer_iri, code) if c.current(as_of)]
             for i, first in enumerate(current):
                 for second in current[i + 1 :]:
+                    if _superseded_over_overlap(model, current, first, second, as_of):
+                        continue
                     for conflict in _pair(model, payer_iri, payer.id, first, second):
                         key = (conflict.payer, conflict.topic, conflict.first.rule, conflict.second.rule)
                         found.setdefault(key, conflict).codes.append(notation)
@@ -79,6 +83,16 @@ def conflicts_as_of(policy: PolicyGraph, as_of: date | None = None) -> list[Grap
     return found[as_of]
 
 
+def _superseded_over_overlap(
+    model: RuleModel, current: list[Candidate], first: Candidate, second: Candidate, as_of: date
+) -> bool:
+    """Whether a superseding version ends one of the pair on every day they overlap."""
+    start = max(first.start, second.start)
+    ends = [e for e in (first.end, second.end) if e is not None]
+    ended = model.superseded(current, start, min(ends) if ends else None, as_of)
+    return first.iri in ended or second.iri in ended
+
+
 def _pair(
     model: RuleModel, payer: URIRef, payer_id: str, first: Candidate, second: Candidate
 ) -> list[GraphConflict]:
@@ -91,7 +105,8 @@ def _pair(
         return b.get(p, [])
 
     rule_a, rule_b = values_a(PK.versionOf), values_b(PK.versionOf)
-    if rule_a == rule_b or payer not in (*values_a(PK.payer), *values_b(PK.payer)):
+    # Versions of one rule are compared too: a rule that says two things at once is a conflict.
+    if payer not in (*values_a(PK.payer), *values_b(PK.payer)):
         return []
     if set(rule_b) & set(values_a(PK.overrides)) or set(rule_a) & set(values_b(PK.overrides)):
         return []

@@ -3,25 +3,34 @@ would change, and committed as a new revision only when every check passes.
 
 A change adds new statements (new rules, new versions of existing rules, new sources) or
 withdraws an earlier edit (rollback). Existing nodes are never edited: a revised rule gets a new
-version node that names the one it revises with ``prov:wasRevisionOf``.
+version node that names the one it revises with ``prov:wasRevisionOf`` (which ends it as a
+whole), or supersedes with ``pk:supersedes`` (which ends it only for the new version's codes and
+dates).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
-from rdflib.namespace import PROV, RDF, SKOS
+from rdflib.namespace import RDF, SKOS
 from rdflib.plugins.parsers.notation3 import BadSyntax
+from rdflib.term import Node
 
+from payerkg.coverage.answer import CoverageQuestion
 from payerkg.coverage.conflicts import GraphConflict, graph_conflicts
 from payerkg.editing import revisions
 from payerkg.editing.revisions import EDIT_GRAPH, Change, RevisionRecord
+from payerkg.editing.what_if import answer_in_words, question_in_words
 from payerkg.errors import EditConflict, EditRefused, ParseError, StaleRevision, TooLarge
 from payerkg.graph.dataset import PolicyGraph, holds_nul
+from payerkg.graph.facets import SCOPED, Facet
 from payerkg.graph.queries import SPARQL_PARSER
+from payerkg.graph.rules import RuleModel, rule_model, same_value
 from payerkg.namespaces import PK, RULE, RV, SRC
 from payerkg.stores import Store, new_dataset
 from payerkg.stores.oxigraph import OxigraphStore
@@ -43,6 +52,14 @@ class Proposal:
     codes: frozenset[URIRef]
     problems: list[str] = field(default_factory=list)
     conflicts: list[GraphConflict] = field(default_factory=list)
+    beyond_scope: list[str] = field(default_factory=list)
+    """Supersessions not made: each says which older version would stop answering outside the
+    new version's situations, and the answers that would change."""
+
+    @property
+    def conflict_lines(self) -> list[str]:
+        """Each conflict in words, then each supersession that would reach beyond the new version."""
+        return [conflict_text(c) for c in self.conflicts] + self.beyond_scope
 
     def refuse_if_unsafe(self) -> None:
         """Raise if the change breaks a policy shape or a reference, or brings a new conflict."""
@@ -51,8 +68,11 @@ class Proposal:
         if self.conflicts:
             raise EditConflict(
                 "the change disagrees with an active rule version; mark it as superseding that "
-                "version or change it",
-                [conflict_text(c) for c in self.conflicts],
+                "version or change it"
+                if not self.beyond_scope
+                else "superseding would change answers outside the new version's scope; "
+                "add versions that cover those situations too, or change it",
+                self.conflict_lines,
             )
 
 
@@ -76,8 +96,14 @@ def parse_rule_turtle(text: str) -> Graph:
 
 
 def propose_addition(base: PolicyGraph, submitted: Graph, today: date, supersedes: bool = False) -> Proposal:
-    """What adding ``submitted`` would do. Versions without ``pk:knownFrom`` become known today;
-    with ``supersedes``, each new version revises the active versions it would disagree with."""
+    """What adding ``submitted`` would do. Versions without ``pk:knownFrom`` become known today.
+
+    With ``supersedes``, a new version supersedes (``pk:supersedes``) each active version it
+    would disagree with: the older version ends only for the new version's codes and dates, and
+    keeps answering everywhere else. Where the new version is limited to fewer situations
+    (modality, patient setting, ...) than the older one, superseding would also end the older
+    version's answers in the situations the new one does not speak to: that supersession is not
+    made, and the conflict stays, with the answers it would change listed."""
     added = _normalized(base, submitted, today)
     versions = _versions(added)
     rules = tuple(
@@ -86,14 +112,95 @@ def propose_addition(base: PolicyGraph, submitted: Graph, today: date, supersede
     codes = _codes(base, added, versions)
     proposal = _evaluate(base, added, None, rules, codes)
     if supersedes and proposal.conflicts:
+        reach: dict[tuple[URIRef, URIRef], list[tuple[Facet, list[Node]]]] = {}
         for conflict in proposal.conflicts:
-            for side in (conflict.first, conflict.second):
-                older = URIRef(side.rule)
-                if older not in versions:
-                    for version in versions:
-                        added.add((version, PROV.wasRevisionOf, older))
+            first, second = URIRef(conflict.first.rule), URIRef(conflict.second.rule)
+            if (first in versions) == (second in versions):
+                continue  # two new versions, or none: nothing to supersede
+            newer, older = (first, second) if first in versions else (second, first)
+            outside = situations_outside(base, added, newer, older)
+            if outside:
+                reach[(newer, older)] = outside
+            else:
+                added.add((newer, PK.supersedes, older))
+        beyond = [
+            _beyond_text(base, added, newer, older, outside) for (newer, older), outside in reach.items()
+        ]
         proposal = _evaluate(base, added, None, rules, codes)
+        proposal.beyond_scope = beyond
     return proposal
+
+
+def situations_outside(
+    base: PolicyGraph, added: Graph, newer: URIRef, older: URIRef
+) -> list[tuple[Facet, list[Node]]]:
+    """The situations, facet by facet, that ``older`` speaks to and ``newer`` does not (a version
+    without a scope for a facet speaks to each of its values)."""
+    model = rule_model(base)
+    old = model.terms.statements(older)
+    found = []
+    for facet in SCOPED:
+        assert facet.scope is not None
+        new_scope = list(added.objects(newer, facet.scope))
+        if not new_scope:
+            continue
+        old_scope = old.get(facet.scope) or _every_value(model, facet)
+        outside = [v for v in old_scope if not any(same_value(v, n) for n in new_scope)]
+        if outside:
+            found.append((facet, outside))
+    return found
+
+
+def _every_value(model: RuleModel, facet: Facet) -> list[Node]:
+    if facet.vocabulary is None:
+        return [Literal(True), Literal(False)]
+    return sorted(model.vocabulary.by_class.get(facet.vocabulary, {}).values(), key=str)
+
+
+def _beyond_text(
+    base: PolicyGraph, added: Graph, newer: URIRef, older: URIRef, outside: list[tuple[Facet, list[Node]]]
+) -> str:
+    """Why ``newer`` may not supersede ``older``, with the answers superseding would change:
+    questions about the codes both apply to, on the first day both are in force, in the situations
+    only ``older`` speaks to."""
+    model = rule_model(base)
+    terms = model.terms
+    situations = "; ".join(f"{facet.words} {terms.words(values)}" for facet, values in outside)
+    trial = added + Graph()
+    trial.add((newer, PK.supersedes, older))
+    after = _scratch(base, trial)
+    shared = sorted(_codes(base, trial, [newer]) & _codes(base, base.dataset, [older]), key=str)
+    payer = added.value(newer, PK.payer)
+    start = max(_start(added.value(newer, PK.effectiveStart)), _start(terms.first(older, PK.effectiveStart)))
+    changed = []
+    for facet, values in outside:
+        for value in values:
+            given: Any = value.toPython() if isinstance(value, Literal) else terms.notation(value)
+            for code in shared[:3]:
+                question = CoverageQuestion(
+                    terms.notation(payer) if payer is not None else "", terms.notation(code), start
+                )
+                question = dataclasses.replace(question, **{facet.name: given})
+                was, will = answer_in_words(base, question), answer_in_words(after, question)
+                if was != will:
+                    changed.append(f"{question_in_words(question)}: {was} -> {will}")
+    return (
+        f"{newer} may not supersede {older}: {older} also speaks to {situations}, which {newer} does not, "
+        "so superseding would end those answers too"
+        + (f"; answers that would change: {'; '.join(changed)}" if changed else "")
+    )
+
+
+def _start(value: Node | str | None) -> date:
+    return date.fromisoformat(str(value)) if value is not None else date.min
+
+
+def _scratch(base: PolicyGraph, added: Graph) -> PolicyGraph:
+    """The graph with ``added`` in it, unchecked: to ask it questions."""
+    store = OxigraphStore(None)
+    store.load(base.dataset)
+    store.load(_as_edit_dataset(added))
+    return PolicyGraph(store, revision="proposed", revision_number=base.revision_number + 1)
 
 
 def propose_rollback(store: Store, base: PolicyGraph, number: int) -> Proposal:
@@ -158,7 +265,7 @@ def _versions(graph: Graph) -> list[URIRef]:
     return sorted(v for v in graph.subjects(RDF.type, PK.RuleVersion) if isinstance(v, URIRef))
 
 
-def _codes(base: PolicyGraph, added: Graph, versions: Iterable[URIRef]) -> frozenset[URIRef]:
+def _codes(base: PolicyGraph, added: Graph | Dataset, versions: Iterable[URIRef]) -> frozenset[URIRef]:
     """The procedure codes the versions apply to, code groups expanded."""
     codes: set[URIRef] = set()
     for version in versions:

@@ -79,6 +79,9 @@ class RuleVersionInfo:
     known_from: str | None
     evidence_level: str
     revises: list[str] = field(default_factory=list)
+    """Versions it ends as a whole (prov:wasRevisionOf)."""
+    supersedes: list[str] = field(default_factory=list)
+    """Versions it ends only for its own codes and dates (pk:supersedes)."""
     change_notes: list[str] = field(default_factory=list)
 
 
@@ -198,7 +201,8 @@ def rule_versions(
 
 
 def rule_history(policy: PolicyGraph, rule_id: str) -> RuleHistory:
-    """A rule and every version of it, oldest known first, with what each revises."""
+    """A rule and every version of it, oldest known first, with what each revises (as a whole) or
+    supersedes (for its own codes and dates)."""
     _check_id(rule_id)
     rows = policy.select("rule-versions", rule=RULE[rule_id])
     if not rows:
@@ -225,7 +229,11 @@ def _versions(rows: list[Row]) -> list[RuleVersionInfo]:
                 evidence_level=str(row["evidence"]).rsplit("#", 1)[-1],
             ),
         )
-        for column, values in (("revises", version.revises), ("changeNote", version.change_notes)):
+        for column, values in (
+            ("revises", version.revises),
+            ("supersedes", version.supersedes),
+            ("changeNote", version.change_notes),
+        ):
             if row.get(column) is not None and str(row[column]) not in values:
                 values.append(str(row[column]))
     return list(found.values())

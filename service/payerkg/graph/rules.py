@@ -86,6 +86,12 @@ class Candidate:
         """In force on the date of service, as known on ``as_of`` (not yet revised by then)."""
         return self.start <= day and (self.end is None or day <= self.end) and self.current(as_of)
 
+    def covers(self, start: date, end: date | None) -> bool:
+        """In force on every day from ``start`` to ``end`` (None: open-ended)."""
+        if start < self.start:
+            return False
+        return self.end is None or (end is not None and end <= self.end)
+
     def current(self, as_of: date) -> bool:
         """Known on ``as_of`` and not yet revised by then."""
         return (self.known is None or self.known <= as_of) and not any(r <= as_of for r in self.revised_on)
@@ -251,10 +257,16 @@ class RuleModel:
             # Blank-node citations can only be read together with their subjects.
             self.terms.preload(policy.select("rule-statements"))
         revised: dict[URIRef, set[date]] = defaultdict(set)
+        superseded: dict[URIRef, set[URIRef]] = defaultdict(set)
         for row in policy.select("rule-revisions"):
-            revised[row["version"]].add(row["revisedOn"].toPython())
+            if row.get("partly") is not None:
+                superseded[row["newer"]].add(row["version"])
+            else:
+                revised[row["version"]].add(row["revisedOn"].toPython())
         self.revised_on: dict[URIRef, tuple[date, ...]] = {v: tuple(sorted(d)) for v, d in revised.items()}
         """For each revised rule version, the days active revisions of it became known (sorted)."""
+        self.supersedes: dict[URIRef, frozenset[URIRef]] = {n: frozenset(o) for n, o in superseded.items()}
+        """Version -> the versions it ends for its own codes and dates only (pk:supersedes)."""
         self.complete = policy.store.bulk_reads
         self._by_payer_code = (
             _candidates(policy.select("rule-version-index"), self.revised_on) if self.complete else {}
@@ -297,8 +309,28 @@ class RuleModel:
         passes on what is covered, never how the baseline's claims are billed or which codes it
         recognizes: those are the plan's contract."""
         floor = self.floors.get(payer, frozenset())
-        versions = [self.terms.version(c.iri) for c in self.candidates(payer, code) if c.governs(day, as_of)]
+        candidates = self.candidates(payer, code)
+        ended = self.superseded(candidates, day, day, as_of)
+        versions = [
+            self.terms.version(c.iri) for c in candidates if c.governs(day, as_of) and c.iri not in ended
+        ]
         return [v for v in versions if not (v.value(PK.payer) in floor and self.claim_mechanics(v.rule))]
+
+    def superseded(
+        self, candidates: list[Candidate], start: date, end: date | None, as_of: date
+    ) -> frozenset[URIRef]:
+        """The versions among one payer's ``candidates`` for one code that a version of the same
+        list supersedes (``pk:supersedes``) on every day from ``start`` to ``end`` (None: open),
+        as known on ``as_of``. A superseding version ends another only for the codes it applies
+        to, over its own dates, and for the payers that read it (its own and those inheriting it)."""
+        if not self.supersedes:
+            return frozenset()
+        ended: set[URIRef] = set()
+        for c in candidates:
+            older = self.supersedes.get(c.iri)
+            if older and (c.known is None or c.known <= as_of) and c.covers(start, end):
+                ended |= older
+        return frozenset(ended)
 
     def claim_mechanics(self, rule: Node | None) -> bool:
         """Billing and recognition rules: how a payer's own claims work, never part of a coverage floor."""

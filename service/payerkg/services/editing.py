@@ -45,6 +45,9 @@ class DryRun:
     would_be_accepted: bool
     problems: list[str]
     conflicts: list[str]
+    warnings: list[str]
+    """Changed answers outside every new version's scope, and answers as known on past days that
+    change (a backdated pk:knownFrom): accepted, but to be looked at."""
     rules: list[str]
     changes: list[VerdictChange]
 
@@ -106,13 +109,16 @@ def dry_run(
         proposal.proposed,
         encounters if encounters is not None else sample_encounters(),
         questions if questions is not None else sample_questions(),
+        proposal.added,
+        date.today(),
     )
-    conflicts = [editing.conflict_text(c) for c in proposal.conflicts]
+    conflicts = proposal.conflict_lines
     return DryRun(
         base_revision=proposal.base.revision_number,
         would_be_accepted=not proposal.problems and not conflicts,
         problems=list(proposal.problems),
         conflicts=conflicts,
+        warnings=[c.warning for c in changes if c.warning],
         rules=[str(r) for r in proposal.rules],
         changes=changes,
     )
