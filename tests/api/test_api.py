@@ -21,7 +21,7 @@ def test_health_names_the_revision(client: TestClient, policy: PolicyGraph) -> N
     body = client.get("/health").json()
     assert body["status"] == "ok"
     assert body["graph_revision"] == policy.revision
-    assert (body["revision_number"], body["store"]) == (0, "fixed")  # a graph served without a store
+    assert (body["revision_number"], body["store"]) == (1, "fixed")  # the files alone: revision 1, no store
 
 
 def test_summary_counts_what_is_loaded(client: TestClient, policy: PolicyGraph) -> None:

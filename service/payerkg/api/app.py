@@ -10,7 +10,7 @@ from fastapi.openapi.utils import get_openapi
 from payerkg import __version__
 from payerkg.api import catalog, coverage, docs, editing, problems, sparql, validation
 from payerkg.api.access_log import AccessLog
-from payerkg.api.deps import PolicyDep
+from payerkg.api.deps import PolicyDep, ServedDep
 from payerkg.api.limits import CallerLimits
 from payerkg.api.query_params import check_query_parameters
 from payerkg.editing import revisions
@@ -62,10 +62,12 @@ def create_app(
     app.include_router(editing.router)
 
     @app.get("/health", tags=["service"], response_model=ServiceHealth)
-    def health(policy: PolicyDep) -> ServiceHealth:
+    def health(policy: PolicyDep, served: ServedDep) -> ServiceHealth:
         """Liveness, with the revision of the graph being served (open to every caller)."""
-        store = settings.store if policy.revision_number else "fixed"
-        return ServiceHealth("ok", __version__, policy.revision, policy.revision_number, store)
+        store = settings.store if served.editable else "fixed"
+        return ServiceHealth(
+            "ok", __version__, policy.revision, policy.revision_number, policy.content_hash, store
+        )
 
     def openapi() -> JSONObject:
         if app.openapi_schema is None:
@@ -89,5 +91,7 @@ class ServiceHealth:
     status: str
     version: str
     graph_revision: str
+    """The graph's identity: revision number and content hash (``3-0123456789ab``)."""
     revision_number: int
+    content_hash: str
     store: str

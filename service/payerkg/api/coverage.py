@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from payerkg.api.auth import READER
-from payerkg.api.deps import PolicyDep
+from payerkg.api.deps import PolicyDep, ServedDep
 from payerkg.api.problems import problems_for
 from payerkg.coverage.answer import CoverageAnswer, CoverageQuestion
 from payerkg.coverage.conflicts import GraphConflict
@@ -34,6 +34,7 @@ def _facet(name: str, example: str) -> Any:
 @router.get("/coverage", dependencies=READER, response_model=CoverageAnswer, responses=problems_for(404))
 def get_coverage(
     policy: PolicyDep,
+    served: ServedDep,
     payer: Annotated[str, Query(max_length=64, description="Payer id", examples=["medicare"])],
     code: Annotated[str, Query(max_length=8, description="CPT or HCPCS code", examples=["99213"])],
     date_of_service: Annotated[
@@ -51,6 +52,15 @@ def get_coverage(
     as_of: Annotated[
         date | None, Query(description="Answer with what was known on this date", examples=["2025-10-20"])
     ] = None,
+    at_revision: Annotated[
+        str | None,
+        Query(
+            max_length=10,
+            description="Answer exactly as the service did at this graph revision (a number), or at the "
+            "revision in force on a date (YYYY-MM-DD, then also the as-of date); 404 if unknown",
+            examples=["1"],
+        ),
+    ] = None,
 ) -> CoverageAnswer:
     """What the payer requires for the code on the date of service, and why."""
     question = CoverageQuestion(
@@ -66,6 +76,8 @@ def get_coverage(
         purpose=purpose,
         as_of=as_of,
     )
+    if at_revision is not None:
+        return coverage.ask_at_revision(served, question, at_revision)
     return coverage.ask(policy, question)
 
 

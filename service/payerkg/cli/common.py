@@ -9,7 +9,9 @@ import typer
 
 from payerkg.editing import revisions
 from payerkg.graph.dataset import PolicyGraph, load_dataset
+from payerkg.graph.served import ServedGraph
 from payerkg.settings import Settings
+from payerkg.stores import MemoryStore, Store
 
 
 def fail(message: str) -> NoReturn:
@@ -27,8 +29,20 @@ def parse_date(value: str | None, name: str) -> date | None:
 
 
 def current_policy(settings: Settings) -> PolicyGraph:
-    """The graph commands answer from: the shipped files (in-memory store) or the newest revision
-    of the configured store. Raises PayerKGError when the store cannot be read."""
+    """The graph commands answer from: the shipped files as revision 1 of an in-memory store (as a
+    service started on them answers), or the newest revision of the configured store. Raises
+    PayerKGError when the store cannot be read."""
     if settings.store == "memory":
-        return load_dataset(settings.data_dir)
+        return load_dataset(settings.data_dir)  # the same graph and identity, without copying it
     return revisions.policy_at_head(settings.open_store())
+
+
+def served_graph(settings: Settings) -> ServedGraph:
+    """The configured store's revisions, as a service would serve them (the default in-memory store
+    holds the shipped files as revision 1), for questions about a past revision."""
+    if settings.store == "memory":
+        store: Store = MemoryStore()
+        revisions.seed(store, settings.data_dir)
+    else:
+        store = settings.open_store()
+    return ServedGraph(store, warm_up=lambda _: None)

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from payerkg.cli.common import current_policy, fail, parse_date
+from payerkg.cli.common import current_policy, fail, parse_date, served_graph
 from payerkg.cli.diff import diff_command
 from payerkg.cli.editing import audit_app, key_app, store_app, what_if_command
 from payerkg.cli.importing import import_app
@@ -89,6 +89,13 @@ def coverage_command(
     practitioner_type: Annotated[str | None, typer.Option(help=_facet_help("practitioner_type"))] = None,
     purpose: Annotated[str | None, typer.Option(help=_facet_help("purpose"))] = None,
     as_of: Annotated[str | None, typer.Option(help="Answer with what was known on this date")] = None,
+    at_revision: Annotated[
+        str | None,
+        typer.Option(
+            help="Answer exactly as the graph did at this revision of the store (a number), or at the "
+            "revision in force on a date (YYYY-MM-DD, which is then the as-of date too)"
+        ),
+    ] = None,
     output: Annotated[str, typer.Option("--format", help="text or json")] = "text",
 ) -> None:
     """What a payer requires for a code on a date of service, and why."""
@@ -108,7 +115,10 @@ def coverage_command(
         as_of=parse_date(as_of, "as-of"),
     )
     try:
-        answer = coverage.ask(current_policy(Settings()), question)
+        if at_revision is None:
+            answer = coverage.ask(current_policy(Settings()), question)
+        else:
+            answer = coverage.ask_at_revision(served_graph(Settings()), question, at_revision)
     except PayerKGError as error:
         fail(error.message)
     if output == "json":

@@ -13,22 +13,23 @@ one server); a writer that lost the race gets ``StaleRevision`` and nothing was 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from rdflib import Dataset, Graph, Literal, Namespace, URIRef
-from rdflib.compare import isomorphic
+from rdflib.compare import isomorphic, to_canonical_graph
 from rdflib.namespace import PROV, RDF, XSD
 from rdflib.term import Node
 
 from payerkg.errors import StaleRevision, StoreError, UnknownRevision
-from payerkg.graph.dataset import PolicyGraph, read_files
+from payerkg.graph.dataset import PolicyGraph, graph_identity, read_files
 from payerkg.namespaces import BASE, FILE_GRAPH, PK
 from payerkg.stores import MemoryStore, Store, new_dataset
 
@@ -157,7 +158,64 @@ def policy_at_head(store: Store) -> PolicyGraph:
     current = head(store)
     if current is None:
         raise StoreError("the store holds no revision yet; seed it with `payerkg store seed`")
-    return PolicyGraph(store.pinned(), revision=current.hash[:12], revision_number=current.number)
+    pinned = store.pinned()
+    records = [r for r in log(pinned) if r.number <= current.number]
+    content = content_hash(records, current.number)
+    return PolicyGraph(
+        pinned,
+        revision=graph_identity(current.number, content),
+        revision_number=current.number,
+        content_hash=content,
+    )
+
+
+def policy_at(store: Store, number: int) -> PolicyGraph:
+    """The graph as it was at revision ``number``, in memory: what the service answered from then.
+    UnknownRevision if the store has no such revision."""
+    records = log(store)
+    content = content_hash(records, number)
+    return PolicyGraph(
+        MemoryStore(graph_at(store, number, records)),
+        revision=graph_identity(number, content),
+        revision_number=number,
+        content_hash=content,
+    )
+
+
+def revision_on(store: Store, day: date) -> int:
+    """The revision in force at the end of ``day`` (UTC): the newest committed by then."""
+    found = [r.number for r in log(store) if date.fromisoformat(r.at[:10]) <= day]
+    if not found:
+        raise UnknownRevision(f"the store has no revision committed on or before {day}", "at_revision")
+    return max(found)
+
+
+def content_hash(records: list[RevisionRecord], number: int) -> str:
+    """The content hash of the policy graphs at revision ``number``: the seed's file hash, combined
+    with the canonical content of every edit in force (blank-node labels do not count, so the same
+    edit made again on another start gives the same hash). The same data, the same hash."""
+    if not any(r.number == number for r in records):
+        raise UnknownRevision(f"the store has no revision {number}", "revision")
+    seed = next((r for r in records if r.kind == "seed"), None)
+    files = (seed.content_hash if seed is not None else None) or ""
+    edits = sorted(_edit_digest(r.added) for r in _in_force(records, number))
+    if not edits:
+        return files
+    return hashlib.sha256("\n".join([files, *edits]).encode()).hexdigest()[:12]
+
+
+def _in_force(records: list[RevisionRecord], number: int) -> list[RevisionRecord]:
+    """The edits up to revision ``number`` that no rollback up to it withdrew."""
+    withdrawn = {r.withdraws for r in records if r.number <= number and r.withdraws is not None}
+    return [r for r in records if r.number <= number and r.added and r.number not in withdrawn]
+
+
+@functools.lru_cache(maxsize=1024)
+def _edit_digest(added: str | None) -> str:
+    graph = Graph().parse(data=added or "", format="nt")
+    canonical = to_canonical_graph(graph).serialize(format="nt", encoding="utf-8").decode()
+    lines = sorted(line for line in canonical.splitlines() if line.strip())
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 def seed(store: Store, root: Path | None = None, author: str = "payerkg store seed") -> Head:
@@ -268,10 +326,10 @@ def _edit_graph_problems(store: Store, records: list[RevisionRecord]) -> Iterabl
             yield f"revision {record.number}: the graph's statements differ from what the record added"
 
 
-def graph_at(store: Store, number: int) -> Dataset:
+def graph_at(store: Store, number: int, records: list[RevisionRecord] | None = None) -> Dataset:
     """The graph as it was at revision ``number``: the files, plus every edit up to it that no
     rollback up to it withdrew."""
-    records = log(store)
+    records = log(store) if records is None else records
     if not any(r.number == number for r in records):
         raise UnknownRevision(f"the store has no revision {number}", "revision")
     dataset = new_dataset()
@@ -279,10 +337,8 @@ def graph_at(store: Store, number: int) -> Dataset:
         if name.startswith(str(FILE_GRAPH)):
             files = dataset.graph(name)
             files += store.graph(name)
-    withdrawn = {r.withdraws for r in records if r.number <= number and r.withdraws is not None}
-    for record in records:
-        if record.number <= number and record.added and record.number not in withdrawn:
-            dataset.graph(EDIT_GRAPH[str(record.number)]).parse(data=record.added, format="nt")
+    for record in _in_force(records, number):
+        dataset.graph(EDIT_GRAPH[str(record.number)]).parse(data=record.added, format="nt")
     return dataset
 
 

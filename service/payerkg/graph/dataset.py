@@ -88,14 +88,28 @@ def holds_nul(graph: Graph) -> bool:
     return any("\x00" in str(term) for triple in graph for term in triple)
 
 
+def graph_identity(number: int, content_hash: str) -> str:
+    """What every answer names its graph by: the revision number and the content hash of the
+    policy graphs, e.g. ``1-b27cff60f1bc``. The same data gives the same content hash, on any
+    start, store or replica; the files alone are revision 1, as in a store seeded from them.
+
+    >>> graph_identity(3, "0123456789ab")
+    '3-0123456789ab'
+    """
+    return f"{number}-{content_hash}"
+
+
 @dataclass
 class PolicyGraph:
     """The graph at one revision: the store it lives in, derived views built once (``view``),
-    and the revision they were built from. A new revision is a new PolicyGraph."""
+    and the revision they were built from. A new revision is a new PolicyGraph.
+
+    ``revision`` is the graph's identity (``graph_identity``): revision number and content hash."""
 
     store: Store
     revision: str = ""
     revision_number: int = 0
+    content_hash: str = ""
     _views: dict[Callable[[PolicyGraph], Any], Any] = field(default_factory=dict, repr=False)
     # Re-entrant: one view may be built from another (compiled shapes from the rule model).
     _views_lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
@@ -161,9 +175,15 @@ def read_files(root: Path | None = None, extra: Iterable[Path] = ()) -> tuple[Da
 
 def load_dataset(root: Path | None = None, extra: Iterable[Path] = ()) -> PolicyGraph:
     """The graph files under ``root`` (plus ``extra`` files) in an in-memory store; queries see
-    the union of the files' graphs. The revision is a hash of the files' content."""
+    the union of the files' graphs. Revision 1 with the hash of the files' content: what a store
+    seeded from the same files holds at its first revision, under the same identity."""
     dataset, content_hash = read_files(root, extra)
-    return PolicyGraph(MemoryStore(dataset), revision=content_hash)
+    return PolicyGraph(
+        MemoryStore(dataset),
+        revision=graph_identity(1, content_hash),
+        revision_number=1,
+        content_hash=content_hash,
+    )
 
 
 def _relative(path: Path, root: Path) -> str:

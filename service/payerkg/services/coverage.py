@@ -3,6 +3,7 @@ matrix, the conflicts in the graph, the review list, and the values each facet t
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 from payerkg.coverage.answer import CoverageAnswer, CoverageQuestion, coverage
@@ -13,11 +14,20 @@ from payerkg.errors import InvalidParameter
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.graph.facets import FACETS
 from payerkg.graph.rules import rule_model
+from payerkg.graph.served import ServedGraph
 
 
 def ask(policy: PolicyGraph, question: CoverageQuestion) -> CoverageAnswer:
     """What the payer requires for the code on the date of service, and why."""
     return coverage(policy, question)
+
+
+def ask_at_revision(served: ServedGraph, question: CoverageQuestion, at_revision: str) -> CoverageAnswer:
+    """The answer the service gave at a past revision: ``at_revision`` a revision number, or a date
+    that picks the revision in force at its end and is also the "as known on" day unless the
+    question gives one. UnknownRevision (404, exit 2) if the store has no such revision."""
+    policy, day = served.at_revision(at_revision)
+    return coverage(policy, dataclasses.replace(question, as_of=question.as_of or day))
 
 
 def matrix(
