@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date
+from pathlib import Path
 from typing import NoReturn
 
 import typer
 
 from payerkg.editing import revisions
-from payerkg.graph.dataset import PolicyGraph, load_dataset
+from payerkg.graph.dataset import PolicyGraph, default_data_root, files_hash, load_dataset
 from payerkg.graph.served import ServedGraph
 from payerkg.settings import Settings
 from payerkg.stores import MemoryStore, Store
@@ -33,8 +35,17 @@ def current_policy(settings: Settings) -> PolicyGraph:
     service started on them answers), or the newest revision of the configured store. Raises
     PayerKGError when the store cannot be read."""
     if settings.store == "memory":
-        return load_dataset(settings.data_dir)  # the same graph and identity, without copying it
+        root = (settings.data_dir or default_data_root()).resolve()
+        return _shipped_files(root, files_hash(root))
     return revisions.policy_at_head(settings.open_store())
+
+
+@functools.lru_cache(maxsize=4)
+def _shipped_files(root: Path, content_hash: str) -> PolicyGraph:
+    """The files under ``root`` as revision 1, parsed once per content (the hash is the key: a
+    changed file is parsed again), so commands run in one process share the parsed graph and
+    what it has built (compiled shapes, coverage index). Commands only read it."""
+    return load_dataset(root)
 
 
 def served_graph(settings: Settings) -> ServedGraph:
