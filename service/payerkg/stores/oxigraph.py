@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rdflib import BNode, Dataset, Graph, URIRef
+from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.term import Identifier, Node
 
 from payerkg.errors import StoreError, StoreLocked
@@ -85,8 +86,37 @@ class OxigraphStore(Store):
                 raise StoreError(f"update refused by the embedded store: {exc}") from exc
 
     def load(self, dataset: Dataset) -> None:
-        data = dataset.serialize(format="nquads", encoding="utf-8")
-        self._store.load(data, format=self._ox.RdfFormat.N_QUADS)  # one transaction
+        # Term by term rather than through N-Quads: twice as fast, and blank nodes keep their labels
+        # (Oxigraph's parser renames them), so a blank node read here is the dataset's own.
+        ox = self._ox
+        graphs: dict[Node, Any] = {DATASET_DEFAULT_GRAPH_ID: ox.DefaultGraph()}
+
+        def term(node: Node) -> Any:
+            if isinstance(node, URIRef):
+                return ox.NamedNode(str(node))
+            if isinstance(node, BNode):
+                return ox.BlankNode(str(node))
+            assert isinstance(node, Literal)
+            if node.language:
+                return ox.Literal(str(node), language=node.language)
+            if node.datatype is not None:
+                return ox.Literal(str(node), datatype=ox.NamedNode(str(node.datatype)))
+            return ox.Literal(str(node))
+
+        def graph_of(context: Any) -> Any:
+            name = getattr(context, "identifier", context)
+            if name not in graphs:
+                graphs[name] = term(name)
+            return graphs[name]
+
+        quads = [
+            ox.Quad(term(s), term(p), term(o), graph_of(g))
+            for s, p, o, g in dataset.quads()  # type: ignore[misc]
+        ]
+        try:
+            self._store.extend(quads)  # one transaction
+        except (ValueError, OSError) as exc:
+            raise StoreError(f"load refused by the embedded store: {exc}") from exc
         self._store.flush()
 
     def close(self) -> None:
