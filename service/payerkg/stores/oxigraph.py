@@ -109,10 +109,7 @@ class OxigraphStore(Store):
                 graphs[name] = term(name)
             return graphs[name]
 
-        quads = [
-            ox.Quad(term(s), term(p), term(o), graph_of(g))
-            for s, p, o, g in dataset.quads()  # type: ignore[misc]
-        ]
+        quads = [ox.Quad(term(s), term(p), term(o), graph_of(g)) for s, p, o, g in dataset.quads()]
         try:
             self._store.extend(quads)  # one transaction
         except (ValueError, OSError) as exc:
