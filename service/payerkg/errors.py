@@ -96,6 +96,19 @@ class InvalidEncounter(InputError):
     code = "invalid_encounter"
 
 
+class InvalidClaim(InputError):
+    """A claim (FHIR R4 or X12 837P) parses but cannot be read as an encounter; the message and
+    pointer name the element (a FHIRPath expression, or an X12 segment and its position)."""
+
+    code = "invalid_claim"
+
+
+class UnknownPayerIdentifier(InvalidClaim):
+    """A claim names its payer by an identifier payerkg has no payer for (docs/fhir.md, docs/x12.md)."""
+
+    code = "unknown_payer_identifier"
+
+
 class QueryError(PayerKGError):
     """A SPARQL request the endpoint refuses or cannot answer; messages never repeat the query text."""
 

@@ -22,6 +22,7 @@ from payerkg.errors import (
     EditRefused,
     Forbidden,
     ForbiddenFeature,
+    InvalidClaim,
     InvalidEncounter,
     InvalidParameter,
     InvalidQueryRequest,
@@ -59,6 +60,7 @@ STATUS_BY_ERROR: dict[type[PayerKGError], int] = {
     ParseError: 422,
     ContextNotAllowed: 422,
     InvalidEncounter: 422,
+    InvalidClaim: 422,
     # SPARQL endpoint (docs/sparql.md): refusals are 400, limits 422 (result) and 503 (time, workers).
     InvalidQueryRequest: 400,
     MalformedQuery: 400,

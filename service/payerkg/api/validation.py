@@ -24,10 +24,34 @@ from payerkg.validation.encounter import (
     example_encounter,
     json_schema,
 )
+from payerkg.validation.formats.fhir import FHIR_JSON, operation_outcome
+from payerkg.validation.formats.mapped import MappedResult
 from payerkg.validation.validate import Verdict
 
 router = APIRouter(tags=["validation"])
 REPORT_FORMATS = {"text/turtle": "turtle", "application/ld+json": "json-ld"}
+OPERATION_OUTCOME_SCHEMA = {
+    "type": "object",
+    "description": "A FHIR R4 OperationOutcome: one issue per finding (docs/fhir.md)",
+    "required": ["resourceType", "issue"],
+    "properties": {
+        "resourceType": {"const": "OperationOutcome"},
+        "issue": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["severity", "code"],
+                "properties": {
+                    "severity": {"enum": ["error", "warning", "information"]},
+                    "code": {"type": "string"},
+                    "details": {"type": "object"},
+                    "diagnostics": {"type": "string"},
+                    "expression": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        },
+    },
+}
 
 
 async def read_capped(request: Request, cap: int) -> bytes:
@@ -54,6 +78,7 @@ async def read_capped(request: Request, cap: int) -> bytes:
                 "application/json": {"schema": {"$ref": "#/components/schemas/Verdict"}},
                 "text/turtle": {"schema": {"type": "string"}},
                 "application/ld+json": {"schema": {"type": "object"}},
+                FHIR_JSON: {"schema": OPERATION_OUTCOME_SCHEMA},
             },
             "model": Verdict,
         },
@@ -68,6 +93,7 @@ async def read_capped(request: Request, cap: int) -> bytes:
                 "application/json": {"schema": json_schema(), "example": example_encounter()},
                 "application/ld+json": {"schema": {"type": "object"}},
                 "text/turtle": {"schema": {"type": "string"}},
+                FHIR_JSON: {"schema": {"type": "object", "description": "A FHIR R4 Bundle or Claim"}},
             },
         }
     },
@@ -81,11 +107,19 @@ async def validate(
 ) -> Response:
     """A non-conforming encounter is a 200 with its findings; refused input is a 4xx problem.
 
-    ``Accept: text/turtle`` or ``application/ld+json`` returns the W3C SHACL validation report.
+    ``Accept: text/turtle`` or ``application/ld+json`` returns the W3C SHACL validation report,
+    ``application/fhir+json`` an OperationOutcome (with FHIRPath expressions for a FHIR claim).
     """
     limits = settings.encounter_limits()
     body = await read_capped(request, limits.max_bytes)
-    result = await run_in_threadpool(validation.validate, policy, body, content_type, limits)
+    answer: MappedResult | None = None
+    if validation.is_fhir(content_type):
+        answer = await run_in_threadpool(validation.validate_fhir, policy, body, limits)
+        result = answer.result
+    else:
+        result = await run_in_threadpool(validation.validate, policy, body, content_type, limits)
+    if FHIR_JSON in accept:
+        return JSONResponse(operation_outcome(answer, result), media_type=FHIR_JSON)
     wanted = next((fmt for media, fmt in REPORT_FORMATS.items() if media in accept), None)
     if wanted is not None:
         media = next(media for media, fmt in REPORT_FORMATS.items() if fmt == wanted)

@@ -25,6 +25,8 @@ from payerkg.graph.facets import by_name
 from payerkg.services import coverage, validation
 from payerkg.services.validation import validate_batch
 from payerkg.settings import Settings
+from payerkg.validation.formats.fhir import FHIR_JSON, operation_outcome
+from payerkg.validation.formats.mapped import MappedResult
 from payerkg.validation.lint import lint_files
 from payerkg.validation.validate import ValidationResult
 
@@ -204,49 +206,75 @@ def _billing_lines(answer: CoverageAnswer) -> list[str]:
 SUFFIX_TYPES = {".json": "application/json", ".jsonld": "application/ld+json", ".ttl": "text/turtle"}
 
 
+def _media_type(path: Path, body: bytes) -> str | None:
+    """The media type of a file: by suffix, and a .json file holding a FHIR resource is FHIR."""
+    media = SUFFIX_TYPES.get(path.suffix.lower())
+    if media == "application/json" and b'"resourceType"' in body:
+        return FHIR_JSON
+    return media
+
+
 @app.command()
 def validate(
-    files: Annotated[list[Path] | None, typer.Argument(help="Encounter files (.json, .jsonld, .ttl)")] = None,
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Encounter files (.json, .jsonld, .ttl), or FHIR R4 claims (.json with a resourceType)"
+        ),
+    ] = None,
     batch: Annotated[
         Path | None, typer.Option(help="An NDJSON file with one JSON encounter per line")
     ] = None,
-    output: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    output: Annotated[
+        str, typer.Option("--format", help="text, json, or fhir (an OperationOutcome per file)")
+    ] = "text",
 ) -> None:
     """Validate encounters against their payers' rules. Exit 0 all conform, 1 some do not, 2 bad input."""
-    if output not in ("text", "json"):
-        fail("--format must be text or json")
+    if output not in ("text", "json", "fhir"):
+        fail("--format must be text, json or fhir")
     if bool(files) == bool(batch):
         fail("give encounter files, or --batch FILE.ndjson, but not both")
     settings = Settings()
     policy = current_policy(settings)
     if batch is not None:
         raise typer.Exit(_validate_batch(policy, batch, settings, output))
-    results = []
+    results: list[tuple[Path, ValidationResult, MappedResult | None]] = []
     for path in files or []:
-        media = SUFFIX_TYPES.get(path.suffix.lower())
+        try:
+            body = path.read_bytes()
+        except OSError as error:
+            fail(f"{path}: cannot read ({error.strerror})")
+        media = _media_type(path, body)
         if media is None:
             fail(f"{path}: unsupported file type (use .json, .jsonld or .ttl)")
         try:
-            results.append(
-                (path, validation.validate(policy, path.read_bytes(), media, settings.encounter_limits()))
-            )
-        except OSError as error:
-            fail(f"{path}: cannot read ({error.strerror})")
+            if media == FHIR_JSON:
+                claim = validation.validate_fhir(policy, body, settings.encounter_limits())
+                results.append((path, claim.result, claim))
+            else:
+                limits = settings.encounter_limits()
+                results.append((path, validation.validate(policy, body, media, limits), None))
         except PayerKGError as error:
             fail(f"{path}: {error.code}: {error.message}")
-    for path, result in results:
+    for path, result, answer in results:
         if output == "json":
             typer.echo(json.dumps({"file": str(path), **result.to_dict()}))
+        elif output == "fhir":
+            typer.echo(json.dumps(operation_outcome(answer, result)))
         else:
-            typer.echo(render_findings(str(path), result))
-    raise typer.Exit(0 if all(result.no_violations for _, result in results) else 1)
+            typer.echo(render_findings(str(path), result, answer))
+    raise typer.Exit(0 if all(result.no_violations for _, result, _ in results) else 1)
 
 
-def render_findings(name: str, result: ValidationResult) -> str:
-    """A biller's view of one result: verdict, then each finding with its rule and source."""
+def render_findings(name: str, result: ValidationResult, answer: MappedResult | None = None) -> str:
+    """A biller's view of one result: verdict, then each finding with its rule and source (and,
+    for a claim, the element it is about)."""
     lines = [f"{name}: {'conforms' if result.no_violations else 'DOES NOT CONFORM'}"]
     for finding in result.findings:
         lines.append(f"  - {finding.severity}: {finding.message}")
+        where = answer.mapped.location(finding.field) if answer is not None else None
+        if where:
+            lines.append(f"    at: {where}")
         if finding.rule:
             lines.append(f"    rule: {finding.rule}")
         for citation in finding.citations[:2]:

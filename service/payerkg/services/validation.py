@@ -7,6 +7,8 @@ from collections.abc import Iterable, Iterator
 
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.validation.encounter import DEFAULT_LIMITS, Limits, parse_encounter
+from payerkg.validation.formats.fhir import FHIR_JSON, read_fhir_claim
+from payerkg.validation.formats.mapped import MappedResult, validate_mapped
 from payerkg.validation.validate import (
     BatchRecord,
     ValidationResult,
@@ -22,6 +24,16 @@ def validate(
     """One encounter as submitted (JSON, JSON-LD or Turtle): parsed within ``limits`` (an
     ``InputError`` if refused), then judged against its payer's rules on its date of service."""
     return validate_encounter(policy, parse_encounter(body, media_type, limits))
+
+
+def validate_fhir(policy: PolicyGraph, body: bytes, limits: Limits = DEFAULT_LIMITS) -> MappedResult:
+    """One FHIR R4 Claim (alone or in a Bundle), read as an encounter and judged like one; each
+    finding knows the Claim element it is about (docs/fhir.md)."""
+    return validate_mapped(policy, read_fhir_claim(body, limits), limits)
+
+
+def is_fhir(media_type: str) -> bool:
+    return media_type.split(";")[0].strip().lower() == FHIR_JSON
 
 
 def validate_batch(

@@ -118,7 +118,8 @@ def parse_encounter(body: bytes, media_type: str, limits: Limits = DEFAULT_LIMIT
     kind = media_type.split(";")[0].strip().lower()
     if kind not in ACCEPTED_TYPES:
         raise UnsupportedFormat(
-            "encounters are accepted as application/json, application/ld+json or text/turtle",
+            "encounters are accepted as application/json, application/ld+json or text/turtle, "
+            "claims as application/fhir+json",
             "content-type",
         )
     if len(body) > limits.max_bytes:

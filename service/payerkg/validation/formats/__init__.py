@@ -1,0 +1,1 @@
+"""Claim formats read as encounters: FHIR R4 and X12 837P."""
