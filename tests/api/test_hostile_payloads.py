@@ -21,6 +21,8 @@ from tests.api.conftest import CanaryServer
 TURTLE_ENCOUNTER = Path(__file__).parents[1] / "conformance" / "never-silent" / "conforms-plain-turtle.ttl"
 FHIR_BUNDLE = Path(__file__).parents[2] / "docs" / "examples" / "fhir-claim-bundle.json"
 FHIR = "application/fhir+json"
+X12_EXAMPLE = Path(__file__).parents[2] / "docs" / "examples" / "claims.837"
+X12 = "application/edi-x12"
 
 
 @pytest.fixture(scope="module")
@@ -242,11 +244,68 @@ def fhir_payloads(canary: str) -> list[tuple[str, bytes, str, int, str]]:
     ]
 
 
+def x12_payloads() -> list[tuple[str, bytes, str, int, str]]:
+    """837P files with broken envelopes, huge repeats, the wrong content type, or what must not echo."""
+    text = X12_EXAMPLE.read_text()
+    lines = "".join(f"LX*{n}~\nSV1*HC:99213:95*120*UN*1***1~\nDTP*472*D8*20240301~\n" for n in range(2, 3002))
+    repeated = text.replace("DTP*472*D8*20240301~\nHL*3", "DTP*472*D8*20240301~\n" + lines + "HL*3", 1)
+    repeated = repeated.replace("SE*40*", f"SE*{40 + 3 * 3000}*")
+    cap = Settings().anonymous_max_batch_bytes
+    return [
+        ("x12-se-count", text.replace("SE*40*", "SE*41*").encode(), X12, 422, "invalid_claim"),
+        ("x12-ge-count", text.replace("GE*1*1", "GE*7*1").encode(), X12, 422, "invalid_claim"),
+        ("x12-missing-iea", text.replace("IEA*1*000000001~\n", "").encode(), X12, 422, "invalid_claim"),
+        (
+            "x12-iea-control-number",
+            text.replace("IEA*1*000000001", "IEA*1*999999999").encode(),
+            X12,
+            422,
+            "invalid_claim",
+        ),
+        (
+            "x12-not-837p",
+            text.replace("ST*837*0001*005010X222A1", "ST*835*0001*005010X221A1").encode(),
+            X12,
+            422,
+            "invalid_claim",
+        ),
+        ("x12-not-x12", b"UNA:+.? 'UNB+UNOC:3+SENDER+RECEIVER'", X12, 422, "invalid_claim"),
+        ("x12-huge-line-repeat", repeated.encode(), X12, 422, "invalid_claim"),
+        (
+            "x12-huge-segment-with-phi",
+            text.replace("PI*87726", "PI*123-45-6789" + "9" * 200_000, 1).encode(),
+            X12,
+            422,
+            "invalid_claim",
+        ),
+        (
+            "x12-empty-segment",
+            text.replace("N3*2 ELM ST~", "N3*2 ELM ST~~", 1).encode(),
+            X12,
+            422,
+            "invalid_claim",
+        ),
+        (
+            "x12-phi-as-payer-id",
+            text.replace("PI*87726", "PI*123-45-6789", 1).encode(),
+            X12,
+            422,
+            "unknown_payer_identifier",
+        ),
+        ("x12-one-byte-over-cap", b"I" * (cap + 1), X12, 413, "too_large"),
+        ("x12-binary", b"\xff\xfe\x00ISA", X12, 422, "parse_error"),
+        ("x12-nul", text.replace("DOE", "D\x00E", 1).encode(), X12, 422, "parse_error"),
+        ("x12-as-text-plain", text.encode(), "text/plain", 415, "unsupported_format"),
+        ("x12-as-edifact", text.encode(), "application/edifact", 415, "unsupported_format"),
+        ("x12-as-json", text.encode(), "application/json", 422, "parse_error"),
+    ]
+
+
 def test_corpus(client: TestClient, canary: str, canary_server: CanaryServer) -> None:
     failures = []
     warm = client.post("/validate", content=FHIR_BUNDLE.read_bytes(), headers={"content-type": FHIR})
     assert warm.status_code == 200  # the shapes are compiled once, before anything is timed
-    for name, body, content_type, status, code in payloads(canary) + fhir_payloads(canary):
+    for name, body, content_type, status, code in payloads(canary) + fhir_payloads(canary) + x12_payloads():
         started = time.perf_counter()
         response = client.post("/validate", content=body, headers={"content-type": content_type})
         if time.perf_counter() - started > 2.0:

@@ -79,6 +79,7 @@ def create_app(
             }
             # Anonymous callers may use the routes PAYERKG_ANONYMOUS_ROLE reaches; others need a key.
             schema["security"] = [{"bearer": []}, {}]
+            schema = validation.document_claim_schemas(schema)
             app.openapi_schema = coverage.document_facet_values(schema, served.current())
         return app.openapi_schema
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
 from payerkg.api.auth import INTEGRATOR
@@ -25,7 +27,8 @@ from payerkg.validation.encounter import (
     json_schema,
 )
 from payerkg.validation.formats.fhir import FHIR_JSON, operation_outcome
-from payerkg.validation.formats.mapped import MappedResult
+from payerkg.validation.formats.mapped import ClaimFileVerdict, MappedResult
+from payerkg.validation.formats.x12 import X12_MEDIA
 from payerkg.validation.validate import Verdict
 
 router = APIRouter(tags=["validation"])
@@ -54,6 +57,19 @@ OPERATION_OUTCOME_SCHEMA = {
 }
 
 
+def document_claim_schemas(schema: JSONObject) -> JSONObject:
+    """Adds the answer to a claim file (``ClaimFileVerdict``) to the OpenAPI components: /validate
+    names it beside ``Verdict``, and FastAPI registers one model per status only."""
+    generated = TypeAdapter(ClaimFileVerdict).json_schema(
+        ref_template="#/components/schemas/{model}", mode="serialization"
+    )
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name, definition in generated.pop("$defs", {}).items():
+        components.setdefault(name, definition)
+    components["ClaimFileVerdict"] = generated
+    return schema
+
+
 async def read_capped(request: Request, cap: int) -> bytes:
     """The request body, refused as soon as it passes ``cap`` bytes (Starlette sets no limit)."""
     declared = request.headers.get("content-length")
@@ -75,7 +91,14 @@ async def read_capped(request: Request, cap: int) -> bytes:
         200: {
             "description": "The verdict (JSON), or by Accept the W3C SHACL validation report",
             "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/Verdict"}},
+                "application/json": {
+                    "schema": {
+                        "oneOf": [
+                            {"$ref": "#/components/schemas/Verdict"},
+                            {"$ref": "#/components/schemas/ClaimFileVerdict"},
+                        ]
+                    }
+                },
                 "text/turtle": {"schema": {"type": "string"}},
                 "application/ld+json": {"schema": {"type": "object"}},
                 FHIR_JSON: {"schema": OPERATION_OUTCOME_SCHEMA},
@@ -94,6 +117,9 @@ async def read_capped(request: Request, cap: int) -> bytes:
                 "application/ld+json": {"schema": {"type": "object"}},
                 "text/turtle": {"schema": {"type": "string"}},
                 FHIR_JSON: {"schema": {"type": "object", "description": "A FHIR R4 Bundle or Claim"}},
+                X12_MEDIA: {
+                    "schema": {"type": "string", "description": "An X12 837P 005010X222A1 interchange"}
+                },
             },
         }
     },
@@ -111,6 +137,11 @@ async def validate(
     ``application/fhir+json`` an OperationOutcome (with FHIRPath expressions for a FHIR claim).
     """
     limits = settings.encounter_limits()
+    if validation.is_x12(content_type):  # a claim file: one verdict per claim and a summary
+        cap = batch_cap(request, settings)
+        x12 = await read_capped(request, cap)
+        claims = await run_in_threadpool(validation.validate_x12, policy, x12, cap, limits)
+        return JSONResponse(asdict(claims))
     body = await read_capped(request, limits.max_bytes)
     answer: MappedResult | None = None
     if validation.is_fhir(content_type):

@@ -26,7 +26,7 @@ from payerkg.services import coverage, validation
 from payerkg.services.validation import validate_batch
 from payerkg.settings import Settings
 from payerkg.validation.formats.fhir import FHIR_JSON, operation_outcome
-from payerkg.validation.formats.mapped import MappedResult
+from payerkg.validation.formats.mapped import ClaimsSummary, ClaimVerdict, MappedResult
 from payerkg.validation.lint import lint_files
 from payerkg.validation.validate import ValidationResult
 
@@ -223,7 +223,10 @@ def validate(
         ),
     ] = None,
     batch: Annotated[
-        Path | None, typer.Option(help="An NDJSON file with one JSON encounter per line")
+        Path | None,
+        typer.Option(
+            help="An NDJSON file with one JSON encounter per line, or an 837P file (.837, .x12, .edi)"
+        ),
     ] = None,
     output: Annotated[
         str, typer.Option("--format", help="text, json, or fhir (an OperationOutcome per file)")
@@ -237,7 +240,16 @@ def validate(
     settings = Settings()
     policy = current_policy(settings)
     if batch is not None:
+        if batch.suffix.lower() in X12_SUFFIXES:
+            workers = os.cpu_count() or 1
+            raise typer.Exit(_validate_claim_file(policy, batch, settings, output, workers, each=False))
         raise typer.Exit(_validate_batch(policy, batch, settings, output))
+    x12_files = [path for path in files or [] if path.suffix.lower() in X12_SUFFIXES]
+    if x12_files:
+        if len(x12_files) != len(files or []):
+            fail("give 837P files (.837, .x12, .edi) apart from encounter files")
+        codes = [_validate_claim_file(policy, path, settings, output, 1, each=True) for path in x12_files]
+        raise typer.Exit(max(codes))
     results: list[tuple[Path, ValidationResult, MappedResult | None]] = []
     for path in files or []:
         try:
@@ -275,6 +287,57 @@ def render_findings(name: str, result: ValidationResult, answer: MappedResult | 
         where = answer.mapped.location(finding.field) if answer is not None else None
         if where:
             lines.append(f"    at: {where}")
+        if finding.rule:
+            lines.append(f"    rule: {finding.rule}")
+        for citation in finding.citations[:2]:
+            lines.append(f"    source: {citation.title} <{citation.url}>")
+    return "\n".join(lines)
+
+
+X12_SUFFIXES = (".837", ".x12", ".edi")
+
+
+def _validate_claim_file(
+    policy: PolicyGraph, path: Path, settings: Settings, output: str, workers: int, each: bool
+) -> int:
+    """An 837P file: read whole (any refusal exits 2 before a claim is judged), then one verdict
+    per claim with a progress bar, and a summary. ``each`` prints every claim's findings as text."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        fail(f"{path}: cannot read ({error.strerror})")
+    try:
+        claims = validation.read_x12(raw, settings.max_batch_bytes)
+    except PayerKGError as error:
+        fail(f"{path}: {error.code}: {error.message}")
+    verdicts: list[ClaimVerdict] = []
+    records = validation.validate_claims(policy, claims, settings.encounter_limits(), workers)
+    with typer.progressbar(
+        records, length=len(claims), label="validating claims", file=sys.stderr
+    ) as progress:
+        for verdict in progress:
+            verdicts.append(verdict)
+            if output == "json":
+                typer.echo(json.dumps(asdict(verdict)))
+    if output != "json" and each:
+        for verdict in verdicts:
+            typer.echo(render_claim(str(path), verdict))
+    summary = ClaimsSummary.of(verdicts)
+    table = [f"{'claims':<20} {summary.claims:>8}", f"{'conform':<20} {summary.conform:>8}"]
+    table += [f"{'do not conform':<20} {summary.do_not_conform:>8}", "", "violations by rule:"]
+    table += [f"  {count:>6}  {rule}" for rule, count in summary.violations_by_rule.items()]
+    typer.echo("\n".join(table), err=output == "json")
+    return 0 if summary.do_not_conform == 0 else 1
+
+
+def render_claim(name: str, verdict: ClaimVerdict) -> str:
+    """One claim of a claim file: its id and place, verdict, each finding with where it is."""
+    lines = [f"{name}: claim {verdict.claim or '(no id)'} at {verdict.location}: "]
+    lines[0] += "conforms" if verdict.no_violations else "DOES NOT CONFORM"
+    for finding in verdict.findings:
+        lines.append(f"  - {finding.severity}: {finding.message}")
+        if finding.location:
+            lines.append(f"    at: {finding.location}")
         if finding.rule:
             lines.append(f"    rule: {finding.rule}")
         for citation in finding.citations[:2]:

@@ -8,7 +8,15 @@ from collections.abc import Iterable, Iterator
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.validation.encounter import DEFAULT_LIMITS, Limits, parse_encounter
 from payerkg.validation.formats.fhir import FHIR_JSON, read_fhir_claim
-from payerkg.validation.formats.mapped import MappedResult, validate_mapped
+from payerkg.validation.formats.mapped import (
+    ClaimFileVerdict,
+    ClaimsSummary,
+    ClaimVerdict,
+    MappedEncounter,
+    MappedResult,
+    validate_mapped,
+)
+from payerkg.validation.formats.x12 import X12_MEDIA, read_837p
 from payerkg.validation.validate import (
     BatchRecord,
     ValidationResult,
@@ -34,6 +42,39 @@ def validate_fhir(policy: PolicyGraph, body: bytes, limits: Limits = DEFAULT_LIM
 
 def is_fhir(media_type: str) -> bool:
     return media_type.split(";")[0].strip().lower() == FHIR_JSON
+
+
+def is_x12(media_type: str) -> bool:
+    return media_type.split(";")[0].strip().lower() == X12_MEDIA
+
+
+def read_x12(body: bytes, max_bytes: int) -> list[MappedEncounter]:
+    """Every claim of an 837P file read as an encounter, or an ``InputError`` naming the segment
+    position: the whole file is read before any claim is judged (docs/x12.md)."""
+    return read_837p(body, max_bytes)
+
+
+def validate_x12(
+    policy: PolicyGraph, body: bytes, max_bytes: int, limits: Limits = DEFAULT_LIMITS, workers: int = 1
+) -> ClaimFileVerdict:
+    """An 837P file: one verdict per claim, in file order, and their summary."""
+    verdicts = list(validate_claims(policy, read_x12(body, max_bytes), limits, workers))
+    return ClaimFileVerdict("x12-837p", verdicts, ClaimsSummary.of(verdicts))
+
+
+def validate_claims(
+    policy: PolicyGraph, claims: list[MappedEncounter], limits: Limits = DEFAULT_LIMITS, workers: int = 1
+) -> Iterator[ClaimVerdict]:
+    """Judge claims already read, in order; over forked processes as ``validate_batch`` does."""
+    if workers <= 1 or len(claims) < 4 * BATCH_CHUNK:
+        yield from (ClaimVerdict.of(validate_mapped(policy, claim, limits)) for claim in claims)
+        return
+    compiled_shapes(policy)
+    global _BATCH_STATE
+    _BATCH_STATE = (policy, limits)
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers) as pool:
+        yield from pool.imap(_validate_claim_forked, claims, chunksize=BATCH_CHUNK)
 
 
 def validate_batch(
@@ -63,3 +104,9 @@ _BATCH_STATE: tuple[PolicyGraph, Limits] | None = None  # what forked batch work
 def _validate_forked(item: tuple[int, bytes]) -> BatchRecord:
     assert _BATCH_STATE is not None
     return validate_line(*_BATCH_STATE, item)
+
+
+def _validate_claim_forked(claim: MappedEncounter) -> ClaimVerdict:
+    assert _BATCH_STATE is not None
+    policy, limits = _BATCH_STATE
+    return ClaimVerdict.of(validate_mapped(policy, claim, limits))

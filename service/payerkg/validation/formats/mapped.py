@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cache
 from pathlib import Path
 
@@ -69,6 +69,70 @@ class MappedResult:
 
     result: ValidationResult
     mapped: MappedEncounter
+
+
+@dataclass
+class ClaimFinding(Finding):
+    """A finding on a claim of a claim file, with where its field is in the file."""
+
+    location: str | None = None
+
+
+@dataclass
+class ClaimVerdict:
+    """The verdict on one claim of a claim file (an 837P CLM): ``claim`` is its id (CLM01),
+    ``location`` where the claim starts, each finding where its field is."""
+
+    claim: str
+    location: str
+    no_violations: bool
+    findings: list[ClaimFinding]
+    graph_revision: str
+    engine: str
+
+    @classmethod
+    def of(cls, answer: MappedResult) -> ClaimVerdict:
+        result, mapped = answer.result, answer.mapped
+        findings = [
+            ClaimFinding(
+                **{f.name: getattr(finding, f.name) for f in fields(Finding)},
+                location=mapped.location(finding.field),
+            )
+            for finding in result.findings
+        ]
+        where = mapped.locations.get("encounter", "")
+        return cls(
+            mapped.claim_id, where, result.no_violations, findings, result.graph_revision, result.engine
+        )
+
+
+@dataclass
+class ClaimsSummary:
+    """How many claims of a file conform, and the rule versions violated, most often first."""
+
+    claims: int
+    conform: int
+    do_not_conform: int
+    violations_by_rule: dict[str, int]
+
+    @classmethod
+    def of(cls, verdicts: list[ClaimVerdict]) -> ClaimsSummary:
+        by_rule: dict[str, int] = {}
+        for verdict in verdicts:
+            for rule in {f.rule for f in verdict.findings if f.severity == "violation" and f.rule}:
+                by_rule[rule] = by_rule.get(rule, 0) + 1
+        conform = sum(1 for verdict in verdicts if verdict.no_violations)
+        ordered = dict(sorted(by_rule.items(), key=lambda item: (-item[1], item[0])))
+        return cls(len(verdicts), conform, len(verdicts) - conform, ordered)
+
+
+@dataclass
+class ClaimFileVerdict:
+    """A claim file's answer: one verdict per claim, in file order, and their summary."""
+
+    format: str
+    claims: list[ClaimVerdict]
+    summary: ClaimsSummary
 
 
 def validate_mapped(policy: PolicyGraph, mapped: MappedEncounter, limits: Limits) -> MappedResult:
