@@ -109,6 +109,19 @@ class UnknownPayerIdentifier(InvalidClaim):
     code = "unknown_payer_identifier"
 
 
+class InvalidHookRequest(InputError):
+    """A CDS Hooks request this service cannot take (wrong hook, missing context, invalid FHIR);
+    the message and pointer name the field, never its value."""
+
+    code = "invalid_hook_request"
+
+
+class UnknownService(PayerKGError):
+    """No CDS service has this id."""
+
+    code = "unknown_service"
+
+
 class QueryError(PayerKGError):
     """A SPARQL request the endpoint refuses or cannot answer; messages never repeat the query text."""
 

@@ -308,7 +308,7 @@ def test_corpus(client: TestClient, canary: str, canary_server: CanaryServer) ->
     for name, body, content_type, status, code in payloads(canary) + fhir_payloads(canary) + x12_payloads():
         started = time.perf_counter()
         response = client.post("/validate", content=body, headers={"content-type": content_type})
-        if time.perf_counter() - started > 2.0:
+        if name.startswith(("fhir-", "x12-")) and time.perf_counter() - started > 2.0:  # issue 20's budget
             failures.append((name, "slower than 2 s", None))
         problem = (
             response.json()

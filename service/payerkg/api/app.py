@@ -8,7 +8,7 @@ from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from payerkg import __version__
-from payerkg.api import catalog, coverage, docs, editing, problems, sparql, validation
+from payerkg.api import catalog, cds_hooks, coverage, docs, editing, problems, sparql, validation
 from payerkg.api.access_log import AccessLog
 from payerkg.api.deps import PolicyDep, ServedDep
 from payerkg.api.limits import CallerLimits
@@ -58,6 +58,7 @@ def create_app(
     app.include_router(catalog.router)
     docs.install(app)
     app.include_router(validation.router)
+    app.include_router(cds_hooks.router)
     app.include_router(sparql.router)
     app.include_router(editing.router)
 

@@ -24,6 +24,7 @@ from payerkg.errors import (
     ForbiddenFeature,
     InvalidClaim,
     InvalidEncounter,
+    InvalidHookRequest,
     InvalidParameter,
     InvalidQueryRequest,
     MalformedQuery,
@@ -43,6 +44,7 @@ from payerkg.errors import (
     UnknownPayer,
     UnknownRevision,
     UnknownRule,
+    UnknownService,
     UnsupportedFormat,
 )
 from payerkg.jsondoc import JSONObject
@@ -61,6 +63,8 @@ STATUS_BY_ERROR: dict[type[PayerKGError], int] = {
     ContextNotAllowed: 422,
     InvalidEncounter: 422,
     InvalidClaim: 422,
+    InvalidHookRequest: 422,
+    UnknownService: 404,
     # SPARQL endpoint (docs/sparql.md): refusals are 400, limits 422 (result) and 503 (time, workers).
     InvalidQueryRequest: 400,
     MalformedQuery: 400,

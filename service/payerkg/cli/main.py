@@ -22,7 +22,7 @@ from payerkg.coverage.matrix import render_markdown
 from payerkg.errors import PayerKGError
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.graph.facets import by_name
-from payerkg.services import coverage, validation
+from payerkg.services import cds_hooks, coverage, validation
 from payerkg.services.validation import validate_batch
 from payerkg.settings import Settings
 from payerkg.validation.formats.fhir import FHIR_JSON, operation_outcome
@@ -374,6 +374,28 @@ def _validate_batch(policy: PolicyGraph, path: Path, settings: Settings, output:
     if counts["refused"]:
         return 2
     return 0 if counts["do not conform"] == 0 else 1
+
+
+@app.command("cds-hook")
+def cds_hook(
+    request: Annotated[Path, typer.Argument(help="A CDS Hooks request (JSON), as an EHR would POST it")],
+    service_id: Annotated[
+        str | None, typer.Option("--service", help="The service id; default: the one for the request's hook")
+    ] = None,
+) -> None:
+    """Answer a CDS Hooks request as POST /cds-services/{id} does (Da Vinci CRD coverage information)."""
+    try:
+        body = request.read_bytes()
+    except OSError as error:
+        fail(f"{request}: cannot read ({error.strerror})")
+    settings = Settings()
+    try:
+        answer = cds_hooks.answer_hook(
+            current_policy(settings), service_id, body, settings.encounter_limits()
+        )
+    except PayerKGError as error:
+        fail(f"{request}: {error.code}: {error.message}")
+    typer.echo(json.dumps(answer.to_json(), indent=2))
 
 
 @app.command()
