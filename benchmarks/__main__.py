@@ -31,12 +31,13 @@ import httpx
 import pyshacl
 import rdflib
 
+from benchmarks.claim_formats import to_837p, to_fhir_bundle
 from benchmarks.encounters import generate
 from payerkg import __version__
 from payerkg.coverage.answer import CoverageQuestion, coverage
 from payerkg.graph.dataset import load_dataset
 from payerkg.graph.rules import rule_model
-from payerkg.services.validation import validate_batch
+from payerkg.services.validation import claim_records, read_x12, validate_batch
 from payerkg.validation.encounter import parse_encounter
 from payerkg.validation.validate import compiled_shapes, shapes_graph, validate_encounter
 
@@ -45,7 +46,7 @@ CODES = ["99213", "99214", "99204", "90837", "99457", "99454", "98016", "99422",
 MODALITIES = [None, "audio-video", "audio-only", "remote-monitoring"]
 LOCATIONS = [None, "home", "facility"]
 STATUSES = [None, "new", "established"]
-SCENARIOS = ("coverage", "validation", "batch", "http")
+SCENARIOS = ("coverage", "validation", "batch", "http", "formats")
 
 
 @dataclass
@@ -171,6 +172,69 @@ def bench_batch_cli(n: int) -> Timing:
         )
         seconds = time.perf_counter() - started
     return Timing("validation, CLI batch (NDJSON), process start-up included", n, seconds, [], "")
+
+
+def bench_claims(n: int) -> list[Timing]:
+    """837P claims through the batch path (in process, and `payerkg validate --batch` with start-up),
+    beside the same encounters as NDJSON through the native batch command."""
+    policy = load_dataset()
+    compiled_shapes(policy)
+    encounters = generate(n, seed=9)
+    workers = os.cpu_count() or 1
+    interchange = to_837p(encounters).encode()
+    started = time.perf_counter()
+    for _ in claim_records(policy, read_x12(interchange, len(interchange)), workers=workers):
+        pass
+    in_process = Timing(
+        f"claims, in-process batch (837P, {workers} workers)",
+        n,
+        time.perf_counter() - started,
+        [],
+        "X12 reading, envelope checks and result text included",
+    )
+    timings = [in_process]
+    with tempfile.TemporaryDirectory() as folder:
+        for name, suffix, text in (
+            (
+                "validation, CLI batch (NDJSON), process start-up included",
+                ".ndjson",
+                "\n".join(json.dumps(e) for e in encounters) + "\n",
+            ),
+            ("claims, CLI batch (837P), process start-up included", ".837", interchange.decode()),
+        ):
+            batch = Path(folder) / f"batch{suffix}"
+            batch.write_text(text)
+            started = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-m", "payerkg.cli.main", "validate", "--batch", str(batch)],
+                capture_output=True,
+                check=False,
+                timeout=3600,
+            )
+            timings.append(Timing(name, n, time.perf_counter() - started, [], "the same encounters"))
+    return timings
+
+
+def bench_fhir_http(base: str, n: int) -> list[Timing]:
+    """FHIR Bundles over HTTP, one per call, beside the same encounters as native JSON."""
+    encounters = generate(n, seed=5)
+    with httpx.Client(base_url=base, timeout=60) as client:
+
+        def post(body: bytes, media: str) -> None:
+            client.post("/validate", content=body, headers={"content-type": media}).raise_for_status()
+
+        native = [json.dumps(e).encode() for e in encounters]
+        bundles = [json.dumps(to_fhir_bundle(e)).encode() for e in encounters]
+        return [
+            timed(
+                "validation, HTTP, one per call", [lambda b=b: post(b, "application/json") for b in native]
+            ),
+            timed(
+                "FHIR Bundles, HTTP, one per call",
+                [lambda b=b: post(b, "application/fhir+json") for b in bundles],
+                "the same encounters as Claim, Patient and PractitionerRole",
+            ),
+        ]
 
 
 def _free_port() -> int:
@@ -325,6 +389,10 @@ def scenario_rows(args: argparse.Namespace, chosen: set[str]) -> list[str]:
     if "http" in chosen:
         with running_service() as base:
             rows += [t.row() for t in bench_http(base, args.rate, args.seconds, args.encounters // 4)]
+    if "formats" in chosen:
+        rows += [t.row() for t in bench_claims(args.encounters * 2)]
+        with running_service() as base:
+            rows += [t.row() for t in bench_fhir_http(base, args.encounters // 4)]
     return rows
 
 

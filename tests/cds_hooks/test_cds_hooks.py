@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from fhir.resources.R4B.appointment import Appointment
 
 from payerkg.api.app import create_app
-from payerkg.coverage.crd import COVERAGE_INFORMATION
+from payerkg.coverage.crd import COVERAGE_INFORMATION, crd_violations
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.settings import Settings
 from tests.cli.test_lint import run_cli
@@ -51,20 +51,10 @@ def parts(extension: dict[str, Any]) -> dict[str, list[Any]]:
 
 
 def check_crd_invariants(extension: dict[str, Any]) -> None:
-    """The coverage-information extension's cardinalities and its invariants crd-ci-q2, q3, q5, q6, q9."""
+    """CRD's cardinalities and invariants (payerkg.coverage.crd.crd_violations), and a detail's parts."""
+    assert crd_violations(extension) == []
     assert extension["url"] == COVERAGE_INFORMATION
-    found = parts(extension)
-    for one in ("coverage", "covered", "date", "coverage-assertion-id"):
-        assert len(found.get(one, [])) == 1, one
-    assert found["covered"][0] in ("covered", "not-covered", "conditional")
-    conditional = "conditional" in found["covered"] + found.get("pa-needed", []) + found.get("doc-needed", [])
-    assert conditional == ("info-needed" in found)  # q3
-    if found["covered"] == ["not-covered"]:
-        assert "pa-needed" not in found  # q2
-    assert ("satisfied" in found.get("pa-needed", [])) == ("satisfied-pa-id" in found)  # q5
-    if "OTH" in found.get("info-needed", []):
-        assert "reason" in found  # q6
-    for detail in found.get("detail", []):
+    for detail in parts(extension).get("detail", []):
         assert {d["url"] for d in detail} >= {"category", "code", "value"}
 
 
@@ -193,6 +183,21 @@ def test_requests_it_cannot_take_are_problems(
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] == code
     assert "soon" not in response.text
+
+
+def test_the_invariant_check_finds_what_crd_forbids() -> None:
+    extension = {
+        "url": COVERAGE_INFORMATION,
+        "extension": [
+            {"url": "coverage", "valueReference": {"reference": "Coverage/c"}},
+            {"url": "covered", "valueCode": "not-covered"},
+            {"url": "pa-needed", "valueCode": "satisfied"},
+            {"url": "info-needed", "valueCode": "OTH"},
+            {"url": "date", "valueDate": "2025-05-01"},
+            {"url": "coverage-assertion-id", "valueString": "x"},
+        ],
+    }
+    assert crd_violations(extension) == ["crd-ci-q2", "crd-ci-q5", "crd-ci-q6"]
 
 
 def test_hostile_requests_are_4xx_quickly(client: TestClient) -> None:

@@ -310,24 +310,31 @@ def _validate_claim_file(
         claims = validation.read_x12(raw, settings.max_batch_bytes)
     except PayerKGError as error:
         fail(f"{path}: {error.code}: {error.message}")
-    verdicts: list[ClaimVerdict] = []
-    records = validation.validate_claims(policy, claims, settings.encounter_limits(), workers)
-    with typer.progressbar(
-        records, length=len(claims), label="validating claims", file=sys.stderr
-    ) as progress:
-        for verdict in progress:
-            verdicts.append(verdict)
-            if output == "json":
-                typer.echo(json.dumps(asdict(verdict)))
-    if output != "json" and each:
+    conform, by_rule = 0, dict[str, int]()
+    if each:  # every claim's findings, as text or JSON
+        judged = validation.validate_claims(policy, claims, settings.encounter_limits())
+        with typer.progressbar(judged, length=len(claims), label="validating claims", file=sys.stderr) as bar:
+            verdicts = list(bar)
         for verdict in verdicts:
-            typer.echo(render_claim(str(path), verdict))
-    summary = ClaimsSummary.of(verdicts)
-    table = [f"{'claims':<20} {summary.claims:>8}", f"{'conform':<20} {summary.conform:>8}"]
-    table += [f"{'do not conform':<20} {summary.do_not_conform:>8}", "", "violations by rule:"]
-    table += [f"  {count:>6}  {rule}" for rule, count in summary.violations_by_rule.items()]
+            typer.echo(json.dumps(asdict(verdict)) if output == "json" else render_claim(str(path), verdict))
+        summary = ClaimsSummary.of(verdicts)
+        conform, by_rule = summary.conform, summary.violations_by_rule
+    else:  # a batch: records from all cores, a progress bar, then the table
+        records = validation.claim_records(policy, claims, settings.encounter_limits(), workers)
+        with typer.progressbar(
+            records, length=len(claims), label="validating claims", file=sys.stderr
+        ) as bar:
+            for record in bar:
+                if output == "json":
+                    typer.echo(record.text)
+                conform += record.no_violations
+                for rule in record.violated_rules:
+                    by_rule[rule] = by_rule.get(rule, 0) + 1
+    table = [f"{'claims':<20} {len(claims):>8}", f"{'conform':<20} {conform:>8}"]
+    table += [f"{'do not conform':<20} {len(claims) - conform:>8}", "", "violations by rule:"]
+    table += [f"  {count:>6}  {rule}" for rule, count in sorted(by_rule.items(), key=lambda i: (-i[1], i[0]))]
     typer.echo("\n".join(table), err=output == "json")
-    return 0 if summary.do_not_conform == 0 else 1
+    return 0 if conform == len(claims) else 1
 
 
 def render_claim(name: str, verdict: ClaimVerdict) -> str:

@@ -206,3 +206,39 @@ def card_detail(answer: CoverageAnswer) -> str:
         lines += ["**Sources**", *seen[:8], ""]
     lines.append(f"Graph revision {answer.graph_revision}.")
     return "\n".join(lines)
+
+
+def crd_violations(extension: JSONObject) -> list[str]:
+    """The constraints of CRD's coverage-information extension an extension breaks: its cardinalities
+    and the invariants crd-ci-q2, q3, q5, q6 and q9 (the FHIRPath of each, evaluated on the JSON).
+
+    >>> conditional = [{"url": "covered", "valueCode": "conditional"}]
+    >>> crd_violations({"url": COVERAGE_INFORMATION, "extension": conditional})
+    ['coverage 1..1', 'date 1..1', 'coverage-assertion-id 1..1', 'crd-ci-q3']
+    """
+    found: dict[str, list[object]] = {}
+    for part in extension.get("extension", []):
+        value = next((v for k, v in part.items() if k.startswith("value") or k == "extension"), None)
+        found.setdefault(part.get("url", ""), []).append(value)
+    problems = [
+        f"{name} 1..1"
+        for name in ("coverage", "covered", "date", "coverage-assertion-id")
+        if len(found.get(name, [])) != 1
+    ]
+    if extension.get("url") != COVERAGE_INFORMATION:
+        problems.insert(0, "url")
+    for name in ("pa-needed", "satisfied-pa-id", "expiry-date"):
+        if len(found.get(name, [])) > 1:
+            problems.append(f"{name} 0..1")
+    flags = found.get("covered", []) + found.get("pa-needed", []) + found.get("doc-needed", [])
+    if "not-covered" in found.get("covered", []) and "pa-needed" in found:
+        problems.append("crd-ci-q2")
+    if "conditional" in flags and "info-needed" not in found:
+        problems.append("crd-ci-q3")
+    if ("satisfied" in found.get("pa-needed", [])) != ("satisfied-pa-id" in found):
+        problems.append("crd-ci-q5")
+    if "OTH" in found.get("info-needed", []) and "reason" not in found:
+        problems.append("crd-ci-q6")
+    if "indeterminate" in flags and "reason" not in found:
+        problems.append("crd-ci-q9")
+    return problems

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
 
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.validation.encounter import DEFAULT_LIMITS, Limits, parse_encounter
@@ -55,26 +57,18 @@ def read_x12(body: bytes, max_bytes: int) -> list[MappedEncounter]:
 
 
 def validate_x12(
-    policy: PolicyGraph, body: bytes, max_bytes: int, limits: Limits = DEFAULT_LIMITS, workers: int = 1
+    policy: PolicyGraph, body: bytes, max_bytes: int, limits: Limits = DEFAULT_LIMITS
 ) -> ClaimFileVerdict:
     """An 837P file: one verdict per claim, in file order, and their summary."""
-    verdicts = list(validate_claims(policy, read_x12(body, max_bytes), limits, workers))
+    verdicts = list(validate_claims(policy, read_x12(body, max_bytes), limits))
     return ClaimFileVerdict("x12-837p", verdicts, ClaimsSummary.of(verdicts))
 
 
 def validate_claims(
-    policy: PolicyGraph, claims: list[MappedEncounter], limits: Limits = DEFAULT_LIMITS, workers: int = 1
+    policy: PolicyGraph, claims: list[MappedEncounter], limits: Limits = DEFAULT_LIMITS
 ) -> Iterator[ClaimVerdict]:
-    """Judge claims already read, in order; over forked processes as ``validate_batch`` does."""
-    if workers <= 1 or len(claims) < 4 * BATCH_CHUNK:
-        yield from (ClaimVerdict.of(validate_mapped(policy, claim, limits)) for claim in claims)
-        return
-    compiled_shapes(policy)
-    global _BATCH_STATE
-    _BATCH_STATE = (policy, limits)
-    context = multiprocessing.get_context("fork")
-    with context.Pool(workers) as pool:
-        yield from pool.imap(_validate_claim_forked, claims, chunksize=BATCH_CHUNK)
+    """Judge claims already read, in order, one verdict each (``claim_records`` for big batches)."""
+    yield from (ClaimVerdict.of(validate_mapped(policy, claim, limits)) for claim in claims)
 
 
 def validate_batch(
@@ -106,7 +100,37 @@ def _validate_forked(item: tuple[int, bytes]) -> BatchRecord:
     return validate_line(*_BATCH_STATE, item)
 
 
-def _validate_claim_forked(claim: MappedEncounter) -> ClaimVerdict:
+@dataclass(frozen=True)
+class ClaimRecord:
+    """One claim of a batch as finished text (a ``ClaimVerdict`` in JSON) and what a summary needs:
+    cheap to send back from a forked worker, unlike the verdict's objects."""
+
+    text: str
+    no_violations: bool
+    violated_rules: tuple[str, ...]
+
+
+def claim_records(
+    policy: PolicyGraph, claims: list[MappedEncounter], limits: Limits = DEFAULT_LIMITS, workers: int = 1
+) -> Iterator[ClaimRecord]:
+    """Judge claims already read, in order, as text records (the batch path of ``--batch``)."""
+    if workers <= 1 or len(claims) < 4 * BATCH_CHUNK:
+        yield from (_claim_record(policy, limits, claim) for claim in claims)
+        return
+    compiled_shapes(policy)
+    global _BATCH_STATE
+    _BATCH_STATE = (policy, limits)
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers) as pool:
+        yield from pool.imap(_claim_record_forked, claims, chunksize=BATCH_CHUNK)
+
+
+def _claim_record(policy: PolicyGraph, limits: Limits, claim: MappedEncounter) -> ClaimRecord:
+    verdict = ClaimVerdict.of(validate_mapped(policy, claim, limits))
+    violated = tuple(sorted({f.rule for f in verdict.findings if f.severity == "violation" and f.rule}))
+    return ClaimRecord(json.dumps(asdict(verdict)), verdict.no_violations, violated)
+
+
+def _claim_record_forked(claim: MappedEncounter) -> ClaimRecord:
     assert _BATCH_STATE is not None
-    policy, limits = _BATCH_STATE
-    return ClaimVerdict.of(validate_mapped(policy, claim, limits))
+    return _claim_record(*_BATCH_STATE, claim)

@@ -119,7 +119,7 @@ def parse_encounter(body: bytes, media_type: str, limits: Limits = DEFAULT_LIMIT
     if kind not in ACCEPTED_TYPES:
         raise UnsupportedFormat(
             "encounters are accepted as application/json, application/ld+json or text/turtle, "
-            "claims as application/fhir+json",
+            "claims as application/fhir+json or application/edi-x12",
             "content-type",
         )
     if len(body) > limits.max_bytes:
