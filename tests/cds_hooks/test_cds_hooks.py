@@ -5,6 +5,7 @@ the CRD coverage-information invariants, and refusals."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from fastapi.testclient import TestClient
 from fhir.resources.R4B.appointment import Appointment
 
 from payerkg.api.app import create_app
-from payerkg.coverage.crd import COVERAGE_INFORMATION, crd_violations
+from payerkg.coverage.crd import COVERAGE_INFORMATION, CRD_COVERED, crd_violations
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.settings import Settings
 from tests.cli.test_lint import run_cli
@@ -221,3 +222,10 @@ def test_the_cli_answers_the_shipped_request_as_the_route_does(tmp_path: Path) -
     (tmp_path / "bad.json").write_text(json.dumps(dict(example(), hook="patient-view")))
     refused = run_cli("cds-hook", str(tmp_path / "bad.json"))
     assert refused.returncode == 2 and "invalid_hook_request" in refused.stderr
+
+
+def test_the_documented_determination_mapping_is_the_codes() -> None:
+    text = (ROOT / "docs" / "cds-hooks.md").read_text()
+    documented = dict(re.findall(r"^\| `([a-z-]+)` \| `([a-z-]+)` \|", text, flags=re.MULTILINE))
+    assert documented == CRD_COVERED
+    assert "| `unknown` | none: no extension |" in text
