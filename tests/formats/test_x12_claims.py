@@ -140,7 +140,17 @@ def test_not_ascii_and_nul_are_parse_errors() -> None:
 
 def test_a_patient_loop_under_the_subscriber_keeps_its_payer_and_gives_the_patients_state() -> None:
     text = example().replace("HL*3*1*22*0", "HL*4*1*22*0").replace("HL*2*1*22*0", "HL*2*1*22*1")
-    patient = "HL*3*2*23*0~\nPAT*19~\nNM1*QC*1*DOE*KID~\nN3*3 OAK ST~\nN4*SPRINGFIELD*MO*658010000~\nDMG*D8*20100101*M~\n"
+    patient = "".join(
+        f"{segment}~\n"
+        for segment in (
+            "HL*3*2*23*0",
+            "PAT*19",
+            "NM1*QC*1*DOE*KID",
+            "N3*3 OAK ST",
+            "N4*SPRINGFIELD*MO*658010000",
+        )
+    )
+    patient += "DMG*D8*20100101*M~\n"
     text = text.replace("CLM*UHC-VIDEO-1*120***02:B:1", patient + "CLM*UHC-VIDEO-1*120***10:B:1", 1)
     first, second = read_837p(text.replace("SE*40*", "SE*46*").encode(), CAP)
     assert first.document["payer"] == second.document["payer"] == "uhc-commercial"
