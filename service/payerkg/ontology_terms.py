@@ -175,6 +175,7 @@ PK_TERMS: tuple[str, ...] = (
     "supersedes",
     "telehealthListStatus",
     "units",
+    "unknownReason",
     "url",
     "validFrom",
     "validThrough",

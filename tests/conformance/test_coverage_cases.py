@@ -63,6 +63,8 @@ def test_coverage_case(backend_policy: PolicyGraph, case: dict[str, Any]) -> Non
         assert set(expect["rules_include"]) <= {_local(r) for r in answer.rules}
     if "cites" in expect:
         assert set(expect["cites"]) <= {_local(c.source) for c in answer.citations}
+    if "summary_contains" in expect:
+        assert expect["summary_contains"] in answer.summary, answer.summary
     if "notice" in expect:
         assert bool(answer.notices) == expect["notice"]
     assert answer.graph_revision == backend_policy.revision

@@ -545,6 +545,8 @@ def _add_notices(model: RuleModel, answer: CoverageAnswer, payer: Payer, day: da
             + ": place of service, modifiers, payment rate and benefits beyond the floor are set by the "
             "plan's own contract, which the graph does not hold."
         )
+    if answer.determination == "unknown":
+        _unknown_reasons(model, answer, payer)
     last, current_to = model.horizon(payer.iri), payer.sources_current_to
     if last is not None and day >= last:
         answer.notices.append(
@@ -553,6 +555,28 @@ def _add_notices(model: RuleModel, answer: CoverageAnswer, payer: Payer, day: da
             + (f" from sources current to {current_to}" if current_to else "")
             + " and may be outdated."
         )
+
+
+def _unknown_reasons(model: RuleModel, answer: CoverageAnswer, payer: Payer) -> None:
+    """An unknown answer says why when the payer or a baseline it inherits states a reason
+    (``pk:unknownReason``: no such law, or one research could not establish), citing the sources
+    that payer names."""
+    stating = [
+        (baseline, reasons)
+        for baseline in model.baselines.get(payer.iri, [payer.iri])
+        if (reasons := model.terms.statements(baseline).get(PK.unknownReason))
+    ]
+    if not stating:
+        return
+    answer.summary = "Unknown: " + " ".join(str(r) for _, reasons in stating for r in reasons)
+    seen = {(c.source, c.rule) for c in answer.citations}
+    added = [
+        c
+        for baseline, _ in stating
+        for c in _payer_citations(model.terms, baseline)
+        if (c.source, c.rule) not in seen
+    ]
+    answer.citations = answer.citations + added
 
 
 def _when(open_facets: dict[str, list[Node]], terms: TermReader) -> str:
