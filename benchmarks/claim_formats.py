@@ -10,7 +10,7 @@ TAXONOMY = {
     "nurse-practitioner": "363L00000X",
     "clinical-social-worker": "1041C0700X",
 }
-PAYER_ID = {"medicare": "09102"}
+PAYER_ID = {"medicare": "medicare"}  # no Medicare electronic payer ID is confirmed (docs/fhir.md)
 CPT = "http://www.ama-assn.org/go/cpt"
 POS = "https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set"
 NUCC = "http://nucc.org/provider-taxonomy"

@@ -64,7 +64,7 @@ def test_the_example_bundle_reads_as_the_documented_encounter_and_conforms(polic
 
 def test_the_nonconforming_claim_points_at_its_place_of_service(policy: PolicyGraph) -> None:
     answer = judge(policy, json.loads(NONCONFORMING.read_text()))
-    assert answer.mapped.document["payer"] == "medicare"  # payer ID 09102 on a contained Organization
+    assert answer.mapped.document["payer"] == "medicare"  # the payerkg payer id on a contained Organization
     assert answer.mapped.document["practitioner"] == {"type": "nurse-practitioner"}
     assert answer.mapped.document["patient_location"] == {"setting": "home", "state": "FL"}
     outcome = operation_outcome(answer, answer.result)

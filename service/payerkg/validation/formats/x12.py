@@ -35,6 +35,8 @@ IMPLEMENTATION = "005010X222A1"
 SAFE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 MAX_CLAIMS = 100_000
 
+PAYERKG_PAYER_ID = re.compile(r"[a-z][a-z0-9-]{1,59}")
+
 
 @dataclass
 class _Line:
@@ -300,7 +302,9 @@ def _mapped(claim: _Claim) -> MappedEncounter:
     }
     open_facts: list[OpenFact] = []
     payer_id, payer_at = claim.payer
-    payer = crosswalks().payer(payer_id)
+    # A payerkg payer id (lower-case, as `medicare`) is taken as itself, for payers whose
+    # electronic IDs are not confirmed; the encounter check then knows it or refuses it.
+    payer = crosswalks().payer(payer_id) or (payer_id if PAYERKG_PAYER_ID.fullmatch(payer_id) else None)
     if payer is None:
         raise UnknownPayerIdentifier(
             f"{where(payer_at, 'NM1', '09')}: payer identifier {shown(payer_id)} (2010BB NM1*PR) names "
