@@ -101,6 +101,27 @@ def test_rule_version_as_turtle_and_json(client: TestClient) -> None:
     assert client.get("/rules/no-such-rule").status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        ("", "application/json"),
+        ("text/turtle;q=0, */*", "application/json"),
+        ("text/turtle;q=0, application/ld+json;q=0.5", "application/ld+json"),
+        ("application/ld+json, text/turtle", "application/ld+json"),
+        ("text/*", "text/turtle"),
+        ("text/csv", None),
+    ],
+)
+def test_rule_document_format_is_negotiated(client: TestClient, accept: str, expected: str | None) -> None:
+    response = client.get("/rules/medicare-telephone-em-2024", headers={"accept": accept})
+    if expected is None:
+        assert response.status_code == 406 and response.json()["code"] == "not_acceptable"
+        return
+    assert response.status_code == 200
+    assert response.headers["content-type"].split(";")[0] == expected
+    assert response.headers["vary"] == "Accept"
+
+
 def test_openapi_documents_every_route(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert {

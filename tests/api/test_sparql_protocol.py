@@ -321,7 +321,12 @@ def test_ask_in_each_tabular_format(client: TestClient, media: str, expected: An
 @pytest.mark.parametrize("query", [CONSTRUCT, DESCRIBE], ids=["construct", "describe"])
 @pytest.mark.parametrize(
     ("media", "parser"),
-    [("text/turtle", "turtle"), ("application/n-triples", "nt"), ("application/ld+json", "json-ld")],
+    [
+        ("text/turtle", "turtle"),
+        ("application/n-triples", "nt"),
+        ("application/ld+json", "json-ld"),
+        ("application/rdf+xml", "xml"),
+    ],
 )
 def test_graph_results_in_each_rdf_format(
     client: TestClient, policy: PolicyGraph, query: str, media: str, parser: str
@@ -341,6 +346,53 @@ def test_accept_quality_values_pick_the_format(client: TestClient) -> None:
     assert response.headers["content-type"].startswith("application/sparql-results+xml")
     response = client.get("/sparql", params={"query": CONSTRUCT}, headers={"accept": accept})
     assert response.headers["content-type"].startswith("text/turtle")
+
+
+def test_q_zero_refuses_a_format(client: TestClient) -> None:
+    accept = "text/turtle;q=0, */*;q=0.5"
+    response = client.get("/sparql", params={"query": CONSTRUCT}, headers={"accept": accept})
+    assert response.headers["content-type"].startswith("application/n-triples")
+    response = client.get("/sparql", params={"query": ASK}, headers={"accept": "*/*;q=0"})
+    assert response.status_code == 406
+
+
+@pytest.mark.parametrize(
+    ("query", "params", "accept", "expected"),
+    [
+        (SELECT, [("format", "csv")], "application/sparql-results+json", "text/csv"),
+        (CONSTRUCT, [("output", "rdf+xml"), ("output", "application/rdf+xml")], "", "application/rdf+xml"),
+        (CONSTRUCT, [("format", "json")], "", "application/ld+json"),
+        (ASK, [("results", "xml")], "", "application/sparql-results+xml"),
+        # A name that does not fit the query form leaves the choice to the Accept header.
+        (ASK, [("format", "turtle")], "text/csv", "text/csv"),
+        (CONSTRUCT, [("format", "csv")], "", "text/turtle"),
+    ],
+)
+def test_format_parameters_name_the_format_as_other_servers_read_them(
+    client: TestClient, query: str, params: list[tuple[str, str]], accept: str, expected: str
+) -> None:
+    response = client.get("/sparql", params=[("query", query), *params], headers={"accept": accept})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].split(";")[0] == expected
+
+
+def test_construct_where_with_solution_modifiers_is_evaluated(
+    client: TestClient, policy: PolicyGraph
+) -> None:
+    query = "CONSTRUCT WHERE { ?payer a pk:Payer ; rdfs:label ?label } ORDER BY ?payer LIMIT 3 OFFSET 1"
+    response = client.get("/sparql", params={"query": query}, headers={"accept": "application/n-triples"})
+    assert response.status_code == 200, response.text
+    graph = Graph().parse(data=response.text, format="nt")
+    payers = sorted(str(p) for p in policy.dataset.subjects(RDF.type, URIRef(str(PREFIXES["pk"]) + "Payer")))
+    assert sorted({str(s) for s in graph.subjects()}) == payers[1:4]
+    assert len(graph) == 6  # each payer's type and its one label
+
+
+def test_an_empty_construct_template_builds_an_empty_graph(client: TestClient) -> None:
+    query = "CONSTRUCT {} WHERE { ?payer a pk:Payer }"
+    response = client.get("/sparql", params={"query": query}, headers={"accept": "application/n-triples"})
+    assert response.status_code == 200, response.text
+    assert response.text.strip() == ""
 
 
 def test_no_acceptable_format_is_406(client: TestClient) -> None:

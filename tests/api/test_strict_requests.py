@@ -108,3 +108,33 @@ def test_a_change_with_a_duplicate_json_key_is_refused(client: TestClient, body:
         assert response.status_code == 422, response.text
         assert response.json()["code"] == "parse_error"
     assert client.get("/revisions", headers=auth("reader")).json()[-1]["number"] == 1
+
+
+def test_head_answers_wherever_get_does_with_its_headers_and_no_body(
+    app: FastAPI, client: TestClient
+) -> None:
+    wrong, checked = [], 0
+    for method, path, _ in operations(app):
+        if method != "get":
+            continue
+        got = client.get(concrete(path), headers=auth("admin"))
+        head = client.head(concrete(path), headers=auth("admin"))
+        checked += 1
+        same = (head.status_code, head.headers.get("content-type")) == (
+            got.status_code,
+            got.headers.get("content-type"),
+        )
+        length = head.headers.get("content-length")
+        if not same or head.content or (length is not None and int(length) != len(got.content)):
+            wrong.append(
+                f"HEAD {path}: {head.status_code} (GET {got.status_code}), {len(head.content)} bytes"
+            )
+    assert checked > 15
+    assert wrong == []
+
+
+def test_head_where_there_is_no_get_is_405_naming_the_methods(client: TestClient) -> None:
+    response = client.head("/validate", headers=auth("admin"))
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert "HEAD" in client.delete("/summary").headers["allow"].split(", ")

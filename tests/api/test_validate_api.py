@@ -142,3 +142,27 @@ def test_batch_reports_unknown_payer_and_code(client: TestClient) -> None:
     assert [r["no_violations"] for r in records] == [False, False]
     assert "payer medicre" in records[0]["findings"][0]["message"]
     assert "code 99999" in records[1]["findings"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        ("text/turtle;q=0, application/json;q=0.5", "application/json"),
+        ("text/turtle;q=0, */*", "application/json"),
+        ("application/ld+json;q=0.9, text/turtle", "text/turtle"),
+        ("*/*;q=0.1, application/ld+json", "application/ld+json"),
+        ("", "application/json"),
+    ],
+)
+def test_the_answer_format_is_negotiated_with_quality_values(
+    client: TestClient, accept: str, expected: str
+) -> None:
+    response = post(client, example_encounter(), accept=accept)
+    assert response.status_code == 200
+    assert response.headers["content-type"].split(";")[0] == expected
+
+
+def test_an_answer_in_no_acceptable_format_is_406(client: TestClient) -> None:
+    response = post(client, example_encounter(), accept="text/turtle;q=0, application/json;q=0")
+    assert response.status_code == 406
+    assert response.json()["code"] == "not_acceptable"

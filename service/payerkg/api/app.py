@@ -11,6 +11,7 @@ from payerkg import __version__
 from payerkg.api import catalog, cds_hooks, coverage, docs, editing, problems, sparql, validation
 from payerkg.api.access_log import AccessLog
 from payerkg.api.deps import PolicyDep, ServedDep
+from payerkg.api.head import HeadAsGet
 from payerkg.api.limits import CallerLimits
 from payerkg.api.query_params import check_query_parameters
 from payerkg.editing import revisions
@@ -49,6 +50,7 @@ def create_app(
         docs_url=None,  # served by payerkg.api.docs from the package, never from a CDN
         redoc_url=None,
     )
+    app.add_middleware(HeadAsGet)  # innermost: HEAD runs as GET (api/head.py)
     app.add_middleware(CallerLimits)  # inside the access log, so that its 429s are logged
     app.add_middleware(AccessLog)
     app.state.served = served

@@ -12,11 +12,14 @@ from fastapi.responses import JSONResponse, Response
 from payerkg.api.auth import READER
 from payerkg.api.deps import PolicyDep
 from payerkg.api.problems import problems_for
+from payerkg.errors import NotAcceptable
 from payerkg.graph import catalog
 from payerkg.graph.catalog import CodeInfo, GraphSummary, PayerInfo
 from payerkg.jsondoc import JSONObject
+from payerkg.media import negotiate
 
 router = APIRouter(tags=["catalog"], dependencies=READER)
+VARY = {"Vary": "Accept"}
 
 RULE_DOCUMENT: dict[int | str, JSONObject] = {
     200: {
@@ -56,13 +59,18 @@ def get_code(
     return catalog.code(policy, code, date_of_service)
 
 
-@router.get("/rules/{rule_id}", response_model=None, responses=RULE_DOCUMENT | problems_for(404))
+RULE_FORMATS = ("application/json", "application/ld+json", "text/turtle")
+"""JSON-LD (as application/json unless asked for by name) first: the default."""
+
+
+@router.get("/rules/{rule_id}", response_model=None, responses=RULE_DOCUMENT | problems_for(404, 406))
 def get_rule(request: Request, policy: PolicyDep, rule_id: Annotated[str, Path(max_length=128)]) -> Response:
     """A rule version (or a rule with its versions) and its sources: JSON-LD or Turtle by Accept."""
+    media = negotiate(request.headers.get("accept", ""), RULE_FORMATS)
+    if media is None:
+        raise NotAcceptable("a rule document can be sent as " + ", ".join(RULE_FORMATS), "accept")
     graph = catalog.rule_description(policy, rule_id)
-    accept = request.headers.get("accept", "")
-    if "text/turtle" in accept:
-        return Response(graph.serialize(format="turtle"), media_type="text/turtle")
+    if media == "text/turtle":
+        return Response(graph.serialize(format="turtle"), media_type=media, headers=VARY)
     body = graph.serialize(format="json-ld", auto_compact=True)
-    media = "application/ld+json" if "application/ld+json" in accept else "application/json"
-    return JSONResponse(content=json.loads(body), media_type=media)
+    return JSONResponse(content=json.loads(body), media_type=media, headers=VARY)

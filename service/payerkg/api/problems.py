@@ -186,8 +186,10 @@ def install(app: FastAPI) -> None:
 
 
 def allowed_methods(request: Request) -> list[str]:
-    """Every method some route takes at the request's path (Starlette names the first route's only)."""
-    return sorted(_methods_at(request.app.router.routes, request.url.path))
+    """Every method some route takes at the request's path (Starlette names the first route's only),
+    and HEAD wherever GET is (api/head.py)."""
+    methods = _methods_at(request.app.router.routes, request.url.path)
+    return sorted(methods | {"HEAD"} if "GET" in methods else methods)
 
 
 def _methods_at(routes: Sequence[BaseRoute], path: str, prefix: str = "") -> set[str]:

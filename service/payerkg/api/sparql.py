@@ -33,14 +33,17 @@ from payerkg.errors import (
 )
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.jsondoc import JSONObject
+from payerkg.media import negotiate
 from payerkg.settings import Settings
 from payerkg.sparql_endpoint.query import (
+    FORMAT_PARAMETERS,
     GRAPH_FORMATS,
     SPARQL_JSON,
     TABULAR_FORMATS,
     TURTLE,
     Answer,
     PolicyGraphs,
+    accept_from_format_names,
     example_queries,
     run_query,
 )
@@ -49,6 +52,8 @@ router = APIRouter(tags=["sparql"])
 
 DATASET_PARAMETERS = ("default-graph-uri", "named-graph-uri", "using-graph-uri", "using-named-graph-uri")
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+PAGE_FORMATS = f"{SPARQL_JSON}, {TURTLE}"
+"""What the query page shows a result in: a table for SELECT and ASK, Turtle for graphs."""
 FORM = "application/x-www-form-urlencoded"
 PAGE_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; "
@@ -71,6 +76,15 @@ PROTOCOL_PARAMETERS = [
     *(
         _parameter(name, "Refused when not empty: the endpoint answers from its own graph", repeatable=True)
         for name in DATASET_PARAMETERS
+    ),
+    *(
+        _parameter(
+            name,
+            "A result format by name (xml, json, csv, tsv, turtle, n3, rdf+xml, json-ld) or media type, "
+            "as other SPARQL servers read it; when given, it decides instead of the Accept header",
+            repeatable=True,
+        )
+        for name in FORMAT_PARAMETERS
     ),
 ]
 """The protocol's URL parameters: the route reads them itself, and refuses any other."""
@@ -116,7 +130,7 @@ RESPONSES: dict[int | str, JSONObject] = {
 async def sparql_get(request: Request, policy: PolicyDep, settings: SettingsDep) -> Response:
     """``query=`` in the URL; without one, a browser gets the query page."""
     params = list(request.query_params.multi_items())
-    accept = accepted(request.headers.get("accept", ""))
+    accept = request.headers.get("accept", "")
     if not any(name in ("query", "update") for name, _ in params) and _prefers_html(accept):
         examples = {example.name: example.text for example in example_queries()}
         chosen = request.query_params.get("example", "")
@@ -157,7 +171,7 @@ async def sparql_post(request: Request, policy: PolicyDep, settings: SettingsDep
         params += parse_qsl(body, keep_blank_values=True)
     else:
         params.append(("query", body))
-    return await _answer(request, policy, settings, params, accepted(request.headers.get("accept", "")))
+    return await _answer(request, policy, settings, params, request.headers.get("accept", ""))
 
 
 async def _answer(
@@ -165,15 +179,16 @@ async def _answer(
     policy: PolicyGraph,
     settings: Settings,
     params: list[tuple[str, str]],
-    accept: list[str],
+    accept: str,
 ) -> Response:
     deadline = time.monotonic() + settings.sparql_timeout_s
     text = _query_text(params, settings)
-    as_page = _prefers_html(accept)
+    named = accept_from_format_names([value for name, value in params if name in FORMAT_PARAMETERS])
+    as_page = named is None and _prefers_html(accept)
+    # Format parameters first; a name that does not fit the query form leaves the Accept header to decide.
+    headers = [PAGE_FORMATS] if as_page else [named, accept] if named else [accept]
     base = str(request.url_for("sparql_get"))
-    answer = await _run(
-        request, policy, settings, text, [SPARQL_JSON, TURTLE] if as_page else accept, base, deadline
-    )
+    answer = await _run(request, policy, settings, text, headers, base, deadline)
     if as_page:
         return _page(request, settings, policy.revision, query=text, answer=answer)
     return Response(answer.body, media_type=answer.media_type, headers={"Vary": "Accept"})
@@ -221,28 +236,9 @@ def _served(policy: PolicyGraph) -> Dataset:
     return policy.view(PolicyGraphs).dataset
 
 
-def accepted(header: str) -> list[str]:
-    """Media types of an Accept header, best first (q order, then as written); none means any."""
-    if not header.strip():
-        return ["*/*"]
-    ranked = []
-    for position, part in enumerate(header.split(",")):
-        media, *parameters = (field.strip() for field in part.split(";"))
-        quality = 1.0
-        for parameter in parameters:
-            name, _, value = parameter.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        if media and quality > 0:
-            ranked.append((-quality, position, media.lower()))
-    return [media for _, _, media in sorted(ranked)]
-
-
-def _prefers_html(accept: list[str]) -> bool:
-    return bool(accept) and accept[0] in HTML_TYPES
+def _prefers_html(accept: str) -> bool:
+    """Whether the client prefers the page to every result format (``*/*`` alone is not a browser)."""
+    return negotiate(accept, [*TABULAR_FORMATS, *GRAPH_FORMATS, *HTML_TYPES]) in HTML_TYPES
 
 
 def _content_type(header: str) -> tuple[str, str | None]:

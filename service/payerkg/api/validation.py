@@ -16,8 +16,9 @@ from payerkg.api.auth import INTEGRATOR
 from payerkg.api.deps import PolicyDep, SettingsDep
 from payerkg.api.limits import batch_cap
 from payerkg.api.problems import answered_as, problems_for
-from payerkg.errors import TooLarge
+from payerkg.errors import NotAcceptable, TooLarge
 from payerkg.jsondoc import JSONObject
+from payerkg.media import negotiate
 from payerkg.services import validation
 from payerkg.services.validation import validate_batch
 from payerkg.validation.encounter import (
@@ -32,7 +33,10 @@ from payerkg.validation.formats.x12 import X12_MEDIA
 from payerkg.validation.validate import Verdict
 
 router = APIRouter(tags=["validation"])
+VERDICT = "application/json"
 REPORT_FORMATS = {"text/turtle": "turtle", "application/ld+json": "json-ld"}
+"""The W3C SHACL report, for a client that asks for it by Accept; the verdict (JSON) is the default."""
+
 OPERATION_OUTCOME_SCHEMA = {
     "type": "object",
     "description": "A FHIR R4 OperationOutcome: one issue per finding (docs/fhir.md)",
@@ -105,7 +109,7 @@ async def read_capped(request: Request, cap: int) -> bytes:
             },
             "model": Verdict,
         },
-        **problems_for(413, 415),
+        **problems_for(406, 413, 415),
     },
     dependencies=INTEGRATOR,
     summary="Validate one encounter against its payer's rules on its date of service",
@@ -136,6 +140,10 @@ async def validate(
     ``Accept: text/turtle`` or ``application/ld+json`` returns the W3C SHACL validation report,
     ``application/fhir+json`` an OperationOutcome (with FHIRPath expressions for a FHIR claim).
     """
+    offered = [VERDICT, FHIR_JSON, *REPORT_FORMATS]
+    media = negotiate(accept, offered)
+    if media is None:
+        raise NotAcceptable("the answer can be sent as " + ", ".join(offered), "accept")
     limits = settings.encounter_limits()
     if validation.is_x12(content_type):  # a claim file: one verdict per claim and a summary
         cap = batch_cap(request, settings)
@@ -149,13 +157,13 @@ async def validate(
         result = answer.result
     else:
         result = await run_in_threadpool(validation.validate, policy, body, content_type, limits)
-    if FHIR_JSON in accept:
-        return JSONResponse(operation_outcome(answer, result), media_type=FHIR_JSON)
-    wanted = next((fmt for media, fmt in REPORT_FORMATS.items() if media in accept), None)
-    if wanted is not None:
-        media = next(media for media, fmt in REPORT_FORMATS.items() if fmt == wanted)
-        return Response(result.report().serialize(format=wanted), media_type=media)
-    return JSONResponse(result.to_dict())
+    if media == FHIR_JSON:
+        outcome = operation_outcome(answer, result)
+        return JSONResponse(outcome, media_type=FHIR_JSON, headers={"Vary": "Accept"})
+    if media in REPORT_FORMATS:
+        report = result.report().serialize(format=REPORT_FORMATS[media])
+        return Response(report, media_type=media, headers={"Vary": "Accept"})
+    return JSONResponse(result.to_dict(), headers={"Vary": "Accept"})
 
 
 @router.post(

@@ -42,6 +42,7 @@ from payerkg.errors import (
     ResultTooLarge,
 )
 from payerkg.graph.dataset import PolicyGraph
+from payerkg.media import negotiate
 from payerkg.namespaces import PREFIXES
 from payerkg.stores import new_dataset
 
@@ -52,12 +53,64 @@ TSV = "text/tab-separated-values"
 TURTLE = "text/turtle"
 NTRIPLES = "application/n-triples"
 JSON_LD = "application/ld+json"
+RDF_XML = "application/rdf+xml"
 
 TABULAR_FORMATS = (SPARQL_JSON, SPARQL_XML, CSV, TSV)
 """Formats of SELECT and ASK results, the first being the default."""
-GRAPH_FORMATS = (TURTLE, NTRIPLES, JSON_LD)
-"""Formats of CONSTRUCT and DESCRIBE results, the first being the default."""
-ALIASES = {"application/json": {"tabular": SPARQL_JSON, "graph": JSON_LD}}
+GRAPH_FORMATS = (TURTLE, NTRIPLES, JSON_LD, RDF_XML)
+"""Formats of CONSTRUCT and DESCRIBE results, the first being the default. RDF/XML is what
+SPARQLWrapper asks for by default and rdflib's SPARQLStore always asks for."""
+ALIASES = {
+    "tabular": {"application/json": SPARQL_JSON, "application/xml": SPARQL_XML},
+    "graph": {
+        "application/json": JSON_LD,
+        "application/xml": RDF_XML,
+        "application/turtle": TURTLE,
+        "application/x-turtle": TURTLE,
+    },
+}
+"""Other names clients ask by (``application/json``; SPARQLWrapper's ``application/turtle``)."""
+FORMAT_PARAMETERS = ("format", "output", "results")
+"""URL parameters that name a result format, as Virtuoso, Fuseki and 4store read them; SPARQLWrapper
+sends all three with every query."""
+FORMAT_NAMES = {
+    "xml": (SPARQL_XML, RDF_XML),
+    "json": (SPARQL_JSON, JSON_LD),
+    "json-ld": (JSON_LD,),
+    "jsonld": (JSON_LD,),
+    "turtle": (TURTLE,),
+    "ttl": (TURTLE,),
+    "n3": (TURTLE,),  # Turtle is N3's RDF subset
+    "rdf": (RDF_XML,),
+    "rdf+xml": (RDF_XML,),
+    "rdfxml": (RDF_XML,),
+    "nt": (NTRIPLES,),
+    "ntriples": (NTRIPLES,),
+    "n-triples": (NTRIPLES,),
+    "csv": (CSV,),
+    "tsv": (TSV,),
+}
+"""Format names a format parameter may give, and the media types each stands for."""
+
+
+def accept_from_format_names(values: Sequence[str]) -> str | None:
+    """An Accept header for the formats that format parameters name (a name or a media type), or
+    None when they name none, and the request's Accept header decides.
+
+    >>> accept_from_format_names(["rdf+xml", "application/rdf+xml"])
+    'application/rdf+xml, application/rdf+xml'
+    >>> accept_from_format_names(["nonsense", ""]) is None
+    True
+    """
+    media: list[str] = []
+    for value in values:
+        value = value.strip().lower()
+        if "/" in value and value.count("/") == 1 and "," not in value:
+            media.append(value)
+        else:
+            media.extend(FORMAT_NAMES.get(value, ()))
+    return ", ".join(media) if media else None
+
 
 UPDATE_NAMES = {
     "Load": "LOAD",
@@ -131,14 +184,15 @@ def example_queries() -> list[Example]:
 def run_query(
     dataset: Dataset,
     text: str,
-    accept: Sequence[str] = ("*/*",),
+    accept: str | Sequence[str] = "*/*",
     limits: QueryLimits | None = None,
     base: str | None = None,
     deadline: float | None = None,
 ) -> Answer:
     """Answer ``text`` over ``dataset`` in a killable worker, or raise a QueryError.
 
-    ``accept`` lists media types in preference order (``*/*`` takes the default format);
+    ``accept`` is an Accept header (``*/*`` takes the default format), or several tried in order
+    until one fits the query form (what format parameters name, then the request's own);
     ``deadline`` (``time.monotonic()``) defaults to now plus the time limit.
     """
     limits = limits or QueryLimits()
@@ -147,7 +201,7 @@ def run_query(
     reader, writer = context.Pipe(duplex=False)
     worker = context.Process(
         target=_worker,
-        args=(dataset, text, tuple(accept), limits, base, writer),
+        args=(dataset, text, _headers(accept), limits, base, writer),
         name="payerkg-sparql",
         daemon=True,
     )
@@ -261,7 +315,7 @@ def _address_space_bytes() -> int:
 def answer_query(
     dataset: Dataset,
     text: str,
-    accept: Sequence[str] = ("*/*",),
+    accept: str | Sequence[str] = "*/*",
     max_rows: int = 10_000,
     base: str | None = None,
 ) -> Answer:
@@ -275,6 +329,8 @@ def answer_query(
     form = query.algebra.name.removesuffix("Query").upper()
     tabular = form in ("SELECT", "ASK")
     media_type = choose_format("tabular" if tabular else "graph", accept)
+    if form == "CONSTRUCT" and not query.algebra.template:  # CONSTRUCT {} WHERE ...: nothing to build
+        return Answer(form, media_type, _write_graph(Graph(), media_type))
     result = dataset.query(query)
     if form == "ASK":
         return Answer(form, media_type, _write_ask(bool(result.askAnswer), media_type))
@@ -335,7 +391,24 @@ def parse_read_only(text: str, base: str | None = None) -> Query:
     except Exception as error:  # unknown prefix, bad aggregate use, ...: rdflib raises Exception
         raise MalformedQuery(_translation_problem(error), "query") from None
     _refuse_forbidden(query.algebra)
+    if query.algebra.name == "ConstructQuery" and query.algebra.template is None:
+        query.algebra["template"] = _construct_template(parsed[1], query.algebra)
     return query
+
+
+def _construct_template(parsed: CompValue, algebra: CompValue) -> list[Any]:
+    """The template rdflib leaves out: the pattern itself for ``CONSTRUCT WHERE { ... }`` (which
+    rdflib's evaluator cannot find once LIMIT, OFFSET or ORDER BY wrap it), none for ``CONSTRUCT {}``.
+
+    >>> query = parse_read_only("CONSTRUCT WHERE { ?s a ?t } LIMIT 1")
+    >>> [str(term) for term in query.algebra.template[0]]
+    ['s', 'http://www.w3.org/1999/02/22-rdf-syntax-ns#type', 't']
+    """
+    where = _field(parsed, "where")
+    if where is None or where.name != "FakeGroupGraphPatten":  # the long form with an empty template
+        return []
+    # The short form's pattern is triples only (SPARQL 1.1 §16.2.4): one basic graph pattern.
+    return [triple for node in _walk(algebra) if node.name == "BGP" for triple in node.triples]
 
 
 def _is_blank(text: str) -> bool:
@@ -402,22 +475,25 @@ def _walk(root: CompValue) -> Iterator[CompValue]:
             stack.extend(node.values())
 
 
-def choose_format(kind: str, accept: Sequence[str]) -> str:
-    """The first media type in ``accept`` that a ``kind`` ("tabular" or "graph") result can take."""
+def choose_format(kind: str, accept: str | Sequence[str]) -> str:
+    """The media type the Accept header ``accept`` prefers for a ``kind`` ("tabular" or "graph")
+    result; of several headers, the first that accepts one.
+
+    >>> choose_format("graph", "text/turtle;q=0, application/rdf+xml;q=0.5")
+    'application/rdf+xml'
+    >>> choose_format("tabular", ["application/rdf+xml", "*/*"])
+    'application/sparql-results+json'
+    """
     formats = TABULAR_FORMATS if kind == "tabular" else GRAPH_FORMATS
-    for media in accept:
-        media = media.lower()
-        if media in formats:
-            return media
-        if media in ALIASES:
-            return ALIASES[media][kind]
-        if media == "*/*":
-            return formats[0]
-        if media.endswith("/*"):
-            matching = [f for f in formats if f.startswith(media.removesuffix("*"))]
-            if matching:
-                return matching[0]
+    for header in _headers(accept):
+        chosen = negotiate(header, formats, ALIASES[kind])
+        if chosen is not None:
+            return chosen
     raise NotAcceptable("this query's result can be sent as " + ", ".join(formats), "accept")
+
+
+def _headers(accept: str | Sequence[str]) -> tuple[str, ...]:
+    return (accept,) if isinstance(accept, str) else tuple(accept)
 
 
 def _bounded(rows: Iterator[Any], max_rows: int) -> list[Any]:
@@ -465,7 +541,7 @@ def _serialize(result: Result, media_type: str) -> bytes:
     return body if isinstance(body, bytes) else b""
 
 
-_GRAPH_WRITERS = {TURTLE: "turtle", NTRIPLES: "nt", JSON_LD: "json-ld"}
+_GRAPH_WRITERS = {TURTLE: "turtle", NTRIPLES: "nt", JSON_LD: "json-ld", RDF_XML: "xml"}
 
 
 def _write_graph(graph: Graph, media_type: str) -> bytes:
@@ -473,4 +549,10 @@ def _write_graph(graph: Graph, media_type: str) -> bytes:
     for prefix, namespace in PREFIXES.items():
         out.bind(prefix, str(namespace))
     out += graph
-    return out.serialize(format=_GRAPH_WRITERS[media_type], encoding="utf-8")
+    try:
+        return out.serialize(format=_GRAPH_WRITERS[media_type], encoding="utf-8")
+    except ValueError:  # RDF/XML cannot write a predicate IRI that ends in no XML name
+        raise NotAcceptable(
+            f"this result cannot be written as {media_type}; ask for " + ", ".join(GRAPH_FORMATS[:3]),
+            "accept",
+        ) from None
