@@ -17,7 +17,6 @@ from payerkg.api.deps import PolicyDep, SettingsDep
 from payerkg.api.limits import batch_cap
 from payerkg.api.problems import answered_as, problems_for
 from payerkg.errors import NotAcceptable, TooLarge
-from payerkg.jsondoc import JSONObject
 from payerkg.media import negotiate
 from payerkg.services import validation
 from payerkg.services.validation import validate_batch
@@ -33,6 +32,8 @@ from payerkg.validation.formats.x12 import X12_MEDIA
 from payerkg.validation.validate import Verdict
 
 router = APIRouter(tags=["validation"])
+ANY_ORIGIN = {"Access-Control-Allow-Origin": "*"}
+"""The published format (context, schema) is public: any web page may read it."""
 VERDICT = "application/json"
 REPORT_FORMATS = {"text/turtle": "turtle", "application/ld+json": "json-ld"}
 """The W3C SHACL report, for a client that asks for it by Accept; the verdict (JSON) is the default."""
@@ -202,7 +203,9 @@ async def validate_ndjson(request: Request, policy: PolicyDep, settings: Setting
     summary="The JSON-LD context of the encounter format",
 )
 def encounter_context() -> Response:
-    return Response(json.dumps(context_document(), indent=2), media_type="application/ld+json")
+    """Readable from any origin (CORS), so that JSON-LD processors in browsers can load it."""
+    body = json.dumps(context_document(), indent=2)
+    return Response(body, media_type="application/ld+json", headers=ANY_ORIGIN)
 
 
 @router.get(
@@ -211,8 +214,8 @@ def encounter_context() -> Response:
     responses=answered_as("The JSON Schema", {"application/json": {"type": "object"}}),
     summary="The JSON Schema of the encounter format",
 )
-def encounter_schema() -> JSONObject:
-    return json_schema()
+def encounter_schema() -> JSONResponse:
+    return JSONResponse(json_schema(), headers=ANY_ORIGIN)
 
 
 @router.get(

@@ -128,6 +128,11 @@ def parse_encounter(body: bytes, media_type: str, limits: Limits = DEFAULT_LIMIT
     if kind in TURTLE_TYPES:
         return _from_turtle(text, limits)
     document = load_json(text, limits)
+    if kind == "application/ld+json":
+        if not _in_payerkg_form(document):
+            document = framed_encounter(document)
+        elif isinstance(document.get("id"), str):  # in JSON-LD, the id is an IRI: the full one too
+            document = dict(document, id=encounter_id(document["id"]))
     return encounter_from_json(document, require_context=kind == "application/ld+json", limits=limits)
 
 
@@ -151,6 +156,127 @@ def encounter_from_json(
     if len(triples) > limits.max_triples:
         raise TooLarge(f"the encounter has more than {limits.max_triples} statements", "body")
     return Encounter(triples, URIRef(normalized["id"]), document["id"])
+
+
+def _in_payerkg_form(document: Any) -> bool:
+    """Whether a JSON-LD document is payerkg's own compact form: the context IRI, no other keyword."""
+    if not isinstance(document, dict) or any(key.startswith("@") and key != "@context" for key in document):
+        return False
+    try:
+        _check_contexts(document, require_context=True)
+    except ContextNotAllowed:
+        return False
+    return True
+
+
+JSON_LD_KEYWORDS = frozenset({"@context", "@id", "@type", "@value", "@graph", "@set", "@list", "@language"})
+"""The keywords a standard processor writes for an encounter (expanded, compacted, flattened); any
+other (``@import``, ``@included``, ``@reverse``, ``@nest``, ...) is refused."""
+
+
+def framed_encounter(document: Any) -> JSONObject:
+    """An encounter in any JSON-LD form a standard processor makes from the payerkg context
+    (expanded, compacted, flattened), framed into payerkg's own compact form by a standard
+    processor (pyld), so that it means the same graph and goes through the same checks.
+
+    Nothing is fetched: the only context allowed is payerkg's, by its IRI or written out; it is
+    given to the processor from the package, and any other load is refused.
+    """
+    from pyld import jsonld  # imported when needed: the plain JSON path does without it
+
+    document = _with_local_context(document)
+    frame = {"@context": context_document()["@context"], "date_of_service": {}}
+    try:
+        framed: JSONObject = jsonld.frame(document, frame, {"documentLoader": _no_loading})
+    except RecursionError:
+        raise TooDeep("the document nests too deeply to process as JSON-LD", "body") from None
+    except Exception as error:  # JsonLdError, and assorted types on input the processor did not expect
+        if isinstance(_root_cause(error), ContextNotAllowed):
+            raise ContextNotAllowed(
+                f"only the payerkg context {CONTEXT_URL} is allowed", "@context"
+            ) from None
+        raise ParseError("the document is not valid JSON-LD", "body") from None
+    framed.pop("@context", None)
+    if "@graph" in framed or "id" not in framed:
+        raise InvalidEncounter(
+            "a JSON-LD encounter must be exactly one node, named by an IRI, with pk:dateOfService", "body"
+        )
+    framed["id"] = encounter_id(str(framed["id"]))
+    return {"@context": CONTEXT_URL, **framed}
+
+
+def encounter_id(iri: str) -> str:
+    """The encounter id a node IRI names: ``urn:payerkg:encounter:<id>``, a relative ``<id>``, or
+    ``<id>`` as a JSON-LD processor resolves it against its document's base (the last path segment).
+
+    >>> [encounter_id(i) for i in ("urn:payerkg:encounter:v-1", "v-1", "file:///home/me/v-1")]
+    ['v-1', 'v-1', 'v-1']
+    """
+    if iri.startswith(ENCOUNTER_BASE):
+        return iri.removeprefix(ENCOUNTER_BASE)
+    scheme, colon, rest = iri.partition(":")
+    if colon and "/" in rest and scheme.isalpha():
+        return rest.split("?")[0].split("#")[0].rsplit("/", 1)[-1]
+    return iri
+
+
+def _with_local_context(document: Any) -> Any:
+    """The document with payerkg's context written out in place of its IRI; any other context
+    (another IRI, one not identical to payerkg's, one below the top) and unknown keywords refused."""
+    published = context_document()["@context"]
+    nodes = document if isinstance(document, list) else [document]
+    if not nodes or not all(isinstance(node, dict) for node in nodes):
+        raise InvalidEncounter("a JSON-LD encounter must be a JSON object or an array of them", "body")
+    contexts = [node["@context"] for node in nodes if "@context" in node]
+    for context in contexts:
+        if context != CONTEXT_URL and context != published:  # never repeated: a URL may carry data
+            raise ContextNotAllowed(f"the context is not allowed; use {CONTEXT_URL}", "@context")
+    if not contexts and any(_has_relative_term(node) for node in nodes):
+        raise ContextNotAllowed(f"JSON-LD encounters must use the payerkg context {CONTEXT_URL}", "@context")
+    stack: list[Any] = [{key: value for key, value in node.items() if key != "@context"} for node in nodes]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            keyword = next((key for key in item if key.startswith("@") and key not in JSON_LD_KEYWORDS), None)
+            if keyword is not None:
+                raise ContextNotAllowed(
+                    f"JSON-LD keyword {keyword[:20]} is not allowed in an encounter", keyword[:20]
+                )
+            if "@context" in item:
+                raise ContextNotAllowed("a context is allowed only at the top of the document", "@context")
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    if isinstance(document, list):
+        return [dict(node, **{"@context": published}) if "@context" in node else node for node in document]
+    return dict(document, **{"@context": published}) if "@context" in document else document
+
+
+def _has_relative_term(node: Any) -> bool:
+    """Whether a node without a context uses a key that is neither a keyword nor an absolute IRI."""
+    if isinstance(node, list):
+        return any(_has_relative_term(item) for item in node)
+    if not isinstance(node, dict):
+        return False
+    return any(
+        (not key.startswith("@") and ":" not in key) or _has_relative_term(value)
+        for key, value in node.items()
+    )
+
+
+def _no_loading(url: str, options: object = None) -> JSONObject:
+    raise ContextNotAllowed(f"only the payerkg context {CONTEXT_URL} is allowed", "@context")
+
+
+def _root_cause(error: BaseException) -> BaseException:
+    seen: set[int] = set()
+    while id(error) not in seen:
+        seen.add(id(error))
+        cause = getattr(error, "cause", None) or error.__cause__ or error.__context__
+        if cause is None:
+            break
+        error = cause
+    return error
 
 
 def normalized_document(document: JSONObject) -> JSONObject:
