@@ -113,7 +113,7 @@ def run_one(backend: str, quads: Path, triples: int, args: argparse.Namespace) -
     )
     loaded = time.perf_counter() - began
     with oxigraph_server(work / "server") as server:
-        store = RemoteStore(server.query_url, server.update_url, server.store_url)
+        store = RemoteStore(server.query_url, server.update_url)
         return {"load_s": loaded, **measure(store, shape, args)}
 
 

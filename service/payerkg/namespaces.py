@@ -57,6 +57,10 @@ DOC = Namespace(BASE + "documentation/")
 COND = Namespace(BASE + "condition/")
 PT = Namespace(BASE + "practitioner-type/")
 FILE_GRAPH = Namespace("urn:payerkg:file:")
+GRAPHS = Namespace(BASE + "graph/")
+"""Where the store's other named graphs live: the revision records, one graph per edit."""
+STORED_GRAPHS = (FILE_GRAPH, GRAPHS)
+"""The prefixes of every named graph payerkg writes; a shared SPARQL server may hold others."""
 
 PREFIXES: dict[str, Namespace | type[DefinedNamespace]] = {
     "pk": PK,

@@ -30,7 +30,8 @@ class Settings(BaseSettings):
     store_query_url: str | None = None
     store_update_url: str | None = None
     store_graph_url: str | None = None
-    """The server's SPARQL 1.1 Graph Store endpoint, which must answer for the whole dataset."""
+    """Not read since 0.4 (the store needs only the query and update endpoints); still accepted,
+    so that a configuration that sets PAYERKG_STORE_GRAPH_URL keeps starting."""
     store_timeout_s: float = 30.0
     editing: bool = True
     """Whether this process accepts changes. With several replicas on one store, exactly one
@@ -85,13 +86,12 @@ class Settings(BaseSettings):
             if self.store_path is None:
                 raise StoreError("PAYERKG_STORE=oxigraph needs PAYERKG_STORE_PATH (a folder)")
             return OxigraphStore(self.store_path)
-        query, update, graph = self.store_query_url, self.store_update_url, self.store_graph_url
-        if not (query and update and graph):
+        query, update = self.store_query_url, self.store_update_url
+        if not (query and update):
             raise StoreError(
-                "PAYERKG_STORE=remote needs PAYERKG_STORE_QUERY_URL, PAYERKG_STORE_UPDATE_URL and "
-                "PAYERKG_STORE_GRAPH_URL"
+                "PAYERKG_STORE=remote needs PAYERKG_STORE_QUERY_URL and PAYERKG_STORE_UPDATE_URL"
             )
-        return RemoteStore(query, update, graph, timeout_s=self.store_timeout_s)
+        return RemoteStore(query, update, timeout_s=self.store_timeout_s)
 
     def encounter_limits(self) -> Limits:
         return Limits(self.max_encounter_bytes, self.max_encounter_depth, self.max_encounter_triples)

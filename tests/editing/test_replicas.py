@@ -1,6 +1,7 @@
-"""Two API processes sharing one Oxigraph server, one taking changes and one reading: an edit made
-through the writer is answered by the reader, the reader refuses changes, and concurrent edits on
-one base through the writer give one revision."""
+"""Two API processes sharing one SPARQL server (Oxigraph, then Virtuoso when installed), one taking
+changes and one reading: an edit made through the writer is answered by the reader, the reader
+refuses changes, concurrent edits on one base through the writer give one revision, and every read
+that takes the whole graph (summary, rule documents, the SPARQL endpoint) answers."""
 
 from __future__ import annotations
 
@@ -19,16 +20,22 @@ import pytest
 from tests.editing.keys import API_KEYS, auth
 from tests.oxigraph_server import OxigraphServer, oxigraph_server
 from tests.service_process import ServiceProcess
+from tests.virtuoso_server import VirtuosoServer, virtuoso_server
 
-pytestmark = pytest.mark.process  # an Oxigraph server and two service processes
+pytestmark = pytest.mark.process  # a SPARQL server and two service processes
 
 HERE = Path(__file__).parent
 QUESTION = {"payer": "uhc-commercial", "code": "99457", "date": "2027-03-01"}
 
 
-@pytest.fixture
-def replicas(tmp_path: Path) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
-    with oxigraph_server(tmp_path / "oxigraph") as server:
+@pytest.fixture(params=["oxigraph", pytest.param("virtuoso", marks=pytest.mark.virtuoso)])
+def replicas(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
+    running = (
+        oxigraph_server(tmp_path / "oxigraph") if request.param == "oxigraph" else virtuoso_server(tmp_path)
+    )
+    with running as server:
         env = _remote_env(server)
         seeded = subprocess.run(
             [sys.executable, "-m", "payerkg.cli.main", "store", "seed"],
@@ -51,12 +58,11 @@ def replicas(tmp_path: Path) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
                 service.stop()
 
 
-def _remote_env(server: OxigraphServer) -> dict[str, str]:
+def _remote_env(server: OxigraphServer | VirtuosoServer) -> dict[str, str]:
     return {
         "PAYERKG_STORE": "remote",
         "PAYERKG_STORE_QUERY_URL": server.query_url,
         "PAYERKG_STORE_UPDATE_URL": server.update_url,
-        "PAYERKG_STORE_GRAPH_URL": server.store_url,
         "PAYERKG_REVISION_CHECK_S": "0.2",
         "PAYERKG_API_KEYS": json.dumps(API_KEYS),
     }
@@ -116,3 +122,30 @@ def test_concurrent_edits_on_one_base_give_one_revision(
     assert any(body.get("code") == "stale_revision" for _, body in results)
     log = httpx.get(f"{reader.url}/revisions", headers=auth("reader"), timeout=30).json()
     assert [r["number"] for r in log] == [1, 2]
+
+
+def test_reads_of_the_whole_graph_answer_on_every_replica(
+    replicas: tuple[ServiceProcess, ServiceProcess],
+) -> None:
+    for service in replicas:
+        summary = httpx.get(f"{service.url}/summary", headers=auth("reader"), timeout=60)
+        assert summary.status_code == 200, summary.text
+        rule = httpx.get(
+            f"{service.url}/rules/medicare-telephone-em-2024",
+            headers=auth("reader") | {"accept": "text/turtle"},
+            timeout=60,
+        )
+        assert rule.status_code == 200 and "ngsmedicare.com" in rule.text, rule.text
+        answer = httpx.post(
+            f"{service.url}/sparql",
+            data={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?p a pk:Payer }"},
+            headers=auth("reader") | {"accept": "application/sparql-results+json"},
+            timeout=60,
+        )
+        assert answer.status_code == 200, answer.text
+        assert int(answer.json()["results"]["bindings"][0]["n"]["value"]) > 5
+    writer, _ = replicas
+    body = {"rule": (HERE / "add-uhc-rpm-2027.ttl").read_text(), "reason": "dry run", "base_revision": 1}
+    dry = httpx.post(f"{writer.url}/rules/dry-run", json=body, headers=auth("editor"), timeout=120)
+    assert dry.status_code == 200, dry.text
+    assert dry.json()["would_be_accepted"] is True

@@ -1,7 +1,7 @@
-"""The Store contract on every backend: in memory, embedded Oxigraph, and a real Oxigraph SPARQL
-server over HTTP. Every shipped query gives equal rdflib terms on all three; updates apply all
-or nothing; of two writers on one revision exactly one wins; a seeded store holds the shipped
-files and one revision record."""
+"""The Store contract on every backend: in memory, embedded Oxigraph, and two real SPARQL servers
+over HTTP, Oxigraph and Virtuoso (skipped, saying why, without the Virtuoso package). Every shipped
+query gives equal rdflib terms on all of them; updates apply all or nothing; of two writers on one
+revision exactly one wins; a seeded store holds the shipped files and one revision record."""
 
 from __future__ import annotations
 
@@ -29,9 +29,18 @@ from payerkg.stores import MemoryStore, Store
 from payerkg.stores.oxigraph import OxigraphStore
 from payerkg.stores.remote import RemoteStore
 from tests.oxigraph_server import OxigraphServer, oxigraph_server
+from tests.virtuoso_server import VirtuosoServer, virtuoso_server
 
-BACKENDS = ["memory", "oxigraph", pytest.param("remote", marks=pytest.mark.process)]
-"""The remote backend is a real `oxigraph serve` process, so its tests carry the process marker."""
+BACKENDS = [
+    "memory",
+    "oxigraph",
+    pytest.param("remote", marks=pytest.mark.process),
+    pytest.param("virtuoso", marks=[pytest.mark.process, pytest.mark.virtuoso]),
+]
+"""The remote backend on a real `oxigraph serve` process and on a real Virtuoso server, so their
+tests carry the process marker."""
+SERVERS = ("remote", "virtuoso")
+SERVER_PARAMS = ["remote", pytest.param("virtuoso", marks=pytest.mark.virtuoso)]
 
 EXAMPLES: list[tuple[str, dict[str, Identifier]]] = [
     ("code-by-notation", {"notation": Literal("98000")}),
@@ -74,13 +83,13 @@ def _shipped_queries() -> set[str]:
     }
 
 
-def _open(kind: str, folder: Path, server: OxigraphServer | None) -> Store:
+def _open(kind: str, folder: Path, server: OxigraphServer | VirtuosoServer | None) -> Store:
     if kind == "memory":
         return MemoryStore()
     if kind == "oxigraph":
         return OxigraphStore(folder)
     assert server is not None
-    return RemoteStore(server.query_url, server.update_url, server.store_url)
+    return RemoteStore(server.query_url, server.update_url)
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +99,18 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Oxigraph
     with (
         oxigraph_server(tmp_path_factory.mktemp("server-read") / "data") as read,
         oxigraph_server(tmp_path_factory.mktemp("server-write") / "data") as write,
+    ):
+        yield read, write
+
+
+@pytest.fixture(scope="module")
+def virtuoso_servers(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[VirtuosoServer, VirtuosoServer]]:
+    """The same two servers, on Virtuoso."""
+    with (
+        virtuoso_server(tmp_path_factory.mktemp("virtuoso-read")) as read,
+        virtuoso_server(tmp_path_factory.mktemp("virtuoso-write")) as write,
     ):
         yield read, write
 
@@ -113,7 +134,16 @@ def seeded_in_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict
 def seeded_remote(servers: tuple[OxigraphServer, OxigraphServer]) -> Iterator[Store]:
     """The read-only server's store, seeded once; tests must not write to it."""
     read, _ = servers
-    store = RemoteStore(read.query_url, read.update_url, read.store_url)
+    store = RemoteStore(read.query_url, read.update_url)
+    revisions.seed(store)
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def seeded_virtuoso(virtuoso_servers: tuple[VirtuosoServer, VirtuosoServer]) -> Iterator[Store]:
+    read, _ = virtuoso_servers
+    store = RemoteStore(read.query_url, read.update_url)
     revisions.seed(store)
     yield store
     store.close()
@@ -122,8 +152,8 @@ def seeded_remote(servers: tuple[OxigraphServer, OxigraphServer]) -> Iterator[St
 @pytest.fixture
 def seeded(request: pytest.FixtureRequest, kind: str, seeded_in_process: dict[str, Store]) -> Store:
     """The seeded store of the test's ``kind``; the server starts only for the remote kind."""
-    if kind == "remote":
-        remote: Store = request.getfixturevalue("seeded_remote")
+    if kind in SERVERS:
+        remote: Store = request.getfixturevalue(f"seeded_{kind}")
         return remote
     return seeded_in_process[kind]
 
@@ -131,10 +161,14 @@ def seeded(request: pytest.FixtureRequest, kind: str, seeded_in_process: dict[st
 @pytest.fixture(params=BACKENDS)
 def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     """A newly seeded store of one kind, for a test that writes."""
-    if request.param == "remote":
-        servers: tuple[OxigraphServer, OxigraphServer] = request.getfixturevalue("servers")
+    if request.param in SERVERS:
+        servers = request.getfixturevalue("servers" if request.param == "remote" else "virtuoso_servers")
         store = _open("remote", tmp_path / "store", servers[1])
-        store.update("DROP ALL")
+        if request.param == "remote":
+            store.update("DROP ALL")
+        else:  # payerkg's graphs only: Virtuoso keeps its own configuration in graphs of its own
+            names = store.graph_names() or {FILE_GRAPH["none"]}
+            store.update(" ; ".join(f"DROP SILENT GRAPH {name.n3()}" for name in names))
     else:
         store = _open(request.param, tmp_path / "store", None)
     revisions.seed(store)
@@ -158,14 +192,19 @@ def test_every_shipped_query_has_an_example() -> None:
     ("name", "bindings"),
     [pytest.param(name, bindings, id=f"{name}{sorted(bindings)}") for name, bindings in EXAMPLES],
 )
+@pytest.mark.parametrize("server", SERVER_PARAMS)
 def test_select_gives_equal_terms_on_every_backend(
-    seeded_in_process: dict[str, Store], seeded_remote: Store, name: str, bindings: dict[str, Identifier]
+    request: pytest.FixtureRequest,
+    seeded_in_process: dict[str, Store],
+    server: str,
+    name: str,
+    bindings: dict[str, Identifier],
 ) -> None:
-    stores = {**seeded_in_process, "remote": seeded_remote}
+    stores = {**seeded_in_process, server: request.getfixturevalue(f"seeded_{server}")}
     results = {kind: _comparable(store.select(name, bindings)) for kind, store in stores.items()}
     assert results["memory"], f"the example for {name} should find something"
     ordered = "ORDER BY" in query_text(name).upper()
-    for kind in ("oxigraph", "remote"):
+    for kind in ("oxigraph", server):
         if ordered:
             assert results[kind] == results["memory"], kind
         else:
@@ -243,7 +282,7 @@ def _content(store: Store) -> tuple[int, int | None]:
     "text",
     [
         pytest.param(
-            "INSERT DATA { GRAPH <urn:test:g> { <urn:test:a> <urn:test:b> <urn:test:c> } } ;"
+            "INSERT DATA { GRAPH <urn:payerkg:file:test> { <urn:test:a> <urn:test:b> <urn:test:c> } } ;"
             " INSERT DATA { <urn:test:a> <urn:test:b> }",
             id="syntax-error-in-second-operation",
         ),
@@ -257,7 +296,25 @@ def test_a_malformed_update_changes_nothing(fresh: Store, text: str) -> None:
     assert _content(fresh) == before
 
 
-def test_an_update_failing_in_its_second_operation_changes_nothing(fresh: Store) -> None:
+KNOWN_FAILURES = {
+    ("test_an_update_failing_in_its_second_operation_changes_nothing", "virtuoso"): (
+        "Virtuoso 7.2 applies the operations of one update request one by one: when the third fails, "
+        "the INSERT DATA before it stays (docs/deployment.md)"
+    ),
+}
+"""Contract points a server does not meet, each with its reason; strict, so a fix is noticed."""
+
+
+def _known_failure(request: pytest.FixtureRequest, kind: str) -> None:
+    reason = KNOWN_FAILURES.get((request.node.originalname, kind))
+    if reason:
+        request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
+
+
+def test_an_update_failing_in_its_second_operation_changes_nothing(
+    request: pytest.FixtureRequest, fresh: Store
+) -> None:
+    _known_failure(request, request.node.callspec.params["fresh"])
     before = _content(fresh)
     existing = FILE_GRAPH["policies/payers.ttl"].n3()
     with pytest.raises(StoreError):
@@ -287,10 +344,7 @@ def test_writers_on_one_revision_one_wins(fresh: Store) -> None:
     writers, rounds = 6, 4
     # Each writer is its own client of the store.
     remote = fresh if isinstance(fresh, RemoteStore) else None
-    clients = [
-        RemoteStore(remote.query_url, remote.update_url, remote.store_url) if remote else fresh
-        for _ in range(writers)
-    ]
+    clients = [RemoteStore(remote.query_url, remote.update_url) if remote else fresh for _ in range(writers)]
     winners: list[RevisionRecord] = []
     for base in range(1, rounds + 1):
         start = threading.Barrier(writers)

@@ -2,7 +2,7 @@
 
 - ``memory.MemoryStore``: an rdflib Dataset in this process (the default; tests and ``make serve``).
 - ``oxigraph.OxigraphStore``: an embedded on-disk pyoxigraph store (persistent, transactional).
-- ``remote.RemoteStore``: any SPARQL 1.1 server with query, update and graph store endpoints,
+- ``remote.RemoteStore``: any SPARQL 1.1 server, through its query and update endpoints only,
   shared by several API replicas, configured to use the union of its named graphs as the default.
 
 The domain asks three things of a store: rows of a named SELECT query with RDF-term bindings, a
