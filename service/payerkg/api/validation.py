@@ -17,6 +17,7 @@ from payerkg.api.deps import PolicyDep, SettingsDep
 from payerkg.api.limits import batch_cap
 from payerkg.api.problems import answered_as, problems_for
 from payerkg.errors import NotAcceptable, TooLarge
+from payerkg.jsondoc import JSONObject
 from payerkg.media import negotiate
 from payerkg.services import validation
 from payerkg.services.validation import validate_batch
