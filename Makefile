@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: serve test test-fast test-slow test-virtuoso virtuoso coverage lint-code install install-dev bench bench-scale clean
+.PHONY: serve test browser-deps test-fast test-slow test-virtuoso virtuoso coverage lint-code install install-dev bench bench-scale clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +30,7 @@ lint-code: install-dev
 
 # Everything but the long runs kept beside a faster equivalent (they would double the time).
 # Two workers, one per core (pytest-xdist): 6 min 49 s instead of 10 min 23 s for the same 2,434 tests.
-test: lint-code
+test: lint-code browser-deps
 	$(BIN)/pytest -m "not slow and not virtuoso" -n 2
 
 # The remote store on a second SPARQL server besides Oxigraph: Virtuoso 7.2 from Debian (installed
@@ -43,6 +44,18 @@ virtuoso:
 	@command -v virtuoso-t >/dev/null 2>&1 || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends virtuoso-opensource-7-bin; } || \
 		echo "virtuoso-opensource-7-bin could not be installed: the Virtuoso tests will be skipped"
+
+# The browser tests (tests/web) drive Debian's Chromium: installed here when it is missing and we
+# may (root with apt-get, as in CI); otherwise a message says how. They never skip.
+browser-deps:
+	@if [ -x "$(CHROMIUM)" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Chromium for the browser tests (apt-get install chromium)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "the browser tests need Chromium at $(CHROMIUM): run 'sudo apt-get install -y chromium'" \
+			"(Debian), or give another with CHROMIUM=... and PAYERKG_CHROMIUM=..."; exit 1; \
+	fi
 
 # The inner loop: no long runs (slow), no real server or child processes (process), no browser.
 test-fast: $(BIN)/pytest

@@ -7,11 +7,14 @@ itself means the role got through). Requests carry no valid change, so nothing i
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from starlette.routing import BaseRoute
 
 from payerkg.access import ROLES
 from payerkg.api.app import create_app
@@ -35,7 +38,24 @@ def routes(app: FastAPI) -> set[str]:
     operations = {
         f"{method.upper()} {path}" for path, ops in app.openapi()["paths"].items() for method in ops
     }
-    return operations | DOC_ROUTES
+    hidden = {
+        f"{method} {path}"
+        for path, route in api_routes(app.routes)
+        if not route.include_in_schema
+        for method in route.methods or ()
+    }
+    return operations | hidden | DOC_ROUTES
+
+
+def api_routes(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
+    """Every route with its full path, inside included routers too (FastAPI keeps them nested)."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            inner = prefix + getattr(getattr(route, "include_context", None), "prefix", "")
+            yield from api_routes(included.routes, inner)
+        elif isinstance(route, APIRoute):
+            yield prefix + route.path, route
 
 
 def expected(route: str, caller: str, anonymous_role: str) -> bool:

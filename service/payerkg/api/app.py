@@ -23,6 +23,7 @@ from payerkg.graph.served import ServedGraph
 from payerkg.jsondoc import JSONObject
 from payerkg.settings import Settings
 from payerkg.stores import Store
+from payerkg.web import pages
 
 
 def create_app(
@@ -63,6 +64,7 @@ def create_app(
     app.include_router(cds_hooks.router)
     app.include_router(sparql.router)
     app.include_router(editing.router)
+    pages.install(app)  # the web pages, and their errors as pages
 
     @app.get("/health", tags=["service"], response_model=ServiceHealth)
     def health(policy: PolicyDep, served: ServedDep) -> ServiceHealth:

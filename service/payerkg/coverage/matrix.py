@@ -31,21 +31,40 @@ class Matrix:
 
 
 def coverage_matrix(
-    policy: PolicyGraph, day: date, codes: Sequence[str] = DEFAULT_CODES, as_of: date | None = None
+    policy: PolicyGraph,
+    day: date,
+    codes: Sequence[str] = DEFAULT_CODES,
+    as_of: date | None = None,
+    only_payers: Sequence[str] | None = None,
 ) -> Matrix:
-    """Ask every payer about every code on ``day``: telehealth codes as audio-video telehealth,
-    other codes (monitoring, e-visits, consults) with no modality stated. State-law baselines
-    are layers other payers inherit, not payers, so they get no row."""
-    ids = [p.id for p in payers(policy) if p.kind != str(PK.StateTelehealthLaw)]
-    modalities = {code: _modality(policy, code) for code in codes}
+    """Ask every payer (or those of ``only_payers``) about every code on ``day``, each cell the
+    question of ``cell_question``. State-law baselines are layers other payers inherit, not
+    payers, so they get no row."""
+    ids = [
+        p.id
+        for p in payers(policy)
+        if p.kind != str(PK.StateTelehealthLaw) and (only_payers is None or p.id in only_payers)
+    ]
     cells = {
         payer: {
-            code: _cell(coverage(policy, CoverageQuestion(payer, code, day, modalities[code], as_of=as_of)))
-            for code in codes
+            code: _cell(coverage(policy, cell_question(policy, payer, code, day, as_of))) for code in codes
         }
         for payer in ids
     }
     return Matrix(day.isoformat(), list(codes), ids, cells, policy.revision)
+
+
+def cell_question(
+    policy: PolicyGraph, payer: str, code: str, day: date, as_of: date | None = None
+) -> CoverageQuestion:
+    """The question a matrix cell answers: telehealth codes as audio-video telehealth, other
+    codes (monitoring, e-visits, consults) with no modality stated, nothing about the patient.
+
+    >>> from payerkg.graph.dataset import load_dataset
+    >>> cell_question(load_dataset(), "aetna-commercial", "99213", date(2025, 6, 1)).modality
+    'audio-video'
+    """
+    return CoverageQuestion(payer, code, day, _modality(policy, code), as_of=as_of)
 
 
 def _modality(policy: PolicyGraph, code: str) -> str | None:

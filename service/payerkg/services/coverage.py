@@ -4,17 +4,23 @@ matrix, the conflicts in the graph, the review list, and the values each facet t
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
+
+from rdflib import URIRef
 
 from payerkg.coverage.answer import CoverageAnswer, CoverageQuestion, coverage
 from payerkg.coverage.conflicts import GraphConflict, conflicts_as_of
-from payerkg.coverage.matrix import DEFAULT_CODES, Matrix, coverage_matrix
+from payerkg.coverage.matrix import DEFAULT_CODES, Matrix, cell_question, coverage_matrix
 from payerkg.editing.review import ReviewEntry, parse_age, rule_reviews
 from payerkg.errors import InvalidParameter
+from payerkg.graph.catalog import payers
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.graph.facets import FACETS
-from payerkg.graph.rules import rule_model
+from payerkg.graph.rules import CODE_PATTERN, Citation, rule_model
 from payerkg.graph.served import ServedGraph
+from payerkg.namespaces import PK
 
 
 def ask(policy: PolicyGraph, question: CoverageQuestion) -> CoverageAnswer:
@@ -42,6 +48,128 @@ def matrix(
     if max_codes is not None and len(chosen) > max_codes:
         raise InvalidParameter(f"at most {max_codes} codes per matrix", "codes")
     return coverage_matrix(policy, day, chosen, as_of=as_of)
+
+
+@dataclass(frozen=True)
+class Group:
+    """A payer group (the payer's kind, such as Medicaid) or a code family (the code's category)."""
+
+    id: str
+    label: str
+    iri: str
+
+
+@dataclass(frozen=True)
+class ComparedPayer:
+    id: str
+    label: str
+    group: str
+
+
+@dataclass(frozen=True)
+class ComparedCode:
+    code: str
+    label: str
+    family: str
+    """The id of its family; empty for a code the graph does not hold."""
+
+
+@dataclass(frozen=True)
+class ComparedCell:
+    """One payer and code: the determination, its rules, and the question it answers."""
+
+    determination: str
+    rules: list[str]
+    question: CoverageQuestion
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The payers x codes matrix of one date, narrowed to a payer group and a code family, with
+    the groups and families there are to choose from."""
+
+    date: str
+    as_of: str | None
+    payers: list[ComparedPayer]
+    codes: list[ComparedCode]
+    cells: dict[str, dict[str, ComparedCell]]
+    groups: list[Group]
+    families: list[Group]
+    graph_revision: str
+
+
+def compare(
+    policy: PolicyGraph,
+    day: date,
+    codes: str | None = None,
+    as_of: date | None = None,
+    payer_group: str | None = None,
+    code_family: str | None = None,
+    max_codes: int | None = None,
+) -> Comparison:
+    """The matrix of ``matrix`` for the payers of ``payer_group`` and the codes of
+    ``code_family`` (ids from the graph: ``Medicaid``, ``TelehealthService``); InvalidParameter
+    names an unknown group or family."""
+    chosen = [c.strip() for c in codes.split(",") if c.strip()] if codes else list(DEFAULT_CODES)
+    if max_codes is not None and len(chosen) > max_codes:
+        raise InvalidParameter(f"at most {max_codes} codes per matrix", "codes")
+    model = rule_model(policy)
+    label = model.terms.label
+    listed = [p for p in payers(policy) if p.kind is not None and p.kind != str(PK.StateTelehealthLaw)]
+    groups = _groups(label, [p.kind for p in listed if p.kind])
+    if payer_group and payer_group not in {g.id for g in groups}:
+        raise InvalidParameter("payer group is not one of " + ", ".join(g.id for g in groups), "group")
+    compared_payers = [
+        ComparedPayer(p.id, p.label, _local(p.kind or ""))
+        for p in listed
+        if not payer_group or _local(p.kind or "") == payer_group
+    ]
+    found = {c: model.code(c) if CODE_PATTERN.match(c) else None for c in chosen}
+    families = _groups(label, [str(f.category) for f in found.values() if f is not None and f.category])
+    if code_family and code_family not in {f.id for f in families}:
+        raise InvalidParameter("code family is not one of " + ", ".join(f.id for f in families), "family")
+    compared_codes = [
+        ComparedCode(c, f.label if f else "", _local(str(f.category)) if f and f.category else "")
+        for c, f in found.items()
+    ]
+    compared_codes = [c for c in compared_codes if not code_family or c.family == code_family]
+    shown = [c.code for c in compared_codes]
+    table = coverage_matrix(policy, day, shown, as_of, [p.id for p in compared_payers])
+    cells = {
+        payer: {
+            code: ComparedCell(cell.determination, cell.rules, cell_question(policy, payer, code, day, as_of))
+            for code, cell in row.items()
+        }
+        for payer, row in table.cells.items()
+    }
+    return Comparison(
+        table.date,
+        as_of.isoformat() if as_of else None,
+        compared_payers,
+        compared_codes,
+        cells,
+        groups,
+        families,
+        table.graph_revision,
+    )
+
+
+def payer_groups(policy: PolicyGraph) -> list[Group]:
+    """Every kind of payer in the graph (state-law baselines included), by label."""
+    return _groups(rule_model(policy).terms.label, [p.kind for p in payers(policy) if p.kind])
+
+
+def version_sources(policy: PolicyGraph, version: str) -> list[Citation]:
+    """The citations of a rule version, with their sources and evidence levels."""
+    return rule_model(policy).citations_of(URIRef(version))
+
+
+def _local(iri: str) -> str:
+    return iri.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+
+
+def _groups(label: Callable[[URIRef], str], iris: list[str]) -> list[Group]:
+    return sorted({Group(_local(i), label(URIRef(i)), i) for i in iris}, key=lambda g: g.label.lower())
 
 
 def conflicts(policy: PolicyGraph, as_of: date | None = None) -> list[GraphConflict]:

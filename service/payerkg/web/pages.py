@@ -1,0 +1,237 @@
+"""The page routes: Ask (``/``), Compare (``/compare`` and its CSV), Code and Rule, and the style
+sheet. Each parses its query, calls the service layer or a catalog look-up, and renders a
+template; a field the service refuses is shown beside the field with the API's error code."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, FastAPI, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from payerkg.api.auth import READER
+from payerkg.api.deps import PolicyDep, ServedDep
+from payerkg.api.problems import status_for
+from payerkg.coverage.answer import CoverageAnswer
+from payerkg.errors import InvalidParameter, PayerKGError, UnknownRule
+from payerkg.graph import catalog
+from payerkg.graph.dataset import PolicyGraph
+from payerkg.graph.facets import FACETS
+from payerkg.services import coverage, editing
+from payerkg.web import question as questions
+from payerkg.web.rendering import PAGES_TAG, STATIC, install_error_pages, page, static_file
+
+router = APIRouter(tags=[PAGES_TAG], include_in_schema=False)
+MAX_COMPARE_CODES = 40
+Text = Annotated[str | None, Query()]
+
+
+def install(app: FastAPI) -> None:
+    """Add the pages, their style sheet and their HTML error pages to the app."""
+    app.include_router(router)
+    install_error_pages(app)
+
+
+@router.get("/static/{name}", tags=[])
+def static(name: Annotated[str, Path(max_length=32)]) -> Response:
+    """The pages' style sheet (open to every caller, like the API's documentation assets)."""
+    body = static_file(name)
+    if body is None:
+        return Response("no such file\n", status_code=404, media_type="text/plain")
+    return Response(body, media_type=STATIC[name], headers={"cache-control": "max-age=3600"})
+
+
+@router.get("/", dependencies=READER)
+def ask(
+    request: Request,
+    policy: PolicyDep,
+    payer: Text = None,
+    code: Text = None,
+    date_of_service: Annotated[str | None, Query(alias="date")] = None,
+    modality: Text = None,
+    patient_status: Text = None,
+    patient_location: Text = None,
+    rural: Text = None,
+    aco_assigned: Text = None,
+    practitioner_type: Text = None,
+    purpose: Text = None,
+    as_of: Text = None,
+) -> Response:
+    """The question form and, once a question is asked, its answer. The URL is the question."""
+    sent = dict(request.query_params)
+    if any(not value.strip() for value in sent.values()):
+        kept = [(name, value.strip()) for name, value in request.query_params.multi_items() if value.strip()]
+        return RedirectResponse(_url("/", kept), status_code=303)  # a shareable URL: stated fields only
+    parsed = questions.parse(sent)
+    answer: CoverageAnswer | None = None
+    links: dict[str, str] | None = None
+    status = 422 if parsed.errors else 200
+    if parsed.question is not None:
+        try:
+            answer = coverage.ask(policy, parsed.question)
+        except PayerKGError as error:
+            parsed.errors[error.pointer or "payer"] = f"{error.message} ({error.code})"
+            status = status_for(error)
+        else:
+            base = str(request.base_url).rstrip("/")
+            query = questions.query_string(parsed.question)
+            links = {
+                "page": f"{base}/?{query}",
+                "json": f"/coverage?{query}",
+                "cli": questions.cli_command(parsed.question),
+                "curl": questions.curl_command(base, parsed.question),
+            }
+    return page("ask.html", status, form=_form(policy), parsed=parsed, answer=answer, links=links)
+
+
+@router.get("/compare", dependencies=READER)
+def compare(
+    request: Request,
+    policy: PolicyDep,
+    date_of_service: Annotated[str | None, Query(alias="date")] = None,
+    as_of: Text = None,
+    group: Text = None,
+    family: Text = None,
+    codes: Annotated[str | None, Query(max_length=400)] = None,
+) -> Response:
+    """The payers x codes matrix of a date, narrowed by payer group and code family."""
+    sent = {name: value.strip() for name, value in request.query_params.items()}
+    errors: dict[str, str] = {}
+    day = _day(sent.get("date"), "date", errors) or date.today()
+    known = _day(sent.get("as_of"), "as_of", errors)
+    table = None
+    if not errors:
+        try:
+            table = coverage.compare(
+                policy,
+                day,
+                sent.get("codes"),
+                known,
+                sent.get("group"),
+                sent.get("family"),
+                MAX_COMPARE_CODES,
+            )
+        except PayerKGError as error:
+            errors[error.pointer or "codes"] = f"{error.message} ({error.code})"
+    csv_query = [(n, v) for n, v in request.query_params.multi_items() if v.strip()]
+    return page(
+        "compare.html",
+        422 if errors else 200,
+        values=sent | {"date": sent.get("date") or day.isoformat()},
+        errors=errors,
+        table=table,
+        choices=coverage.compare(policy, day) if table is None else table,
+        csv_url=_url("/compare.csv", csv_query),
+        query=questions.query_string,
+    )
+
+
+@router.get("/compare.csv", dependencies=READER)
+def compare_csv(
+    policy: PolicyDep,
+    date_of_service: Annotated[str, Query(alias="date", max_length=10)],
+    as_of: Annotated[str | None, Query(max_length=10)] = None,
+    group: Text = None,
+    family: Text = None,
+    codes: Annotated[str | None, Query(max_length=400)] = None,
+) -> Response:
+    """The Compare page's matrix as CSV: one row per payer, one column per code."""
+    errors: dict[str, str] = {}
+    day = _day(date_of_service, "date", errors)
+    known = _day(as_of, "as_of", errors)
+    if errors or day is None:
+        name, message = next(iter(errors.items()), ("date", "required"))
+        raise InvalidParameter(f"{name}: {message}", name)
+    table = coverage.compare(policy, day, codes, known, group or None, family or None, MAX_COMPARE_CODES)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["payer", "payer_label", "payer_group", *(c.code for c in table.codes)])
+    for payer in table.payers:
+        cells = table.cells[payer.id]
+        writer.writerow(
+            [payer.id, payer.label, payer.group, *(cells[c.code].determination for c in table.codes)]
+        )
+    name = f"payerkg-compare-{table.date}.csv"
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "content-disposition": f'attachment; filename="{name}"',
+            "x-graph-revision": table.graph_revision,
+        },
+    )
+
+
+@router.get("/code/{code}", dependencies=READER)
+def code_page(
+    policy: PolicyDep,
+    code: Annotated[str, Path(max_length=8)],
+    date_of_service: Annotated[str | None, Query(alias="date")] = None,
+) -> Response:
+    """A code's validity, each payer's recognition on a date, and the rule versions that name it."""
+    errors: dict[str, str] = {}
+    day = _day(date_of_service, "date", errors) or date.today()
+    if errors:
+        raise InvalidParameter("date must be a date as YYYY-MM-DD", "date")
+    info = catalog.code(policy, code.upper(), day)
+    versions = catalog.rule_versions(policy, code=info.code)
+    return page("code.html", info=info, versions=versions, revision=policy.revision)
+
+
+@router.get("/rule/{rule_id}", dependencies=READER)
+def rule_page(
+    policy: PolicyDep, served: ServedDep, rule_id: Annotated[str, Path(max_length=128)]
+) -> Response:
+    """A rule's versions on a timeline with their sources, and the revisions that touched it
+    (a rule version's id shows its rule)."""
+    rule = _rule_of(policy, rule_id)
+    history = editing.rule_history(served, rule, audit=False)
+    sources = {v.iri: coverage.version_sources(policy, v.iri) for v in history.versions}
+    return page("rule.html", rule_id=rule, history=history, sources=sources, revision=policy.revision)
+
+
+def _rule_of(policy: PolicyGraph, rule_id: str) -> str:
+    catalog.rule_description(policy, rule_id)  # refuses a malformed or unknown id
+    for version in catalog.rule_versions(policy):
+        if version.id == rule_id:
+            return version.rule.rsplit("/", 1)[-1]
+    for version in catalog.rule_versions(policy):
+        if version.rule.rsplit("/", 1)[-1] == rule_id:
+            return rule_id
+    raise UnknownRule("no rule or rule version with this id is in the graph", "id")
+
+
+def _form(policy: PolicyGraph) -> dict[str, object]:
+    """The form's choices, from the graph: payers by kind and the values of each facet."""
+    values = coverage.facet_values(policy)
+    facets = [
+        {"name": f.name, "words": f.words, "values": values.get(f.name, []), "yes_no": f.vocabulary is None}
+        for f in FACETS
+    ]
+    payers = catalog.payers(policy)
+    groups = []
+    for group in coverage.payer_groups(policy):
+        members = sorted((p for p in payers if p.kind == group.iri), key=lambda p: p.label.lower())
+        groups.append({"label": group.label, "payers": members})
+    return {"payer_groups": groups, "payer_ids": [p.id for p in payers], "facets": facets}
+
+
+def _day(value: str | None, name: str, errors: dict[str, str]) -> date | None:
+    if not value:
+        return None
+    if not questions.DATE.fullmatch(value):
+        errors[name] = "a date as YYYY-MM-DD"
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors[name] = "a date as YYYY-MM-DD"
+        return None
+
+
+def _url(path: str, pairs: list[tuple[str, str]]) -> str:
+    return f"{path}?{urlencode(pairs)}" if pairs else path

@@ -1,0 +1,54 @@
+"""A real service process and a real browser (Debian's Chromium, driven by Playwright) for the
+browser tests; `make browser-deps` installs the browser."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.service_process import ServiceProcess
+
+CHROMIUM = Path(os.environ.get("PAYERKG_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "browser"
+"""Where each journey leaves its screenshot."""
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """``payerkg serve`` on a free loopback port, its pages open to callers without a key."""
+    log = tmp_path_factory.mktemp("web-service") / "service.log"
+    process = ServiceProcess({"PAYERKG_ANONYMOUS_ROLE": "reader", "PAYERKG_STORE": "memory"}, log)
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Chromium, headless. Missing, it is a failure that says how to install it, never a skip."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"no browser at {CHROMIUM}: run `make browser-deps` (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def screenshot_path(name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS / f"{name}.png"
