@@ -115,6 +115,8 @@ def test_empty_fields_are_dropped_from_the_url(client: TestClient) -> None:
     )
     assert response.status_code == 303
     assert response.headers["location"] == "/?payer=medicare&code=99213&date=2024-03-15"
+    response = client.get("/compare?date=2025-06-01&as_of=&group=Medicaid&family=", follow_redirects=False)
+    assert response.headers["location"] == "/compare?date=2025-06-01&group=Medicaid"
 
 
 @pytest.mark.parametrize(

@@ -64,8 +64,7 @@ def ask(
     """The question form and, once a question is asked, its answer. The URL is the question."""
     sent = dict(request.query_params)
     if any(not value.strip() for value in sent.values()):
-        kept = [(name, value.strip()) for name, value in request.query_params.multi_items() if value.strip()]
-        return RedirectResponse(_url("/", kept), status_code=303)  # a shareable URL: stated fields only
+        return _without_empty_fields(request)
     parsed = questions.parse(sent)
     answer: CoverageAnswer | None = None
     links: dict[str, str] | None = None
@@ -99,6 +98,8 @@ def compare(
     codes: Annotated[str | None, Query(max_length=400)] = None,
 ) -> Response:
     """The payers x codes matrix of a date, narrowed by payer group and code family."""
+    if any(not value.strip() for value in request.query_params.values()):
+        return _without_empty_fields(request)
     sent = {name: value.strip() for name, value in request.query_params.items()}
     errors: dict[str, str] = {}
     day = _day(sent.get("date"), "date", errors) or date.today()
@@ -231,6 +232,12 @@ def _day(value: str | None, name: str, errors: dict[str, str]) -> date | None:
     except ValueError:
         errors[name] = "a date as YYYY-MM-DD"
         return None
+
+
+def _without_empty_fields(request: Request) -> Response:
+    """The same page at a shareable URL: a form's empty fields (unstated) left out."""
+    kept = [(name, value.strip()) for name, value in request.query_params.multi_items() if value.strip()]
+    return RedirectResponse(_url(request.url.path, kept), status_code=303)
 
 
 def _url(path: str, pairs: list[tuple[str, str]]) -> str:

@@ -1,0 +1,110 @@
+"""User journeys in a real browser (Chromium) against a real service process: ask and read an
+answer with its sources, follow the shared URL, compare payers and follow a cell, download the
+CSV, and print an answer. Each journey leaves a screenshot in build/browser/."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+
+from tests.service_process import ServiceProcess
+from tests.web.conftest import screenshot_path
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+pytestmark = [pytest.mark.browser, pytest.mark.process]
+TIMEOUT_MS = 15_000
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, accept_downloads=True)
+    context.set_default_timeout(TIMEOUT_MS)
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+def test_ask_a_question_and_read_the_answer_with_its_sources(
+    service: ServiceProcess, page: Page, browser: Browser
+) -> None:
+    page.goto(service.url + "/")
+    page.select_option("#field-payer", "medicare")
+    page.fill("#field-code", "99214")
+    page.fill("#field-date", "2025-05-01")
+    page.select_option("#field-modality", "audio-only")
+    page.select_option("#field-patient_status", "established")
+    page.select_option("#field-patient_location", "home")
+    page.click("button[type=submit]")
+    page.wait_for_selector("#determination")
+    assert page.inner_text("#answer-title") == "Determination: conditional"
+    question = dict(parse_qsl(urlsplit(page.url).query))
+    assert question == {
+        "payer": "medicare",
+        "code": "99214",
+        "date": "2025-05-01",
+        "modality": "audio-only",
+        "patient_status": "established",
+        "patient_location": "home",
+    }  # the URL is the question, without the fields left empty
+    sources = page.locator("table.sources tbody tr")
+    assert sources.count() >= 3
+    assert sources.first.locator("a.source").get_attribute("href", timeout=TIMEOUT_MS).startswith("http")  # type: ignore[union-attr]
+    assert page.locator("table.conditions").inner_text().count("open") >= 2
+    page.screenshot(path=screenshot_path("ask"), full_page=True)
+
+    shared = browser.new_context()  # a colleague opens the shared link
+    other = shared.new_page()
+    other.goto(page.url)
+    assert other.inner_text("#answer-title") == "Determination: conditional"
+    assert other.input_value("#field-modality") == "audio-only"
+    shared.close()
+
+
+def test_compare_follow_a_cell_and_download_the_csv(service: ServiceProcess, page: Page) -> None:
+    page.goto(service.url + "/compare?date=2025-06-01")
+    page.select_option("#field-group", "Medicaid")
+    page.click("#compare-form button[type=submit]")
+    page.wait_for_url("**/compare?date=2025-06-01&group=Medicaid")  # empty fields left out
+    rows = page.locator("#matrix tbody tr")
+    assert rows.count() >= 2
+    assert all("Medicaid" in text for text in rows.locator("th").all_inner_texts())
+    page.screenshot(path=screenshot_path("compare"), full_page=True)
+
+    with page.expect_download() as download:
+        page.click("#csv-link")
+    saved = download.value.path()
+    with open(saved, newline="", encoding="utf-8") as handle:
+        table = list(csv.reader(handle))
+    assert table[0][:3] == ["payer", "payer_label", "payer_group"]
+    assert len(table) == rows.count() + 1
+
+    cell = rows.first.locator("td").first
+    shown = cell.inner_text()
+    cell.locator("a").click()
+    page.wait_for_selector("#determination")
+    assert page.inner_text("#answer-title") == f"Determination: {shown}"
+
+
+def test_a_printed_answer_keeps_the_answer_and_drops_the_controls(
+    service: ServiceProcess, page: Page
+) -> None:
+    page.goto(
+        service.url + "/?payer=medicare&code=99213&date=2025-10-15&modality=audio-video"
+        "&patient_location=home&rural=false&as_of=2025-10-20"
+    )
+    page.emulate_media(media="print")
+    assert page.is_visible("#determination")
+    assert page.is_visible("table.sources")
+    assert page.is_visible(".print-only")  # the question's own URL, on paper
+    assert page.locator("table.sources .print-url").first.is_visible()
+    for hidden in ("#ask-form", "header.site", "#elsewhere"):
+        assert not page.is_visible(hidden), hidden
+    page.screenshot(path=screenshot_path("print"), full_page=True)
+    page.emulate_media(media="screen")
+    assert page.is_visible("#ask-form")
