@@ -22,7 +22,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "browser"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "browser"
 """Where each journey leaves its screenshot."""
 
 
@@ -50,5 +50,5 @@ def browser() -> Iterator[object]:
 
 
 def screenshot_path(name: str) -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    return ARTIFACTS / f"{name}.png"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS / f"{name}.png"
