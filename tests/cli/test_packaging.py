@@ -14,6 +14,7 @@ import sys
 import sysconfig
 import time
 import urllib.request
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -32,6 +33,8 @@ def test_installed_wheel_runs_lint_outside_the_checkout(tmp_path: Path) -> None:
         timeout=300,
     )
     (wheel,) = wheels.glob("payerkg-*.whl")
+    with zipfile.ZipFile(wheel) as archive:  # the web pages' templates and style sheet ship too
+        assert {"payerkg/web/templates/ask.html", "payerkg/web/static/web.css"} <= set(archive.namelist())
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
