@@ -108,3 +108,18 @@ def test_a_printed_answer_keeps_the_answer_and_drops_the_controls(
     page.screenshot(path=screenshot_path("print"), full_page=True)
     page.emulate_media(media="screen")
     assert page.is_visible("#ask-form")
+
+
+def test_see_what_changed_since_a_review(service: ServiceProcess, page: Page) -> None:
+    page.goto(service.url + "/changes")
+    page.fill("#field-from_date", "2024-06-01")
+    page.fill("#field-to_date", "2025-06-01")
+    page.select_option("#field-group", "MedicareFeeForService")
+    page.click("#changes-form button[type=submit]")
+    page.wait_for_selector("#date-changes")
+    changed = page.locator("table.answer-changes tbody tr")
+    assert changed.count() >= 1
+    assert any("99442" in row for row in changed.all_inner_texts())  # deleted from CPT in 2025
+    assert page.locator("table.version-events tbody tr").count() >= 1
+    assert page.get_attribute("a[href='/changes.atom']", "href") == "/changes.atom"
+    page.screenshot(path=screenshot_path("changes"), full_page=True)

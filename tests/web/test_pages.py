@@ -190,9 +190,16 @@ def test_submitted_text_is_escaped(client: TestClient) -> None:
 
 
 @settings(max_examples=60, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
-@given(st.dictionaries(st.sampled_from([*FIELDS, "codes", "group", "family"]), st.text(max_size=80)))
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [*FIELDS, "codes", "group", "family", "from_date", "to_date", "from_revision", "to_revision"]
+        ),
+        st.text(max_size=80),
+    )
+)
 def test_no_query_makes_a_page_fail(client: TestClient, query: dict[str, str]) -> None:
-    for path in ("/", "/compare"):
+    for path in ("/", "/compare", "/changes"):
         response = client.get(path, params=query, follow_redirects=False)
         assert response.status_code < 500, (path, query)
 

@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Literal
 
 from rdflib import URIRef
 
@@ -15,6 +16,7 @@ from payerkg.coverage.conflicts import GraphConflict, conflicts_as_of
 from payerkg.coverage.matrix import DEFAULT_CODES, Matrix, cell_question, coverage_matrix
 from payerkg.editing.review import ReviewEntry, parse_age, rule_reviews
 from payerkg.errors import InvalidParameter
+from payerkg.graph import catalog
 from payerkg.graph.catalog import payers
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.graph.facets import FACETS
@@ -152,6 +154,88 @@ def compare(
         families,
         table.graph_revision,
     )
+
+
+@dataclass(frozen=True)
+class AnswerChange:
+    """A matrix cell whose determination differs between two dates of service."""
+
+    payer: str
+    code: str
+    before: str
+    after: str
+    question_before: CoverageQuestion
+    question_after: CoverageQuestion
+
+
+@dataclass(frozen=True)
+class VersionEvent:
+    """A rule version taking effect or ending between two dates of service."""
+
+    version: str
+    label: str
+    payer: str
+    event: Literal["takes effect", "ends"]
+    on: str
+
+
+@dataclass(frozen=True)
+class DateChanges:
+    """What changed between two dates of service for the compared payers and codes: the
+    answers that differ, and the rule versions that take effect or end in between."""
+
+    from_date: str
+    to_date: str
+    payers: list[ComparedPayer]
+    codes: list[ComparedCode]
+    answers: list[AnswerChange]
+    versions: list[VersionEvent]
+    graph_revision: str
+
+
+def date_changes(
+    policy: PolicyGraph,
+    start: date,
+    end: date,
+    codes: str | None = None,
+    as_of: date | None = None,
+    payer_group: str | None = None,
+    code_family: str | None = None,
+    max_codes: int | None = None,
+) -> DateChanges:
+    """Compare the matrix of ``start`` with that of ``end`` (the same payers, codes and filters as
+    ``compare``), and list the versions of those payers naming those codes whose effective period
+    starts after ``start`` up to ``end``, or ends from ``start`` to before ``end``."""
+    if end < start:
+        raise InvalidParameter("the second date must not be before the first", "to_date")
+    before = compare(policy, start, codes, as_of, payer_group, code_family, max_codes)
+    after = compare(policy, end, codes, as_of, payer_group, code_family, max_codes)
+    answers = [
+        AnswerChange(p.id, c.code, old.determination, new.determination, old.question, new.question)
+        for p in before.payers
+        for c in before.codes
+        if (old := before.cells[p.id][c.code]).determination
+        != (new := after.cells[p.id][c.code]).determination
+    ]
+    payer_ids = {p.id for p in before.payers}
+    naming = {v.iri: v for c in before.codes if c.family for v in catalog.rule_versions(policy, code=c.code)}
+    first, last = start.isoformat(), end.isoformat()
+    events = []
+    for version in naming.values():
+        if version.payer not in payer_ids or version.status == "draft":
+            continue
+        if first < version.effective_start <= last:
+            events.append(
+                VersionEvent(
+                    version.id, version.label, version.payer, "takes effect", version.effective_start
+                )
+            )
+        if version.effective_end is not None and first <= version.effective_end < last:
+            events.append(
+                VersionEvent(version.id, version.label, version.payer, "ends", version.effective_end)
+            )
+    events.sort(key=lambda e: (e.on, e.payer, e.version))
+    return DateChanges(first, last, before.payers, before.codes, answers, events, policy.revision)
 
 
 def payer_groups(policy: PolicyGraph) -> list[Group]:

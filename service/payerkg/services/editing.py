@@ -7,6 +7,7 @@ that needs revisions says so with ``StoreError``.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
@@ -186,6 +187,28 @@ def revision_diff(served: ServedGraph, from_revision: int, to_revision: int) -> 
             "subjects": view.subjects,
         }
     )
+
+
+def revision_diff_for_payers(
+    served: ServedGraph, from_revision: int, to_revision: int, payers: Collection[str] | None
+) -> RevisionDiff:
+    """``revision_diff`` narrowed to the subjects of the given payers' rules (by the newer
+    revision's rule versions; a subject no rule version of either revision names is kept)."""
+    found = revision_diff(served, from_revision, to_revision)
+    if payers is None:
+        return found
+    owners: dict[str, str] = {}
+    for number in (to_revision, from_revision):
+        for version in catalog.rule_versions(served.at_revision(str(number))[0]):
+            owners.setdefault(version.iri, version.payer)
+            owners.setdefault(version.rule, version.payer)
+
+    def owner(term: str | None) -> str | None:
+        prefix, _, local = (term or "").partition(":")  # subjects are written as prefixed names
+        return owners.get(found.prefixes.get(prefix, prefix + ":") + local)
+
+    kept = [s for s in found.subjects if (owner(s.rule) or owner(s.subject)) in (*payers, None)]
+    return found.model_copy(update={"subjects": kept})
 
 
 def editable(served: ServedGraph) -> ServedGraph:

@@ -1,6 +1,7 @@
-"""The page routes: Ask (``/``), Compare (``/compare`` and its CSV), Code and Rule, and the style
-sheet. Each parses its query, calls the service layer or a catalog look-up, and renders a
-template; a field the service refuses is shown beside the field with the API's error code."""
+"""The page routes: Ask (``/``), Compare (``/compare`` and its CSV), Changes (and its Atom feed),
+Code and Rule, and the style sheet. Each parses its query, calls the service layer or a catalog
+look-up, and renders a template; a field the service refuses is shown beside the field with the
+API's error code."""
 
 from __future__ import annotations
 
@@ -17,13 +18,15 @@ from payerkg.api.auth import READER
 from payerkg.api.deps import PolicyDep, ServedDep
 from payerkg.api.problems import status_for
 from payerkg.coverage.answer import CoverageAnswer
+from payerkg.editing.revisions import AuditedRevision, RevisionSummary
 from payerkg.errors import InvalidParameter, PayerKGError, UnknownRule
 from payerkg.graph import catalog
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.graph.facets import FACETS
+from payerkg.graph.served import ServedGraph
 from payerkg.services import coverage, editing
 from payerkg.web import question as questions
-from payerkg.web.rendering import PAGES_TAG, STATIC, install_error_pages, page, static_file
+from payerkg.web.rendering import PAGES_TAG, STATIC, install_error_pages, page, render, static_file
 
 router = APIRouter(tags=[PAGES_TAG], include_in_schema=False)
 MAX_COMPARE_CODES = 40
@@ -195,6 +198,91 @@ def rule_page(
     return page("rule.html", rule_id=rule, history=history, sources=sources, revision=policy.revision)
 
 
+RECENT_REVISIONS = 50
+"""How many revisions the Changes page and the feed list, newest first."""
+
+
+@router.get("/changes", dependencies=READER)
+def changes(
+    request: Request,
+    policy: PolicyDep,
+    served: ServedDep,
+    from_date: Text = None,
+    to_date: Text = None,
+    as_of: Text = None,
+    group: Text = None,
+    family: Text = None,
+    codes: Annotated[str | None, Query(max_length=400)] = None,
+    from_revision: Text = None,
+    to_revision: Text = None,
+) -> Response:
+    """What changed between two dates of service (answers and rule versions) or two graph
+    revisions (rule by rule), for a payer group and code family; and the recent revisions."""
+    if any(not value.strip() for value in request.query_params.values()):
+        return _without_empty_fields(request)
+    sent = {name: value.strip() for name, value in request.query_params.items()}
+    errors: dict[str, str] = {}
+    start = _day(from_date, "from_date", errors)
+    end = _day(to_date, "to_date", errors) or date.today()
+    known = _day(as_of, "as_of", errors)
+    first, last = _number(from_revision, "from_revision", errors), _number(to_revision, "to_revision", errors)
+    by_date = by_revision = None
+    if start is not None and not errors:
+        try:
+            by_date = coverage.date_changes(
+                policy, start, end, codes, known, group, family, MAX_COMPARE_CODES
+            )
+        except PayerKGError as error:
+            errors[error.pointer or "from_date"] = f"{error.message} ({error.code})"
+    chosen = coverage.compare(policy, end) if by_date is None else by_date
+    if (first is None) != (last is None) and not errors:
+        errors["to_revision" if last is None else "from_revision"] = "give both revisions"
+    elif first is not None and last is not None and not errors:
+        payers = None
+        if group:
+            payers = [p.id for p in coverage.compare(policy, end, payer_group=group).payers]
+        try:
+            by_revision = editing.revision_diff_for_payers(served, first, last, payers)
+        except PayerKGError as error:
+            errors["to_revision"] = f"{error.message} ({error.code})"
+    return page(
+        "changes.html",
+        422 if errors else 200,
+        values=sent | {"to_date": sent.get("to_date") or end.isoformat()},
+        errors=errors,
+        by_date=by_date,
+        by_revision=by_revision,
+        groups=coverage.payer_groups(policy),
+        families=chosen.families if isinstance(chosen, coverage.Comparison) else [],
+        revisions=_recent_revisions(served),
+        query=questions.query_string,
+        revision=policy.revision,
+    )
+
+
+@router.get("/changes.atom", dependencies=READER)
+def changes_feed(request: Request, served: ServedDep) -> Response:
+    """The accepted changes (graph revisions) as an Atom feed, newest first: subscribe to learn
+    of each one; every entry links to its changes on the Changes page."""
+    base = str(request.base_url).rstrip("/")
+    records = _recent_revisions(served)
+    body = render(
+        "changes.atom",
+        base=base,
+        records=records,
+        updated=records[0].at if records else "1970-01-01T00:00:00Z",
+    )
+    return Response(body, media_type="application/atom+xml; charset=utf-8")
+
+
+def _recent_revisions(served: ServedGraph) -> list[AuditedRevision | RevisionSummary]:
+    """The newest revisions, without who made them and why (those are for admins only)."""
+    if not served.editable:
+        return []
+    shown = editing.revision_log(served, audit=False)
+    return list(reversed(shown[-RECENT_REVISIONS:]))
+
+
 def _rule_of(policy: PolicyGraph, rule_id: str) -> str:
     catalog.rule_description(policy, rule_id)  # refuses a malformed or unknown id
     for version in catalog.rule_versions(policy):
@@ -232,6 +320,15 @@ def _day(value: str | None, name: str, errors: dict[str, str]) -> date | None:
     except ValueError:
         errors[name] = "a date as YYYY-MM-DD"
         return None
+
+
+def _number(value: str | None, name: str, errors: dict[str, str]) -> int | None:
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 9 or int(value) < 1:
+        errors[name] = "a revision number (1, 2, ...)"
+        return None
+    return int(value)
 
 
 def _without_empty_fields(request: Request) -> Response:

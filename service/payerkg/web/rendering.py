@@ -36,14 +36,17 @@ _environment = Environment(
     lstrip_blocks=True,
 )
 _environment.globals["version"] = __version__
+_environment.filters["local"] = lambda iri: str(iri).rsplit("/", 1)[-1]
 
 
-def page(
-    name: str, status_code: int = 200, headers: dict[str, str] | None = None, **context: Any
-) -> HTMLResponse:
+def render(name: str, **context: Any) -> str:
+    """A template rendered, every value escaped."""
+    return _environment.get_template(name).render(**context)
+
+
+def page(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """A template rendered as a page with the pages' Content-Security-Policy."""
-    body = _environment.get_template(name).render(**context)
-    response = HTMLResponse(body, status_code=status_code, headers=headers)
+    response = HTMLResponse(render(name, **context), status_code=status_code)
     response.headers["content-security-policy"] = PAGE_POLICY
     response.headers["x-content-type-options"] = "nosniff"
     return response
