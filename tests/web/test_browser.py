@@ -123,3 +123,36 @@ def test_see_what_changed_since_a_review(service: ServiceProcess, page: Page) ->
     assert page.locator("table.version-events tbody tr").count() >= 1
     assert page.get_attribute("a[href='/changes.atom']", "href") == "/changes.atom"
     page.screenshot(path=screenshot_path("changes"), full_page=True)
+
+
+PAGES = {
+    "ask": "/",
+    "answer": "/?payer=medicare&code=99214&date=2025-05-01&modality=audio-only&patient_location=home",
+    "form-errors": "/?payer=medicare&code=99214&date=2025-13-01&modality=smoke",
+    "compare": "/compare?date=2025-06-01",
+    "changes": "/changes?from_date=2024-06-01&to_date=2025-06-01&group=Medicaid",
+    "code": "/code/99213?date=2025-06-01",
+    "rule": "/rule/medicare-telehealth-originating-site",
+    "error": "/rule/no-such-rule",
+}
+
+
+def test_no_page_has_a_serious_or_critical_accessibility_violation(
+    service: ServiceProcess, page: Page
+) -> None:
+    """axe-core (the copy axe-playwright-python ships) on every page: keyboard, labels, contrast,
+    landmarks. Its script is evaluated through the browser's protocol, so the pages' policy,
+    which runs no script, stays as it is."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    found = []
+    for name, path in PAGES.items():
+        page.goto(service.url + path)
+        violations = axe.run(page).response["violations"]
+        found += [
+            f"{name}: {v['id']} ({v['impact']}): {v['help']}"
+            for v in violations
+            if v["impact"] in ("serious", "critical")
+        ]
+    assert found == []
