@@ -28,9 +28,9 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "browser"
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
-    """``payerkg serve`` on a free loopback port, its pages open to callers without a key."""
+    """``payerkg serve`` on a free loopback port, open to callers without a key as `make serve` is."""
     log = tmp_path_factory.mktemp("web-service") / "service.log"
-    process = ServiceProcess({"PAYERKG_ANONYMOUS_ROLE": "reader", "PAYERKG_STORE": "memory"}, log)
+    process = ServiceProcess({"PAYERKG_ANONYMOUS_ROLE": "integrator", "PAYERKG_STORE": "memory"}, log)
     process.start()
     yield process
     process.stop()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
@@ -125,6 +126,29 @@ def test_see_what_changed_since_a_review(service: ServiceProcess, page: Page) ->
     page.screenshot(path=screenshot_path("changes"), full_page=True)
 
 
+def test_validate_a_bad_encounter_and_read_its_findings(service: ServiceProcess, page: Page) -> None:
+    day = Path(__file__).resolve().parents[2] / "docs" / "examples" / "day.ndjson"
+    bad = day.read_text(encoding="utf-8").splitlines()[1]  # audio-only office E/M in 2024
+    page.goto(service.url + "/check")
+    page.fill("#field-text", bad)
+    page.click("#check-form button[value=page]")
+    page.wait_for_selector("#findings")
+    assert page.url == service.url + "/check"  # posted: the encounter is in no URL
+    row = page.locator("table.findings tbody tr").first
+    assert "does-not-conform" in row.inner_text()
+    assert "lines[0].code" in row.inner_text()
+    assert row.locator("a.source").count() >= 1
+    page.screenshot(path=screenshot_path("validate"), full_page=True)
+
+    page.set_input_files("#field-file", str(day))
+    page.select_option("#field-format", "ndjson")
+    with page.expect_download() as download:
+        page.click("#check-form button[value=csv]")
+    with open(download.value.path(), newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {r["line"] for r in rows} == {str(n) for n in range(1, 8)}
+
+
 PAGES = {
     "ask": "/",
     "answer": "/?payer=medicare&code=99214&date=2025-05-01&modality=audio-only&patient_location=home",
@@ -134,6 +158,7 @@ PAGES = {
     "code": "/code/99213?date=2025-06-01",
     "rule": "/rule/medicare-telehealth-originating-site",
     "error": "/rule/no-such-rule",
+    "validate": "/check",
 }
 
 

@@ -21,8 +21,10 @@ from payerkg.validation.formats.mapped import (
 from payerkg.validation.formats.x12 import X12_MEDIA, read_837p
 from payerkg.validation.validate import (
     BatchRecord,
+    LineVerdict,
     ValidationResult,
     compiled_shapes,
+    judge_line,
     validate_encounter,
     validate_line,
 )
@@ -89,6 +91,15 @@ def validate_batch(
     context = multiprocessing.get_context("fork")
     with context.Pool(workers) as pool:
         yield from pool.imap(_validate_forked, numbered, chunksize=BATCH_CHUNK)
+
+
+def judge_batch(
+    policy: PolicyGraph, lines: Iterable[bytes], limits: Limits = DEFAULT_LIMITS
+) -> Iterator[LineVerdict]:
+    """Validate NDJSON lines in order in this process, each verdict kept whole (for a page that
+    shows the findings); a bad line is a refused verdict and the batch goes on."""
+    numbered = ((number, raw) for number, raw in enumerate(lines, start=1) if raw.strip())
+    return (judge_line(policy, limits, item) for item in numbered)
 
 
 BATCH_CHUNK = 256

@@ -210,15 +210,42 @@ class BatchRecord:
     violated_rules: tuple[str, ...] = ()
 
 
-def validate_line(policy: PolicyGraph, limits: Limits, item: tuple[int, bytes]) -> BatchRecord:
+@dataclass(frozen=True)
+class LineVerdict:
+    """One line of an NDJSON batch judged: its verdict, or why the line was refused."""
+
+    line: int
+    verdict: Verdict | None
+    error_code: str | None = None
+    error_detail: str | None = None
+
+    @property
+    def status(self) -> Literal["conforms", "does-not-conform", "refused"]:
+        if self.verdict is None:
+            return "refused"
+        return "conforms" if self.verdict.no_violations else "does-not-conform"
+
+    def text(self) -> str:
+        """The line's NDJSON record, as ``POST /validate/batch`` answers it."""
+        if self.verdict is None:
+            return json.dumps(
+                {"line": self.line, "error": {"code": self.error_code, "detail": self.error_detail}}
+            )
+        return json.dumps({"line": self.line, **asdict(self.verdict)})
+
+
+def judge_line(policy: PolicyGraph, limits: Limits, item: tuple[int, bytes]) -> LineVerdict:
+    """One JSON encounter of a batch, parsed within ``limits`` and validated."""
     number, raw = item
     try:
         encounter = parse_encounter(raw, "application/json", limits)
     except InputError as error:
-        record = {"line": number, "error": {"code": error.code, "detail": error.message}}
-        return BatchRecord(number, json.dumps(record), "refused")
-    result = validate_encounter(policy, encounter)
-    violated = tuple(f.rule for f in result.findings if f.severity == "violation" and f.rule)
-    passed = result.no_violations
-    status: Literal["conforms", "does-not-conform"] = "conforms" if passed else "does-not-conform"
-    return BatchRecord(number, json.dumps({"line": number, **result.to_dict()}), status, violated)
+        return LineVerdict(number, None, error.code, error.message)
+    return LineVerdict(number, validate_encounter(policy, encounter).verdict())
+
+
+def validate_line(policy: PolicyGraph, limits: Limits, item: tuple[int, bytes]) -> BatchRecord:
+    judged = judge_line(policy, limits, item)
+    findings = judged.verdict.findings if judged.verdict is not None else []
+    violated = tuple(f.rule for f in findings if f.severity == "violation" and f.rule)
+    return BatchRecord(judged.line, judged.text(), judged.status, violated)

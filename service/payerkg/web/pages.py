@@ -26,6 +26,7 @@ from payerkg.graph.facets import FACETS
 from payerkg.graph.served import ServedGraph
 from payerkg.services import coverage, editing
 from payerkg.web import question as questions
+from payerkg.web import validation
 from payerkg.web.rendering import PAGES_TAG, STATIC, install_error_pages, page, render, static_file
 
 router = APIRouter(tags=[PAGES_TAG], include_in_schema=False)
@@ -36,6 +37,7 @@ Text = Annotated[str | None, Query()]
 def install(app: FastAPI) -> None:
     """Add the pages, their style sheet and their HTML error pages to the app."""
     app.include_router(router)
+    app.include_router(validation.router)
     install_error_pages(app)
 
 

@@ -1,0 +1,106 @@
+"""The Validate page (``/check``): encounters posted as a form, findings shown or downloaded, the
+same verdicts as ``POST /validate`` and ``POST /validate/batch``, refusals shown on the form."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from payerkg.api.app import create_app
+from payerkg.graph.dataset import PolicyGraph
+from payerkg.settings import Settings
+from tests.support.html import Element, parse_html
+
+DAY = (Path(__file__).resolve().parents[2] / "docs" / "examples" / "day.ndjson").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def client(policy: PolicyGraph) -> TestClient:
+    app = create_app(Settings(anonymous_role="integrator"), policy=policy)
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def findings(response_text: str) -> list[list[str]]:
+    table: Element = parse_html(response_text).one("table", cls="findings")
+    return [[cell.text for cell in row.find_all("td")] for row in table.one("tbody").find_all("tr")]
+
+
+def without_blank_nodes(record: dict[str, object]) -> dict[str, object]:
+    """A batch record with its findings' focus nodes (blank node ids, new on every run) left out."""
+    found = record.get("findings")
+    if isinstance(found, list):
+        return record | {"findings": [{k: v for k, v in f.items() if k != "focus_node"} for f in found]}
+    return record
+
+
+def test_one_encounter_gets_the_apis_verdict_with_field_rule_and_sources(client: TestClient) -> None:
+    encounter = json.loads(DAY.splitlines()[1])  # an audio-only office visit in 2024: not covered
+    api = client.post("/validate", json=encounter).json()
+    response = client.post("/check", data={"format": "json", "text": json.dumps(encounter)})
+    assert response.status_code == 200
+    rows = findings(response.text)
+    assert [(r[2], r[3], r[4]) for r in rows] == [
+        (f["severity"], f["field"], f["message"]) for f in api["findings"]
+    ]
+    assert all(r[1] == "does-not-conform" for r in rows)
+    page = parse_html(response.text)
+    sources = [a.attrs["href"] for a in page.one("table", cls="findings").find_all("a", cls="source")]
+    assert sources == [c["url"] for f in api["findings"] for c in f["citations"]]
+
+
+def test_a_batch_upload_gives_a_row_per_finding_and_downloads(client: TestClient) -> None:
+    streamed = client.post("/validate/batch", content=DAY, headers={"content-type": "application/x-ndjson"})
+    expected = [json.loads(line) for line in streamed.text.splitlines()]
+    upload = {"file": ("day.ndjson", DAY, "application/x-ndjson")}
+    page = client.post("/check", data={"format": "ndjson"}, files=upload)
+    title = parse_html(page.text).one("h2", id="findings-title").text
+    passed = sum(1 for r in expected if r.get("no_violations"))
+    assert title.startswith(f"{len(expected)} encounters: {passed} without violations")
+    lines = {int(r[0]) for r in findings(page.text)}
+    assert lines == {r["line"] for r in expected}
+
+    ndjson = client.post("/check", data={"format": "ndjson", "as": "ndjson"}, files=upload)
+    assert "attachment" in ndjson.headers["content-disposition"]
+    assert [without_blank_nodes(json.loads(line)) for line in ndjson.text.splitlines()] == [
+        without_blank_nodes(r) for r in expected
+    ]
+    table = client.post("/check", data={"format": "ndjson", "as": "csv"}, files=upload)
+    rows = list(csv.DictReader(io.StringIO(table.text)))
+    violations = [f for r in expected for f in r.get("findings", [])]
+    assert [r["message"] for r in rows if r["severity"] == "violation"] == [
+        f["message"] for f in violations if f["severity"] == "violation"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("form", "status", "field", "code"),
+    [
+        ({"format": "turtle", "text": "this is not { turtle"}, 422, "text", "parse_error"),
+        ({"format": "json", "text": "{"}, 422, "text", "parse_error"),
+        ({"format": "json", "text": "x" * 300_000}, 413, "text", "too_large"),
+        ({"format": "xml", "text": "<encounter/>"}, 415, "format", "unsupported_format"),
+        ({"format": "json", "text": ""}, 400, "text", "invalid_input"),
+    ],
+)
+def test_a_refused_encounter_is_shown_on_the_form(
+    client: TestClient, form: dict[str, str], status: int, field: str, code: str
+) -> None:
+    response = client.post("/check", data=form)
+    assert response.status_code == status
+    page = parse_html(response.text)
+    assert f"({code})" in page.one(id=f"error-{field}").text
+    assert page.find_all(id="findings") == []
+
+
+def test_an_encounter_never_travels_in_a_url_and_a_reader_cannot_validate(policy: PolicyGraph) -> None:
+    form = parse_html(
+        TestClient(create_app(Settings(anonymous_role="integrator"), policy=policy)).get("/check").text
+    )
+    assert form.one("form", id="check-form").attrs["method"] == "post"
+    closed = TestClient(create_app(Settings(anonymous_role="reader"), policy=policy))
+    assert closed.post("/check", data={"format": "json", "text": "{}"}).status_code == 401
