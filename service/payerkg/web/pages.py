@@ -297,6 +297,18 @@ def _rule_of(policy: PolicyGraph, rule_id: str) -> str:
 
 
 def _form(policy: PolicyGraph) -> dict[str, object]:
+    """The form's choices, worked out once per revision."""
+    return policy.view(_AskChoices).choices
+
+
+class _AskChoices:
+    """The Ask form's choices of one revision (read-only, shared by requests)."""
+
+    def __init__(self, policy: PolicyGraph) -> None:
+        self.choices = _choices(policy)
+
+
+def _choices(policy: PolicyGraph) -> dict[str, object]:
     """The form's choices, from the graph: payers by kind and the values of each facet."""
     values = coverage.facet_values(policy)
     facets = [
