@@ -3,12 +3,14 @@ browser tests; `make browser-deps` installs the browser."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.editing.keys import API_KEYS
 from tests.service_process import ServiceProcess
 
 CHROMIUM = Path(os.environ.get("PAYERKG_CHROMIUM", "/usr/bin/chromium"))
@@ -30,7 +32,12 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "browser"
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     """``payerkg serve`` on a free loopback port, open to callers without a key as `make serve` is."""
     log = tmp_path_factory.mktemp("web-service") / "service.log"
-    process = ServiceProcess({"PAYERKG_ANONYMOUS_ROLE": "integrator", "PAYERKG_STORE": "memory"}, log)
+    env = {
+        "PAYERKG_ANONYMOUS_ROLE": "integrator",
+        "PAYERKG_STORE": "memory",
+        "PAYERKG_API_KEYS": json.dumps(API_KEYS),
+    }
+    process = ServiceProcess(env, log)
     process.start()
     yield process
     process.stop()

@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from tests.editing.keys import KEYS
 from tests.service_process import ServiceProcess
 from tests.web.conftest import screenshot_path
 
@@ -149,6 +150,54 @@ def test_validate_a_bad_encounter_and_read_its_findings(service: ServiceProcess,
     assert {r["line"] for r in rows} == {str(n) for n in range(1, 8)}
 
 
+def test_an_editor_proposes_a_rule_sees_it_answered_and_an_admin_rolls_it_back(
+    service: ServiceProcess, page: Page, browser: Browser
+) -> None:
+    rule = (Path(__file__).parents[1] / "editing" / "add-uhc-rpm-2027.ttl").read_text(encoding="utf-8")
+    question = service.url + "/?payer=uhc-commercial&code=99457&date=2027-03-01"
+    page.goto(question)
+    assert page.inner_text("#answer-title") == "Determination: unknown"
+    page.goto(service.url + "/edit")
+    page.fill("#field-key", KEYS["editor"])
+    page.click("#sign-in-form button")
+    page.wait_for_selector("#propose-form")
+    cookies = page.context.cookies()
+    assert [(c["name"], c["httpOnly"], c["sameSite"]) for c in cookies] == [
+        ("payerkg_editor", True, "Strict")
+    ]
+    page.fill("#field-rule", rule)
+    page.click("#check-button")
+    page.wait_for_selector("#dry-run")
+    assert page.inner_text("#dry-run-title") == "Would be accepted"
+    page.fill("#field-reason", "UHC covers RPM management from 2027 (browser test)")
+    page.click("#submit-button")
+    page.wait_for_selector("#committed")
+    page.screenshot(path=screenshot_path("edit"), full_page=True)
+    page.goto(question)
+    assert page.inner_text("#answer-title") == "Determination: covered"
+
+    reader = browser.new_context()  # a reader's key shows no controls
+    other = reader.new_page()
+    other.goto(service.url + "/edit")
+    other.fill("#field-key", KEYS["reader"])
+    other.click("#sign-in-form button")
+    other.wait_for_selector("#no-edit")
+    assert other.locator("#propose-form").count() == 0
+    reader.close()
+
+    admin = browser.new_context()
+    rolling = admin.new_page()
+    rolling.goto(service.url + "/edit")
+    rolling.fill("#field-key", KEYS["admin"])
+    rolling.click("#sign-in-form button")
+    rolling.fill("#reason-2", "undo the browser test")
+    rolling.click("text=Roll back 2")
+    rolling.wait_for_selector("#committed")
+    admin.close()
+    page.goto(question)
+    assert page.inner_text("#answer-title") == "Determination: unknown"
+
+
 PAGES = {
     "ask": "/",
     "answer": "/?payer=medicare&code=99214&date=2025-05-01&modality=audio-only&patient_location=home",
@@ -159,6 +208,7 @@ PAGES = {
     "rule": "/rule/medicare-telehealth-originating-site",
     "error": "/rule/no-such-rule",
     "validate": "/check",
+    "sign-in": "/edit",
 }
 
 

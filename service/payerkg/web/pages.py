@@ -25,8 +25,8 @@ from payerkg.graph.dataset import PolicyGraph
 from payerkg.graph.facets import FACETS
 from payerkg.graph.served import ServedGraph
 from payerkg.services import coverage, editing
+from payerkg.web import editor, validation
 from payerkg.web import question as questions
-from payerkg.web import validation
 from payerkg.web.rendering import PAGES_TAG, STATIC, install_error_pages, page, render, static_file
 
 router = APIRouter(tags=[PAGES_TAG], include_in_schema=False)
@@ -38,6 +38,7 @@ def install(app: FastAPI) -> None:
     """Add the pages, their style sheet and their HTML error pages to the app."""
     app.include_router(router)
     app.include_router(validation.router)
+    app.include_router(editor.router)
     install_error_pages(app)
 
 

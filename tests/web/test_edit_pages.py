@@ -1,0 +1,132 @@
+"""The editor's pages: sign in with a key (a session cookie, HttpOnly and SameSite=Strict), check a
+proposal and read its what-if, submit it, see it answered, roll it back; a reader's key sees no
+controls and its posts are refused; posts without the session's CSRF token or from another
+origin are refused."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from payerkg.api.app import create_app
+from payerkg.settings import Settings
+from payerkg.stores import MemoryStore
+from tests.editing.keys import API_KEYS, KEYS
+from tests.support.html import Element, parse_html
+
+EDITS = Path(__file__).parents[1] / "editing"
+RULE = (EDITS / "add-uhc-rpm-2027.ttl").read_text(encoding="utf-8")
+RPM_2027 = "/?payer=uhc-commercial&code=99457&date=2027-03-01"
+
+
+def service() -> TestClient:
+    app = create_app(Settings(api_keys=API_KEYS, anonymous_role="reader"), store=MemoryStore())
+    return TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False)
+
+
+def signed_in(client: TestClient, role: str) -> Element:
+    response = client.post("/edit/sign-in", data={"key": KEYS[role]})
+    assert response.status_code == 200, response.text[:300]  # followed the 303 to /edit
+    return parse_html(response.text)
+
+
+def _hidden(page: Element, name: str) -> str:
+    return next(i.attrs["value"] for i in page.find_all("input") if i.attrs.get("name") == name)
+
+
+@pytest.fixture(scope="module")
+def editor() -> tuple[TestClient, Element]:
+    client = service()
+    return client, signed_in(client, "editor")
+
+
+def test_signing_in_sets_a_session_cookie_that_scripts_cannot_read() -> None:
+    client = service()
+    response = client.post("/edit/sign-in", data={"key": KEYS["editor"]}, follow_redirects=False)
+    assert response.status_code == 303
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert KEYS["editor"] not in cookie
+    refused = client.post("/edit/sign-in", data={"key": "not-a-key"})
+    assert refused.status_code == 401
+    assert "not_authenticated" in parse_html(refused.text).one(id="error-key").text
+
+
+def test_propose_read_the_what_if_submit_see_it_answered_and_roll_it_back() -> None:
+    client = service()
+    before = parse_html(client.get(RPM_2027).text).one("h2", id="answer-title").text
+    page = signed_in(client, "editor")
+    token, base = _hidden(page, "csrf"), _hidden(page, "base_revision")
+    checked = client.post("/edit/check", data={"csrf": token, "rule": RULE, "base_revision": base})
+    assert checked.status_code == 200
+    dry = parse_html(checked.text).one("section", id="dry-run")
+    assert dry.one("h2").text == "Would be accepted"
+    assert "test-uhc-rpm" in dry.one("p", cls="hint").text
+    form = {"csrf": token, "rule": RULE, "reason": "UHC RPM from 2027 (test)", "base_revision": base}
+    submitted = client.post("/edit/submit", data=form)
+    assert submitted.status_code == 200, submitted.text[:500]
+    assert parse_html(submitted.text).one(id="committed").one("h2").text == "Revision 2 stored"
+    after = parse_html(client.get(RPM_2027).text).one("h2", id="answer-title").text
+    assert (before, after) == ("Determination: unknown", "Determination: covered")
+
+    assert (
+        client.post(
+            "/edit/rollback", data={"csrf": token, "number": "2", "reason": "undo", "base_revision": "2"}
+        ).status_code
+        == 403
+    )
+    admin = TestClient(client.app, base_url="http://127.0.0.1")  # the same service, another browser
+    admin_page = signed_in(admin, "admin")
+    rollback = {
+        "csrf": _hidden(admin_page, "csrf"),
+        "number": "2",
+        "reason": "undo the test rule",
+        "base_revision": "2",
+    }
+    assert admin.post("/edit/rollback", data=rollback).status_code == 200
+    assert parse_html(client.get(RPM_2027).text).one("h2", id="answer-title").text == before
+
+
+def test_a_reader_sees_no_controls_and_its_posts_are_refused() -> None:
+    client = service()
+    page = signed_in(client, "reader")
+    assert page.one(id="no-edit")
+    assert page.find_all("form", id="propose-form") == []
+    token = _hidden(page, "csrf")
+    for path in ("/edit/check", "/edit/submit"):
+        response = client.post(
+            path, data={"csrf": token, "rule": RULE, "reason": "nope", "base_revision": "1"}
+        )
+        assert response.status_code == 403
+        assert parse_html(response.text).one("code", cls="code").text == "forbidden"
+
+
+def test_posts_without_the_token_or_from_another_origin_are_refused(
+    editor: tuple[TestClient, Element],
+) -> None:
+    client, page = editor
+    form = {"rule": RULE, "reason": "forged", "base_revision": "1"}
+    assert client.post("/edit/submit", data=form).status_code == 403
+    assert client.post("/edit/submit", data=form | {"csrf": "guessed"}).status_code == 403
+    cross = client.post(
+        "/edit/submit",
+        data=form | {"csrf": _hidden(page, "csrf")},
+        headers={"origin": "https://elsewhere.example"},
+    )
+    assert cross.status_code == 403
+    assert "forged" not in client.get("/changes").text
+    assert service().post("/edit/submit", data=form).status_code == 401  # no session at all
+
+
+def test_a_refused_proposal_is_shown_with_the_apis_code(editor: tuple[TestClient, Element]) -> None:
+    client, page = editor
+    broken = (EDITS / "refused-syntax-error.ttl").read_text(encoding="utf-8")
+    form = {"csrf": _hidden(page, "csrf"), "rule": broken, "reason": "broken rule", "base_revision": "1"}
+    response = client.post("/edit/submit", data=form)
+    assert response.status_code == 422
+    assert re.search(r"\((parse_error|edit_refused)\)", parse_html(response.text).one(id="error-rule").text)
+    stale = client.post("/edit/submit", data=form | {"rule": RULE, "base_revision": "9"})
+    assert stale.status_code == 409
