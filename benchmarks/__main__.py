@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -47,6 +47,7 @@ MODALITIES = [None, "audio-video", "audio-only", "remote-monitoring"]
 LOCATIONS = [None, "home", "facility"]
 STATUSES = [None, "new", "established"]
 SCENARIOS = ("coverage", "validation", "batch", "http", "formats")
+SCENARIOS = ("coverage", "validation", "batch", "http", "pages")
 
 
 @dataclass
@@ -119,6 +120,39 @@ def bench_coverage(n: int) -> list[Timing]:
         "200 distinct questions asked again",
     )
     return [cold, warm]
+
+
+def bench_pages(n: int) -> list[Timing]:
+    """The Ask page with an answer and the Compare page, rendered by the app in this process
+    (ASGI, no sockets): targets p95 under 30 ms and 200 ms."""
+    from fastapi.testclient import TestClient
+
+    from payerkg.api.app import create_app
+    from payerkg.settings import Settings
+    from payerkg.web.question import query_string
+
+    client = TestClient(create_app(Settings(anonymous_role="reader"), policy=load_dataset()))
+    client.get("/")  # the form's choices, worked out once per revision
+
+    def get(path: str) -> None:
+        assert client.get(path).status_code == 200
+
+    answer = timed(
+        "Ask page with its answer, in-process",
+        [lambda q=q: get("/?" + query_string(q)) for q in questions(n, seed=11)],
+        "distinct questions, each answer new to the cache; HTML rendered",
+    )
+    codes = ",".join(
+        ["99213", "99214", "99204", "99442", "98005", "98016", "99422", "99457", "90837", "99451"]
+    )
+    get(f"/compare?date=2023-12-31&codes={codes}")  # the code look-ups, once per revision
+    days = [date(2024, 1, 1) + timedelta(days=9 * i) for i in range(max(40, n // 10))]
+    compare = timed(
+        "Compare page (every payer x 10 codes), in-process",
+        [lambda d=d: get(f"/compare?date={d.isoformat()}&codes={codes}") for d in days],
+        "a new date each time: every cell answered",
+    )
+    return [answer, compare]
 
 
 def bench_validation(n: int, baseline_n: int) -> tuple[list[Timing], float]:
@@ -386,6 +420,8 @@ def scenario_rows(args: argparse.Namespace, chosen: set[str]) -> list[str]:
     if "batch" in chosen:
         batch = [bench_batch_in_process(args.encounters * 4), bench_batch_cli(args.encounters * 2)]
         rows += [t.row(baseline_rate) for t in batch]
+    if "pages" in chosen:
+        rows += [t.row() for t in bench_pages(args.answers // 10)]
     if "http" in chosen:
         with running_service() as base:
             rows += [t.row() for t in bench_http(base, args.rate, args.seconds, args.encounters // 4)]
