@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,19 @@ def test_an_encounter_never_travels_in_a_url_and_a_reader_cannot_validate(policy
     assert form.one("form", id="check-form").attrs["method"] == "post"
     closed = TestClient(create_app(Settings(anonymous_role="reader"), policy=policy))
     assert closed.post("/check", data={"format": "json", "text": "{}"}).status_code == 401
+
+
+def test_no_submitted_encounter_content_is_logged(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    canary = "CANARY-PHI-7c2d"
+    encounter = json.loads(DAY.splitlines()[1]) | {"id": canary}
+    for form in (
+        {"format": "json", "text": json.dumps(encounter)},
+        {"format": "turtle", "text": canary + " {"},
+    ):
+        assert client.post("/check", data=form).status_code < 500
+    service = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]
+    assert [r for r in service if r.name == "payerkg.access"]  # the requests were logged, without it
+    assert [r.name for r in service if canary in r.getMessage() + repr(r.args)] == []
