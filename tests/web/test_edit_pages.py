@@ -87,6 +87,13 @@ def test_propose_read_the_what_if_submit_see_it_answered_and_roll_it_back() -> N
         "base_revision": "2",
     }
     assert admin.post("/edit/rollback", data=rollback).status_code == 200
+    audit = parse_html(admin.get("/edit").text)
+    assert audit.one(id="audit-chain").text == "Hash chain intact"
+    reasons = [
+        row.find_all("td")[5].text for row in audit.one("table", cls="audit").one("tbody").find_all("tr")
+    ]
+    assert reasons[:2] == ["undo the test rule", "UHC RPM from 2027 (test)"]
+    assert "UHC RPM from 2027 (test)" not in client.get("/edit").text  # an editor does not read it
     assert parse_html(client.get(RPM_2027).text).one("h2", id="answer-title").text == before
 
 

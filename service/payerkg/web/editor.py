@@ -1,5 +1,6 @@
 """The editor's pages (``/edit``): sign in with an API key, check a proposed rule (its problems,
-conflicts and what-if), submit it with a reason, and (admins) roll a revision back.
+conflicts and what-if), submit it with a reason, and (admins) roll a revision back and read the
+audit log with its chain status.
 
 Signing in keeps the key on the server in a session named by a random cookie (HttpOnly,
 SameSite=Strict, Secure except on a loopback address over plain HTTP), so the key is not kept in
@@ -209,6 +210,9 @@ def _edit_page(
 ) -> Response:
     head = served.current()
     records = editing.revision_log(served, audit=False)[-20:][::-1] if served.editable else []
+    audit = audit_check = None
+    if served.editable and visitor.may("admin"):  # who changed what and why: admins only
+        audit, audit_check = editing.audit_log(served)[-20:][::-1], editing.verify_audit(served)
     values = {name: str(form.get(name) or "") for name in ("rule", "reason", "supersedes")} if form else {}
     return page(
         "edit.html",
@@ -220,6 +224,8 @@ def _edit_page(
         records=records,
         values=values,
         errors=errors or {},
+        audit=audit,
+        audit_check=audit_check,
         dry_run=shown.get("dry_run"),
         committed=shown.get("committed"),
     )
