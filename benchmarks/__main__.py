@@ -46,8 +46,7 @@ CODES = ["99213", "99214", "99204", "90837", "99457", "99454", "98016", "99422",
 MODALITIES = [None, "audio-video", "audio-only", "remote-monitoring"]
 LOCATIONS = [None, "home", "facility"]
 STATUSES = [None, "new", "established"]
-SCENARIOS = ("coverage", "validation", "batch", "http", "formats")
-SCENARIOS = ("coverage", "validation", "batch", "http", "pages")
+SCENARIOS = ("coverage", "validation", "batch", "http", "formats", "pages")
 
 
 @dataclass
