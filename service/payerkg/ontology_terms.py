@@ -13,6 +13,7 @@ PK_TERMS: tuple[str, ...] = (
     "BillingCode",
     "BillingRule",
     "CPT",
+    "CareManagementService",
     "Citation",
     "ClaimLine",
     "ClinicalPurpose",
