@@ -43,6 +43,8 @@ SERVERS = ("remote", "virtuoso")
 SERVER_PARAMS = ["remote", pytest.param("virtuoso", marks=pytest.mark.virtuoso)]
 
 EXAMPLES: list[tuple[str, dict[str, Identifier]]] = [
+    ("class-members", {"class": PK.CodeGroup}),
+    ("class-members", {"class": PK.Source}),
     ("code-by-notation", {"notation": Literal("98000")}),
     ("codes-with-validity", {}),
     ("controlled-values", {"class": PK.Modality}),
@@ -66,6 +68,7 @@ EXAMPLES: list[tuple[str, dict[str, Identifier]]] = [
     ("rule-versions", {"rule": RULE["medicare-telehealth-waiver"]}),
     ("rule-versions-for-code", {"notation": Literal("99213")}),
     ("rule-version-reviews", {}),
+    ("subclasses", {"class": PK.Rule}),
     ("term-statements", {"term": RV["medicare-brief-check-in-time"]}),
     ("term-statements", {"term": SRC["S12"]}),
     ("term-statements-with-citations", {"term": CPT["98000"]}),

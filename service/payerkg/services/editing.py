@@ -1,5 +1,7 @@
 """Editing as the API and the CLI offer it: check a change and show what it would change, commit
-it as a new revision, roll one back, and read revisions, diffs and the audit log.
+it as a new revision, roll one back, and read revisions, diffs and the audit log; and the rule
+document a rule form states (the editor's page builds changes from a form, then checks and
+commits them like any other).
 
 A served graph without a store of revisions (a fixed graph) takes no edits: every operation here
 that needs revisions says so with ``StoreError``.
@@ -7,18 +9,19 @@ that needs revisions says so with ``StoreError``.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from payerkg.coverage.answer import CoverageQuestion
-from payerkg.editing import diff, revisions
+from payerkg.editing import diff, revisions, rule_form
 from payerkg.editing import proposals as editing
 from payerkg.editing.diff import SubjectView
 from payerkg.editing.proposals import Proposal
 from payerkg.editing.revisions import AuditedRevision, RevisionSummary
+from payerkg.editing.rule_form import FieldError, FormChoices
 from payerkg.editing.what_if import VerdictChange, sample_encounters, sample_questions, what_if
 from payerkg.errors import StoreError, UnknownRevision
 from payerkg.graph import catalog
@@ -88,6 +91,28 @@ class RevisionDiff(BaseModel):
 class AuditCheck:
     intact: bool
     problems: list[str]
+
+
+@dataclass(frozen=True)
+class FormDraft:
+    """A rule form read: the rule document (Turtle) it states, or what is wrong with its fields."""
+
+    rule: str | None
+    errors: list[FieldError]
+
+
+def rule_form_choices(policy: PolicyGraph) -> FormChoices:
+    """What a rule form offers: payers, code groups, each facet's values, places of service,
+    modifiers, documentation, sources and the vocabularies of a version, all from the graph."""
+    return rule_form.form_choices(policy)
+
+
+def rule_from_form(policy: PolicyGraph, values: Mapping[str, Sequence[str]]) -> FormDraft:
+    """The rule document a submitted rule form states, reviewed today, or its fields' errors."""
+    reading = rule_form.read_rule_form(policy, values, date.today())
+    if reading.form is None:
+        return FormDraft(None, reading.errors)
+    return FormDraft(rule_form.rule_turtle(reading.form), [])
 
 
 def propose(base: PolicyGraph, rule_text: str, supersedes: bool = False) -> Proposal:

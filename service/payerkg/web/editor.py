@@ -1,6 +1,8 @@
 """The editor's pages (``/edit``): sign in with an API key, check a proposed rule (its problems,
 conflicts and what-if), submit it with a reason, and (admins) roll a revision back and read the
-audit log with its chain status.
+audit log with its chain status. ``/edit/new`` proposes a rule version from a form whose choices
+all come from the graph: its preview shows the Turtle the form makes with the same check, and
+its submit goes the same way as a rule document's.
 
 Signing in keeps the key on the server in a session named by a random cookie (HttpOnly,
 SameSite=Strict, Secure except on a loopback address over plain HTTP), so the key is not kept in
@@ -32,6 +34,7 @@ from payerkg.api.auth import Caller, identify, key_ring, presented_key
 from payerkg.api.deps import ServedDep
 from payerkg.api.problems import status_for
 from payerkg.api.validation import read_capped
+from payerkg.editing.rule_form import FieldError
 from payerkg.errors import (
     EditingOff,
     EditRefused,
@@ -51,6 +54,9 @@ SESSION_S = 8 * 3600
 MAX_SESSIONS = 1_000
 MAX_FORM_BYTES = 256 * 1024 + 8 * 1024
 """The API's largest rule document, and room for the form's other fields."""
+MAX_FIELDS = 10
+MAX_RULE_FORM_FIELDS = 1_000
+"""A rule form sends one field per chosen value (codes groups, modifiers, ...)."""
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 
 
@@ -199,6 +205,93 @@ async def rollback(request: Request, served: ServedDep) -> Response:
     return _edit_page(request, served, visitor, committed=committed)
 
 
+@router.get("/edit/new")
+def new_rule_page(request: Request, served: ServedDep) -> Response:
+    """The rule form (editors): every choice from the graph and the facet registry."""
+    visitor = _admitted(_visitor(request), "editor")
+    return _rule_form_page(request, served, visitor)
+
+
+@router.post("/edit/new/preview")
+async def preview_rule(request: Request, served: ServedDep) -> Response:
+    """The Turtle a rule form makes, with its problems, conflicts and what-if; nothing applied."""
+    visitor = await _posting(request, "editor", MAX_RULE_FORM_FIELDS)
+    form: FormData = request.state.edit_form
+    base = editing.editable(served).current()
+    draft = await run_in_threadpool(editing.rule_from_form, base, _values(form))
+    if draft.rule is None:
+        return _rule_form_page(request, served, visitor, 422, form, _field_errors(draft.errors))
+    try:
+        dry = await run_in_threadpool(editing.dry_run, base, draft.rule, form.get("supersedes") == "on")
+    except PayerKGError as error:
+        status = status_for(error)
+        return _rule_form_page(request, served, visitor, status, form, _error(error), turtle=draft.rule)
+    return _rule_form_page(request, served, visitor, form=form, turtle=draft.rule, dry_run=dry)
+
+
+@router.post("/edit/new/submit")
+async def submit_rule(request: Request, served: ServedDep) -> Response:
+    """The rule a form makes, checked and stored as a new revision with its reason."""
+    visitor = await _posting(request, "editor", MAX_RULE_FORM_FIELDS)
+    form: FormData = request.state.edit_form
+    turtle = None
+    try:
+        _writable(request, served)
+        draft = await run_in_threadpool(editing.rule_from_form, served.current(), _values(form))
+        if draft.rule is None:
+            return _rule_form_page(request, served, visitor, 422, form, _field_errors(draft.errors))
+        turtle = draft.rule
+        change = RuleChange(
+            turtle, _reason(form), _number(form, "base_revision"), form.get("supersedes") == "on"
+        )
+        committed = await run_in_threadpool(
+            editing.commit, served, change, visitor.caller.name, visitor.caller.role
+        )
+    except PayerKGError as error:
+        status = status_for(error)
+        return _rule_form_page(request, served, visitor, status, form, _error(error), turtle=turtle)
+    return _rule_form_page(request, served, visitor, committed=committed)
+
+
+def _rule_form_page(
+    request: Request,
+    served: ServedGraph,
+    visitor: Visitor,
+    status: int = 200,
+    form: FormData | None = None,
+    errors: dict[str, str] | None = None,
+    **shown: object,
+) -> Response:
+    head = served.current()
+    return page(
+        "rule_form.html",
+        status,
+        visitor=visitor,
+        editable=served.editable and request.app.state.settings.editing,
+        head=head.revision_number,
+        revision=head.revision,
+        choices=editing.rule_form_choices(head),
+        values=_values(form) if form is not None and shown.get("committed") is None else {},
+        errors=errors or {},
+        turtle=shown.get("turtle"),
+        dry_run=shown.get("dry_run"),
+        committed=shown.get("committed"),
+    )
+
+
+def _values(form: FormData) -> dict[str, list[str]]:
+    """Each field's values as sent (a multiple choice sends one per value)."""
+    return {name: [str(v) for v in form.getlist(name)] for name in dict.fromkeys(form.keys())}
+
+
+def _field_errors(errors: list[FieldError]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for error in errors:
+        shown = f"{error.message} ({error.code})"
+        found[error.field] = f"{found[error.field]}; {shown}" if error.field in found else shown
+    return found
+
+
 def _edit_page(
     request: Request,
     served: ServedGraph,
@@ -247,16 +340,20 @@ def _visitor(request: Request) -> Visitor:
     return Visitor(Caller(name, role), session.csrf, session_id)
 
 
-async def _posting(request: Request, minimum: str) -> Visitor:
+async def _posting(request: Request, minimum: str, max_fields: int = MAX_FIELDS) -> Visitor:
     """The visitor of a post, refused unless their role reaches ``minimum``; a post by session
     must come from this origin and carry the session's CSRF token."""
     visitor = _visitor(request)
-    request.state.edit_form = form = await _form(request)
+    request.state.edit_form = form = await _form(request, max_fields)
     if visitor.session_id is not None:
         _same_origin(request)
         sent = str(form.get("csrf") or "")
         if not hmac.compare_digest(sent.encode(), visitor.csrf.encode()):
             raise Forbidden("the form's CSRF token is missing or stale: reload the page and try again")
+    return _admitted(visitor, minimum)
+
+
+def _admitted(visitor: Visitor, minimum: str) -> Visitor:
     if visitor.caller.role == "anonymous":
         raise NotAuthenticated("sign in with an API key at /edit first")
     if not visitor.may(minimum):
@@ -271,7 +368,7 @@ def _same_origin(request: Request) -> None:
         raise Forbidden("a form posted from another site is refused")
 
 
-async def _form(request: Request) -> FormData:
+async def _form(request: Request, max_fields: int = MAX_FIELDS) -> FormData:
     body = await read_capped(request, MAX_FORM_BYTES)
 
     async def stream() -> AsyncGenerator[bytes, None]:
@@ -280,7 +377,9 @@ async def _form(request: Request) -> FormData:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/x-www-form-urlencoded":
         return FormData()
-    return await FormParser(request.headers, stream(), max_fields=10, max_part_size=MAX_FORM_BYTES).parse()
+    return await FormParser(
+        request.headers, stream(), max_fields=max_fields, max_part_size=MAX_FORM_BYTES
+    ).parse()
 
 
 def _sessions(request: Request) -> Sessions:
