@@ -1,10 +1,12 @@
 """User journeys in a real browser (Chromium) against a real service process: ask and read an
 answer with its sources, follow the shared URL, compare payers and follow a cell, download the
-CSV, and print an answer. Each journey leaves a screenshot in build/browser/."""
+CSV, print an answer, and propose rules as an editor (as Turtle, and from the rule form). Each
+journey leaves a screenshot in build/browser/."""
 
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -196,6 +198,40 @@ def test_an_editor_proposes_a_rule_sees_it_answered_and_an_admin_rolls_it_back(
     admin.close()
     page.goto(question)
     assert page.inner_text("#answer-title") == "Determination: unknown"
+
+
+def test_an_editor_proposes_a_rule_from_the_form_reads_its_turtle_and_what_if_and_submits_it(
+    service: ServiceProcess, page: Page
+) -> None:
+    fixture = json.loads((Path(__file__).parents[1] / "editing" / "rule-form-uhc-rpm-2027.json").read_text())
+    question = service.url + "/?payer=uhc-commercial&code=99457&date=2027-03-01&modality=audio-video"
+    page.goto(question)
+    assert page.inner_text("#answer-title") == "Determination: unknown"
+    page.goto(service.url + "/edit")
+    page.fill("#field-key", KEYS["editor"])
+    page.click("#sign-in-form button")
+    page.click("#new-rule-link")
+    page.wait_for_selector("#rule-form")
+    for name, value in fixture["form"].items():
+        field = f"#field-{name}"
+        if page.eval_on_selector(field, "e => e.tagName") == "SELECT":
+            page.select_option(field, value)
+        elif value:
+            page.fill(field, value)
+    page.click("#preview-button")
+    page.wait_for_selector("#dry-run")
+    assert page.inner_text("#dry-run-title") == "Would be accepted"
+    assert "rv:test-form-uhc-rpm-2027-01-01 a pk:RuleVersion" in page.inner_text("#rule-turtle")
+    from axe_playwright_python.sync_playwright import Axe
+
+    violations = Axe().run(page).response["violations"]
+    assert [v["id"] for v in violations if v["impact"] in ("serious", "critical")] == []
+    page.fill("#field-reason", "UHC RPM by video from 2027 (browser test of the rule form)")
+    page.click("#submit-button")
+    page.wait_for_selector("#committed")
+    page.screenshot(path=screenshot_path("edit-form"), full_page=True)
+    page.goto(question)
+    assert page.inner_text("#answer-title") == "Determination: covered"
 
 
 PAGES = {

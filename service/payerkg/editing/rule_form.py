@@ -164,7 +164,7 @@ def _read_choices(policy: PolicyGraph) -> FormChoices:
             found[str(term)] = Choice(value, label, str(term))
         return sorted(found.values(), key=lambda c: (c.label.lower(), c.value))
 
-    facets = []
+    facets: list[FacetField] = []
     for facet in FACETS:
         values = members(facet.vocabulary) if facet.vocabulary is not None else _yes_no()
         for kind, prop in (("for", facet.scope), ("requires", facet.requirement)):
@@ -269,7 +269,7 @@ class _Reader:
         return found
 
     def pick_many(self, name: str, choices: list[Choice], words: str) -> tuple[URIRef, ...]:
-        found = []
+        found: list[URIRef] = []
         for value in self.many(name):
             term = _find(choices, value)
             if term is None:
@@ -331,7 +331,7 @@ def read_rule_form(policy: PolicyGraph, values: Mapping[str, Sequence[str]], tod
 
     rule_id = read.ident("rule_id", "rule id", required=True)
     existing = _versions_of(policy, rule_id)
-    new_rule = None
+    new_rule: NewRule | None = None
     if rule_id is not None and existing is None:
         kind = read.pick("rule_kind", choices.rule_kinds, "kind of the new rule", required=True)
         rule_label = read.text("rule_label", "label of the new rule", required=True)
@@ -357,7 +357,7 @@ def read_rule_form(policy: PolicyGraph, values: Mapping[str, Sequence[str]], tod
     if version_id is not None and (RV[version_id], None, None) in policy.dataset:
         message = "a version with this id is already in the graph; give another version id"
         read.fail("version_id", InvalidParameter(message, "version_id"))
-    revises = None
+    revises: URIRef | None = None
     revised = read.ident("revises", "version it revises")
     if revised is not None:
         if existing is None or revised not in existing:
@@ -438,7 +438,7 @@ def _codes(policy: PolicyGraph, read: _Reader) -> tuple[URIRef, ...]:
         read.fail("codes", InvalidParameter(f"give at most {MAX_CODES} codes (or use a code group)", "codes"))
         return ()
     model = rule_model(policy)
-    found = []
+    found: list[URIRef] = []
     for notation in dict.fromkeys(notations):
         if not CODE_PATTERN.match(notation):
             read.fail(

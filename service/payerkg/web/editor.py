@@ -234,7 +234,7 @@ async def submit_rule(request: Request, served: ServedDep) -> Response:
     """The rule a form makes, checked and stored as a new revision with its reason."""
     visitor = await _posting(request, "editor", MAX_RULE_FORM_FIELDS)
     form: FormData = request.state.edit_form
-    turtle = None
+    turtle: str | None = None
     try:
         _writable(request, served)
         draft = await run_in_threadpool(editing.rule_from_form, served.current(), _values(form))
@@ -263,6 +263,7 @@ def _rule_form_page(
     **shown: object,
 ) -> Response:
     head = served.current()
+    committed = shown.get("committed")
     return page(
         "rule_form.html",
         status,
@@ -270,12 +271,12 @@ def _rule_form_page(
         editable=served.editable and request.app.state.settings.editing,
         head=head.revision_number,
         revision=head.revision,
-        choices=editing.rule_form_choices(head),
-        values=_values(form) if form is not None and shown.get("committed") is None else {},
+        choices=editing.rule_form_choices(head) if committed is None else None,
+        values=_values(form) if form is not None else {},
         errors=errors or {},
         turtle=shown.get("turtle"),
         dry_run=shown.get("dry_run"),
-        committed=shown.get("committed"),
+        committed=committed,
     )
 
 
