@@ -29,8 +29,9 @@ lint-code: install-dev
 	$(BIN)/mypy
 
 # Everything but the long runs kept beside a faster equivalent (they would double the time).
-# Two workers, one per core (pytest-xdist): 3,155 tests in 6 min 50 s on an idle 2-core machine
-# (2,434 took 6 min 49 s before the in-memory store's whole-graph reads moved to an Oxigraph copy).
+# Two workers, one per core (pytest-xdist): 3,198 tests in 8 min 4 s on a 2-core machine; 3,155
+# took 6 min 50 s before the rule form page and its browser journey, and 2,434 took 6 min 49 s
+# before the in-memory store's whole-graph reads moved to an Oxigraph copy.
 test: lint-code browser-deps
 	$(BIN)/pytest -m "not slow and not virtuoso" -n 2
 
