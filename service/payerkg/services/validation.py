@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
+from typing import Any, TypeVar
 
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.validation.encounter import DEFAULT_LIMITS, Limits, parse_encounter
@@ -82,15 +83,7 @@ def validate_batch(
     graph and compiled shapes (compiled here first) and send back finished text, not objects.
     """
     numbered = [(number, raw) for number, raw in enumerate(lines, start=1) if raw.strip()]
-    if workers <= 1 or len(numbered) < 4 * BATCH_CHUNK:
-        yield from (validate_line(policy, limits, item) for item in numbered)
-        return
-    compiled_shapes(policy)
-    global _BATCH_STATE
-    _BATCH_STATE = (policy, limits)
-    context = multiprocessing.get_context("fork")
-    with context.Pool(workers) as pool:
-        yield from pool.imap(_validate_forked, numbered, chunksize=BATCH_CHUNK)
+    return _fanned_out(policy, limits, numbered, validate_line, workers)
 
 
 def judge_batch(
@@ -103,12 +96,36 @@ def judge_batch(
 
 
 BATCH_CHUNK = 256
-_BATCH_STATE: tuple[PolicyGraph, Limits] | None = None  # what forked batch workers inherit
+Item = TypeVar("Item")
+Judged = TypeVar("Judged")
+# What forked batch workers inherit: the graph, the limits and the function that judges one item.
+_BATCH_STATE: tuple[PolicyGraph, Limits, Callable[[PolicyGraph, Limits, Any], Any]] | None = None
 
 
-def _validate_forked(item: tuple[int, bytes]) -> BatchRecord:
+def _fanned_out(
+    policy: PolicyGraph,
+    limits: Limits,
+    items: list[Item],
+    judge: Callable[[PolicyGraph, Limits, Item], Judged],
+    workers: int,
+) -> Iterator[Judged]:
+    """Each item judged, in order: in this process, or, with ``workers`` > 1 and enough items to pay
+    for the processes, shared among forked ones, which inherit the loaded graph and the compiled
+    shapes (compiled here first) and send back what ``judge`` returns."""
+    if workers <= 1 or len(items) < 4 * BATCH_CHUNK:
+        yield from (judge(policy, limits, item) for item in items)
+        return
+    compiled_shapes(policy)
+    global _BATCH_STATE
+    _BATCH_STATE = (policy, limits, judge)
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        yield from pool.imap(_judged_in_fork, items, chunksize=BATCH_CHUNK)
+
+
+def _judged_in_fork(item: Any) -> Any:
     assert _BATCH_STATE is not None
-    return validate_line(*_BATCH_STATE, item)
+    policy, limits, judge = _BATCH_STATE
+    return judge(policy, limits, item)
 
 
 @dataclass(frozen=True)
@@ -125,23 +142,10 @@ def claim_records(
     policy: PolicyGraph, claims: list[MappedEncounter], limits: Limits = DEFAULT_LIMITS, workers: int = 1
 ) -> Iterator[ClaimRecord]:
     """Judge claims already read, in order, as text records (the batch path of ``--batch``)."""
-    if workers <= 1 or len(claims) < 4 * BATCH_CHUNK:
-        yield from (_claim_record(policy, limits, claim) for claim in claims)
-        return
-    compiled_shapes(policy)
-    global _BATCH_STATE
-    _BATCH_STATE = (policy, limits)
-    context = multiprocessing.get_context("fork")
-    with context.Pool(workers) as pool:
-        yield from pool.imap(_claim_record_forked, claims, chunksize=BATCH_CHUNK)
+    return _fanned_out(policy, limits, claims, _claim_record, workers)
 
 
 def _claim_record(policy: PolicyGraph, limits: Limits, claim: MappedEncounter) -> ClaimRecord:
     verdict = ClaimVerdict.of(validate_mapped(policy, claim, limits))
     violated = tuple(sorted({f.rule for f in verdict.findings if f.severity == "violation" and f.rule}))
     return ClaimRecord(json.dumps(asdict(verdict)), verdict.no_violations, violated)
-
-
-def _claim_record_forked(claim: MappedEncounter) -> ClaimRecord:
-    assert _BATCH_STATE is not None
-    return _claim_record(*_BATCH_STATE, claim)
