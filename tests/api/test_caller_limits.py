@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from payerkg.api.app import create_app
@@ -38,13 +39,22 @@ def served() -> PolicyGraph:
 
 
 @contextmanager
-def running(calls: Sequence[Callable[[], object]], settle_s: float = 0.5) -> Iterator[list[object]]:
-    """Start each call on its own thread, let them get going, run the block, then join them."""
+def running(
+    calls: Sequence[Callable[[], object]], started: Callable[[], bool] | float
+) -> Iterator[list[object]]:
+    """Start each call on its own thread, wait until they have ``started`` (a condition polled, or
+    a settling time for a server in another process), run the block, then join them."""
     results: list[object] = []
     threads = [threading.Thread(target=lambda c=call: results.append(c())) for call in calls]
     for thread in threads:
         thread.start()
-    time.sleep(settle_s)
+    if callable(started):
+        give_up = time.monotonic() + T  # before the calls' own deadline
+        while not started() and time.monotonic() < give_up:
+            time.sleep(0.01)
+        assert started(), "the held calls did not start in time"
+    else:
+        time.sleep(started)
     try:
         yield results
     finally:
@@ -56,6 +66,15 @@ def timed(call: Callable[[], httpx.Response]) -> tuple[httpx.Response, float]:
     started = time.monotonic()
     response = call()
     return response, time.monotonic() - started
+
+
+def workers_held(client: TestClient, count: int) -> Callable[[], bool]:
+    """True once ``count`` SPARQL query workers of the client's app are taken."""
+    app = client.app
+    assert isinstance(app, FastAPI)
+    return lambda: (
+        getattr(app.state, "query_workers", None) is not None and (app.state.query_workers.in_use >= count)
+    )
 
 
 def retry_after(response: httpx.Response) -> int:
@@ -72,7 +91,7 @@ def test_a_caller_past_its_share_of_query_workers_gets_429_and_others_are_answer
         runaway = [
             lambda: client.get("/sparql", params={"query": RUNAWAY}, headers=auth("reader")).status_code
         ] * 2
-        with running(runaway) as statuses:
+        with running(runaway, workers_held(client, 2)) as statuses:
             third, elapsed = timed(
                 lambda: client.get("/sparql", params={"query": SMALL}, headers=auth("reader"))
             )
@@ -101,7 +120,7 @@ def test_when_every_worker_is_taken_a_query_gets_503_with_retry_after_at_once(se
             ]
             for role in ("reader", "integrator")
         ]
-        with running(runaway) as codes:
+        with running(runaway, workers_held(client, 2)) as codes:
             busy, elapsed = timed(
                 lambda: client.get("/sparql", params={"query": SMALL}, headers=auth("editor"))
             )
@@ -125,7 +144,7 @@ def test_requests_in_flight_are_capped_per_caller(served: PolicyGraph) -> None:
     )
     with TestClient(create_app(settings, policy=served), raise_server_exceptions=False) as client:
         held = [lambda: client.get("/sparql", params={"query": RUNAWAY}).status_code] * 2
-        with running(held):
+        with running(held, workers_held(client, 2)):
             refused = client.get("/payers")
             assert refused.status_code == 429 and refused.json()["code"] == "too_many_requests"
             assert retry_after(refused) >= 1

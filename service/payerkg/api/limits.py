@@ -106,6 +106,12 @@ class QueryWorkers:
         self._deadlines: dict[int, tuple[str, float]] = {}
         self._next = 0
 
+    @property
+    def in_use(self) -> int:
+        """How many workers are held now."""
+        with self._lock:
+            return len(self._deadlines)
+
     @asynccontextmanager
     async def slot(self, caller: str, deadline: float, wait_s: float) -> AsyncIterator[None]:
         """Hold a worker while the block runs; raise TooManyRequests or QueryBusy at once or after
