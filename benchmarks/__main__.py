@@ -26,12 +26,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pyshacl
 import rdflib
 
-from benchmarks.claim_formats import to_837p, to_fhir_bundle
+from benchmarks.claim_formats import CPT, to_837p, to_fhir_bundle
 from benchmarks.encounters import generate
 from payerkg import __version__
 from payerkg.coverage.answer import CoverageQuestion, coverage
@@ -47,6 +48,9 @@ MODALITIES = [None, "audio-video", "audio-only", "remote-monitoring"]
 LOCATIONS = [None, "home", "facility"]
 STATUSES = [None, "new", "established"]
 SCENARIOS = ("coverage", "validation", "batch", "http", "formats", "pages")
+
+
+FHIR = "application/fhir+json"
 
 
 @dataclass
@@ -256,8 +260,12 @@ def bench_fhir_http(base: str, n: int) -> list[Timing]:
         def post(body: bytes, media: str) -> None:
             client.post("/validate", content=body, headers={"content-type": media}).raise_for_status()
 
+        def refused(body: bytes) -> None:
+            assert client.post("/validate", content=body, headers={"content-type": FHIR}).status_code == 422
+
         native = [json.dumps(e).encode() for e in encounters]
         bundles = [json.dumps(to_fhir_bundle(e)).encode() for e in encounters]
+        hostile = [json.dumps(repeated_modifiers(to_fhir_bundle(e))).encode() for e in encounters[:20]]
         return [
             timed(
                 "validation, HTTP, one per call", [lambda b=b: post(b, "application/json") for b in native]
@@ -267,7 +275,21 @@ def bench_fhir_http(base: str, n: int) -> list[Timing]:
                 [lambda b=b: post(b, "application/fhir+json") for b in bundles],
                 "the same encounters as Claim, Patient and PractitionerRole",
             ),
+            timed(
+                "FHIR Bundles with 2,500 repeated modifiers, HTTP, refused",
+                [lambda b=b: refused(b) for b in hostile],
+                "a hostile payload: issue 20's budget is 2 s each",
+            ),
         ]
+
+
+def repeated_modifiers(bundle: dict[str, Any]) -> dict[str, Any]:
+    """The bundle with its claim's first item carrying one modifier 2,500 times (422 invalid_claim)."""
+    for entry in bundle["entry"]:
+        if entry["resource"]["resourceType"] == "Claim":
+            item = entry["resource"]["item"][0]
+            item["modifier"] = [{"coding": [{"system": CPT, "code": "95"}]}] * 2500  # any code, repeated
+    return bundle
 
 
 def _free_port() -> int:
