@@ -18,6 +18,7 @@ import hashlib
 import json
 import threading
 import uuid
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -343,6 +344,24 @@ def graph_at(store: Store, number: int, records: list[RevisionRecord] | None = N
     return dataset
 
 
+_FILES: weakref.WeakKeyDictionary[Store, tuple[frozenset[URIRef], list[Graph]]] = weakref.WeakKeyDictionary()
+_FILES_LOCK = threading.Lock()
+
+
+def file_graphs(store: Store) -> list[Graph]:
+    """The graphs of the shipped files in a store, read once per store: they never change after
+    seeding (a store whose file graphs are not the ones read is read again)."""
+    names = frozenset(name for name in store.graph_names() if name.startswith(str(FILE_GRAPH)))
+    with _FILES_LOCK:
+        kept = _FILES.get(store)
+        if kept is not None and kept[0] == names:
+            return kept[1]
+    graphs = [store.graph(name) for name in sorted(names)]
+    with _FILES_LOCK:
+        _FILES[store] = (names, graphs)
+    return graphs
+
+
 class GraphViews:
     """The graph at any revision as a read-only view: the store's file graphs (read once) and each
     edit in force (parsed once). For reading a few subjects at several revisions, where
@@ -350,7 +369,7 @@ class GraphViews:
 
     def __init__(self, store: Store, records: list[RevisionRecord]) -> None:
         self.records = records
-        self.files = [store.graph(name) for name in store.graph_names() if name.startswith(str(FILE_GRAPH))]
+        self.files = file_graphs(store)
         self.edits: dict[int, Graph] = {}
 
     def at(self, number: int) -> Graph:

@@ -215,20 +215,22 @@ def rule_history(served: ServedGraph, rule_id: str, audit: bool) -> RuleHistory:
 
 
 def rule_revisions(
-    served: ServedGraph, rule_id: str, audit: bool, limit: int = RULE_REVISIONS
+    served: ServedGraph, rule: str, audit: bool, limit: int = RULE_REVISIONS
 ) -> list[RuleRevision]:
-    """The newest ``limit`` revisions that touched a rule, newest first, each with the diff of the
-    rule's statements from the revision before it; author, role and reason only with ``audit``.
-    A fixed graph, or a rule nobody edited since the files were loaded, has none."""
+    """The newest ``limit`` revisions that touched a rule (its IRI, as ``rule_history`` gives it),
+    newest first, each with the diff of the rule's statements from the revision before it; author,
+    role and reason only with ``audit``. A fixed graph, or a rule nobody edited since the files
+    were loaded, has none."""
     if not served.editable:
         return []
-    rule = URIRef(catalog.rule_history(served.current(), rule_id).rule)
     records = revisions.log(served.store)
-    touched = [record for record in records if str(rule) in record.rules][-limit:]
+    touched = [record for record in records if rule in record.rules][-limit:]
+    if not touched:
+        return []
     views = revisions.GraphViews(served.store, records)
     found = []
     for record in reversed(touched):
-        changed = diff.rule_diff(views.at(record.number - 1), views.at(record.number), rule)
+        changed = diff.rule_diff(views.at(record.number - 1), views.at(record.number), URIRef(rule))
         found.append(RuleRevision(record.view(audit), changed.view(), diff.render_text(changed)))
     return found
 

@@ -200,7 +200,7 @@ def rule_page(
     history = editing.rule_history(served, rule, audit=False)
     sources = {v.iri: coverage.version_sources(policy, v.iri) for v in history.versions}
     audit = editor.visitor_of(request).may("admin")
-    changes = editing.rule_revisions(served, rule, audit)
+    changes = editing.rule_revisions(served, history.rule, audit)
     return page(
         "rule.html",
         rule_id=rule,
