@@ -20,7 +20,7 @@ from tests.service_process import ServiceProcess
 from tests.web.conftest import screenshot_path
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, FilePayload, Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.process]
 TIMEOUT_MS = 15_000
@@ -258,9 +258,8 @@ def test_validate_a_batch_see_its_progress_then_its_findings_and_download_them(
     page.add_init_script(PROGRESS_SEEN)
     page.goto(service.url + "/check")
     page.select_option("#field-format", "ndjson")
-    page.set_input_files(
-        "#field-file", files=[{"name": "batch.ndjson", "mimeType": "application/x-ndjson", "buffer": batch}]
-    )
+    upload: FilePayload = {"name": "batch.ndjson", "mimeType": "application/x-ndjson", "buffer": batch}
+    page.set_input_files("#field-file", files=[upload])
     page.click("#check-form button[value=page]")
     page.wait_for_selector("#findings", timeout=60_000)
     seen = page.evaluate("window.progressSeen")

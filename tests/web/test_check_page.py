@@ -18,6 +18,7 @@ from payerkg.api.app import create_app
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.settings import Settings
 from payerkg.web import validation as validate_page
+from payerkg.web.rendering import PAGE_POLICY
 from tests.support.html import Element, parse_html
 
 DAY = (Path(__file__).resolve().parents[2] / "docs" / "examples" / "day.ndjson").read_bytes()
@@ -88,7 +89,7 @@ def test_a_batch_page_streams_its_progress_before_its_findings(
     upload = {"file": ("day.ndjson", DAY, "application/x-ndjson")}
     with client.stream("POST", "/check", data={"format": "ndjson"}, files=upload) as response:
         assert response.status_code == 200
-        assert response.headers["content-security-policy"] == validate_page.PAGE_POLICY
+        assert response.headers["content-security-policy"] == PAGE_POLICY
         assert response.headers["cache-control"] == "no-store"
         chunks = list(response.iter_text())
     total = len(DAY.splitlines())

@@ -160,10 +160,17 @@ def _streamed(policy: PolicyGraph, limits: Limits, body: bytes, values: dict[str
     seconds (and one at the start and the end), then the findings and their downloads."""
     lines = body.splitlines()
     total = sum(1 for line in lines if line.strip())
-    context = {"values": values, "errors": {}, "outcome": None, "downloads": [], "formats": FORMATS}
-    head, middle, tail = render("check.html", stream_mark=STREAM_MARK, total=total, **context).split(
-        STREAM_MARK
+    form = render(
+        "check.html",
+        values=values,
+        errors={},
+        outcome=None,
+        downloads=[],
+        formats=FORMATS,
+        stream_mark=STREAM_MARK,
+        total=total,
     )
+    head, middle, tail = form.split(STREAM_MARK)
 
     def progress(done: int) -> str:
         return render("check_progress.html", done=done, total=total)
