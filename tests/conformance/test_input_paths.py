@@ -297,3 +297,148 @@ def test_a_blank_node_label_never_reaches_a_finding(policy: PolicyGraph) -> None
     result = validate_encounter(policy, encounter)
     assert result.findings
     assert "123456789" not in json.dumps(result.to_dict())
+
+
+JSON_LD = "application/ld+json"
+LD_OPTIONS = {"documentLoader": load_context}
+FORMS = {
+    "expanded": lambda doc: jsonld.expand(doc, LD_OPTIONS),
+    "compacted": lambda doc: jsonld.compact(jsonld.expand(doc, LD_OPTIONS), CONTEXT_URL, LD_OPTIONS),
+    "compacted-inline-context": lambda doc: jsonld.compact(
+        jsonld.expand(doc, LD_OPTIONS), context_document(), LD_OPTIONS
+    ),
+    "flattened": lambda doc: jsonld.flatten(doc, None, LD_OPTIONS),
+    "flattened-compacted": lambda doc: jsonld.flatten(doc, CONTEXT_URL, LD_OPTIONS),
+}
+
+
+def both_json_ld_paths(document: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any, bool]:
+    """The document framed by pyld (as before) and by the path in use: payerkg's compact form, or
+    the refusal; and whether the path in use left it to pyld."""
+
+    def framed() -> Any:
+        try:
+            return encounter_module.framed_encounter(document)
+        except InputError as error:
+            return f"{error.code}: {error.message} ({error.pointer})"
+
+    with monkeypatch.context() as patch:
+        patch.setattr(encounter_module, "compact_form", lambda *_: None)
+        old = framed()
+    left: list[Any] = []
+    read = encounter_module.compact_form
+
+    def recorded(*args: Any) -> Any:
+        result = read(*args)
+        left.append(result is None)
+        return result
+
+    with monkeypatch.context() as patch:
+        patch.setattr(encounter_module, "compact_form", recorded)
+        new = framed()
+    return old, new, any(left)
+
+
+@pytest.mark.parametrize("form", sorted(FORMS))
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_shipped_encounters_as_json_ld_read_as_before(
+    policy: PolicyGraph, monkeypatch: pytest.MonkeyPatch, name: str, form: str
+) -> None:
+    compact = {"@context": CONTEXT_URL, **{k: v for k, v in SHIPPED[name].items() if k != "@context"}}
+    document = FORMS[form](compact)
+    old, new, left_to_pyld = both_json_ld_paths(document, monkeypatch)
+    assert new == old
+    assert not left_to_pyld
+    body = json.dumps(document).encode()
+    assert findings(policy, parse_encounter(body, JSON_LD)) == findings(
+        policy, parse_encounter(json.dumps(SHIPPED[name]).encode(), "application/json")
+    )
+
+
+def expanded_example() -> dict[str, Any]:
+    compact = {
+        "@context": CONTEXT_URL,
+        **{k: v for k, v in SHIPPED["encounter.example.json"].items() if k != "@context"},
+    }
+    document: dict[str, Any] = jsonld.expand(compact, LD_OPTIONS)[0]
+    return document
+
+
+P = "https://w3id.org/payerkg/ontology#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+
+
+def changed(**changes: Any) -> Any:
+    """The expanded example with some properties replaced (None: removed)."""
+    document = expanded_example()
+    for key, value in changes.items():
+        if value is None:
+            document.pop(P + key, None)
+        else:
+            document[P + key if not key.startswith("@") else key] = value
+    return [document]
+
+
+def line(**changes: Any) -> Any:
+    first = dict(expanded_example()[P + "line"][0])
+    first.update({P + k: v for k, v in changes.items()})
+    return changed(line=[first])
+
+
+JSON_LD_VARIANTS: dict[str, Any] = {
+    "minutes-typed-string": line(minutes=[{"@value": "32", "@type": XSD + "integer"}]),
+    "minutes-float": line(minutes=[{"@value": 32.0}]),
+    "minutes-huge": line(minutes=[{"@value": 2**60}]),
+    "minutes-string": line(minutes=[{"@value": "32"}]),
+    "minutes-twice": line(minutes=[{"@value": 32}, {"@value": 33}]),
+    "code-number": line(code=[{"@value": 99214}]),
+    "code-language": line(code=[{"@value": "99214", "@language": "en"}]),
+    "code-typed-token": line(code=[{"@value": "99214", "@type": XSD + "token"}]),
+    "code-typed-date": line(code=[{"@value": "2025-01-01", "@type": XSD + "date"}]),
+    "modifier-repeated": line(modifier=[{"@value": "93"}, {"@value": "93"}]),
+    "modifier-list": line(modifier=[{"@list": [{"@value": "93"}]}]),
+    "date-untyped": changed(dateOfService=[{"@value": "2025-05-01"}]),
+    "date-typed-compact-iri": changed(dateOfService=[{"@value": "2025-05-01", "@type": "xsd:date"}]),
+    "date-twice": changed(
+        dateOfService=[
+            {"@value": "2025-05-01", "@type": XSD + "date"},
+            {"@value": "2025-06-01", "@type": XSD + "date"},
+        ]
+    ),
+    "date-none": changed(dateOfService=None),
+    "lines-empty": changed(line=[]),
+    "lines-none": changed(line=None),
+    "rural-string": changed(patientLocation=[{P + "rural": [{"@value": "false"}]}]),
+    "patient-named-by-iri": changed(
+        patient=[{"@id": "urn:x:patient", P + "patientStatus": [{"@value": "new"}]}]
+    ),
+    "patient-shared-blank-node": [
+        dict(expanded_example(), **{P + "patient": [{"@id": "_:p"}], P + "practitioner": [{"@id": "_:p"}]}),
+        {"@id": "_:p", P + "patientStatus": [{"@value": "new"}]},
+    ],
+    "typed-node": changed(**{"@type": [P + "Encounter"]}),
+    "unknown-property": changed(**{"https://x.test/p": [{"@value": "x"}]}),
+    "extra-node": [*changed(), {"@id": "urn:x:other", P + "code": [{"@value": "1"}]}],
+    "two-encounters": [*changed(), dict(expanded_example(), **{"@id": "urn:payerkg:encounter:other"})],
+    "blank-encounter": changed(**{"@id": "_:e"}),
+    "id-relative-name": changed(**{"@id": "visit-17"}),
+    "id-relative-path": changed(**{"@id": "a/visit-17"}),
+    "id-relative-dots": changed(**{"@id": "./visit-17"}),
+    "id-relative-fragment": changed(**{"@id": "#visit-17"}),
+    "id-file": changed(**{"@id": "file:///home/biller/visit-17"}),
+    "id-under-pk": changed(**{"@id": P + "visit-17"}),
+    "id-empty": changed(**{"@id": ""}),
+    "named-graph": [{"@id": "urn:g", "@graph": changed()}],
+    "graph-at-top": {
+        "@context": CONTEXT_URL,
+        "@graph": [{k: v for k, v in SHIPPED["encounter.example.json"].items() if k != "@context"}],
+    },
+    "not-json-ld": [{"@id": 5}],
+    "no-encounter-node": [{"https://x.test/p": [{"@value": 1}]}],
+}
+
+
+@pytest.mark.parametrize("name", sorted(JSON_LD_VARIANTS))
+def test_json_ld_pyld_frames_its_own_way_reads_as_before(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    old, new, _ = both_json_ld_paths(JSON_LD_VARIANTS[name], monkeypatch)
+    assert new == old

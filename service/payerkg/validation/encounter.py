@@ -30,6 +30,7 @@ from payerkg.errors import (
 from payerkg.graph.dataset import default_data_root
 from payerkg.jsondoc import JSONObject
 from payerkg.namespaces import PK
+from payerkg.validation.json_ld import Term, compact_form, context_terms
 from payerkg.validation.turtle import read_turtle
 
 CONTEXT_URL = "https://w3id.org/payerkg/context/encounter.jsonld"
@@ -180,11 +181,20 @@ def framed_encounter(document: Any) -> JSONObject:
     processor (pyld), so that it means the same graph and goes through the same checks.
 
     Nothing is fetched: the only context allowed is payerkg's, by its IRI or written out; it is
-    given to the processor from the package, and any other load is refused.
+    given to the processor from the package, and any other load is refused. pyoxigraph's parser
+    reads the document when its statements say the framed form back exactly (``compact_form``).
     """
+    document = _with_local_context(document)
+    framed = compact_form(document, _context_terms(), _context_prefixes())
+    if framed is None:  # what pyoxigraph's reading might not give as pyld frames it
+        framed = _framed_by_pyld(document)
+    framed["id"] = encounter_id(str(framed["id"]))
+    return {"@context": CONTEXT_URL, **framed}
+
+
+def _framed_by_pyld(document: Any) -> JSONObject:
     from pyld import jsonld  # imported when needed: the plain JSON path does without it
 
-    document = _with_local_context(document)
     frame = {"@context": context_document()["@context"], "date_of_service": {}}
     try:
         framed: JSONObject = jsonld.frame(document, frame, {"documentLoader": _no_loading})
@@ -201,8 +211,18 @@ def framed_encounter(document: Any) -> JSONObject:
         raise InvalidEncounter(
             "a JSON-LD encounter must be exactly one node, named by an IRI, with pk:dateOfService", "body"
         )
-    framed["id"] = encounter_id(str(framed["id"]))
-    return {"@context": CONTEXT_URL, **framed}
+    return framed
+
+
+@cache
+def _context_terms() -> dict[str, Term]:
+    return context_terms(context_document()["@context"])
+
+
+@cache
+def _context_prefixes() -> tuple[str, ...]:
+    context = context_document()["@context"]
+    return tuple(v for v in context.values() if isinstance(v, str) and v.endswith(("#", "/")))
 
 
 def encounter_id(iri: str) -> str:
