@@ -489,6 +489,8 @@ def _from_turtle(text: str, limits: Limits) -> Encounter:
 def _nests_deeper(triples: list[Triple], most: int) -> bool:
     """Whether blank nodes nest (``[ ... [ ... ] ]``) more than ``most`` levels below the nodes
     named by IRIs; counted only when there are enough blank nodes to do so."""
+    if len(triples) <= most:  # each level takes a statement
+        return False
     children: dict[Identifier, list[Identifier]] = {}
     for s, _, o in triples:
         if isinstance(o, BNode):
