@@ -22,6 +22,7 @@ from payerkg.graph.dataset import PolicyGraph, default_data_root
 from payerkg.validation import encounter as encounter_module
 from payerkg.validation import turtle as turtle_module
 from payerkg.validation.encounter import CONTEXT_URL, Encounter, context_document, parse_encounter
+from payerkg.validation.json_ld import compact_form
 from payerkg.validation.turtle import Triple, rdflib_triples
 from payerkg.validation.validate import validate_encounter
 
@@ -326,7 +327,7 @@ def both_json_ld_paths(document: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[
         patch.setattr(encounter_module, "compact_form", lambda *_: None)
         old = framed()
     left: list[Any] = []
-    read = encounter_module.compact_form
+    read = compact_form
 
     def recorded(*args: Any) -> Any:
         result = read(*args)
@@ -434,6 +435,29 @@ JSON_LD_VARIANTS: dict[str, Any] = {
         "@graph": [{k: v for k, v in SHIPPED["encounter.example.json"].items() if k != "@context"}],
     },
     "not-json-ld": [{"@id": 5}],
+    # Found by mutating the shipped forms: a processor types a boolean under a coerced term (RDF
+    # says "true"^^xsd:date), values and nodes under one property come out of order, and a
+    # second node with a date of service makes two encounters.
+    "date-boolean-under-the-coerced-term": {
+        "@context": CONTEXT_URL,
+        **{k: v for k, v in SHIPPED["encounter.example.json"].items() if k != "@context"},
+        "date_of_service": True,
+    },
+    "line-value-before-line-node": changed(line=[{"@value": 1}, *expanded_example()[P + "line"]]),
+    "line-value-after-line-node": changed(line=[*expanded_example()[P + "line"], {"@value": 1}]),
+    "line-number-before-line-compacted": {
+        "@context": CONTEXT_URL,
+        **{k: v for k, v in SHIPPED["encounter.example.json"].items() if k != "@context"},
+        "lines": [1, *SHIPPED["encounter.example.json"]["lines"]],
+    },
+    "date-on-the-patient-too": changed(
+        patient=[
+            {
+                P + "patientStatus": [{"@value": "new"}],
+                P + "dateOfService": [{"@value": "2025-01-01", "@type": XSD + "date"}],
+            }
+        ]
+    ),
     "no-encounter-node": [{"https://x.test/p": [{"@value": 1}]}],
 }
 

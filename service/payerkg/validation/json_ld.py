@@ -70,23 +70,30 @@ def compact_form(document: Any, terms: dict[str, Term], prefixes: tuple[str, ...
     """The one encounter of a JSON-LD document (its contexts checked and written out) in payerkg's
     compact form, ``id`` as a processor writes the node's IRI; or None, and pyld frames it, when
     the document holds what its RDF statements cannot say back exactly: a float, a typed or
-    language-tagged string (a date on ``date_of_service`` aside), an ``@id`` that is neither absolute
-    nor a plain name, a property or type outside the context, a node named by an IRI below the
-    encounter, a blank node used twice, or not exactly one node with ``date_of_service``.
+    language-tagged string (a date on ``date_of_service`` aside), a number or boolean under
+    ``date_of_service``, an ``@id`` that is neither absolute nor a plain name, a property or type
+    outside the context, a node named by an IRI below the encounter, a blank node used twice,
+    nodes and values under one property, or not exactly one node with ``date_of_service``.
     ``prefixes`` are the context's prefix IRIs (a node IRI under one compacts to a prefixed name).
     """
     try:
-        _check_values(document)
+        _check_values(document, {term.name for term in terms.values() if term.datatype is not None})
         return _compact(document, terms, prefixes)
     except _Framed:
         return None
 
 
-def _check_values(document: Any) -> None:
+def _check_values(document: Any, coerced: set[str]) -> None:
+    """Refuse (to pyld) what RDF statements cannot say back: see ``compact_form``. A term with a
+    type coercion must hold strings: processors type a number or boolean under it too."""
     stack = [document]
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
+            for name in coerced.intersection(item):
+                values = item[name] if isinstance(item[name], list) else [item[name]]
+                if not all(isinstance(value, str | dict) for value in values):
+                    raise _Framed
             if "@value" in item:
                 value, datatype = item["@value"], item.get("@type")
                 if set(item) - {"@value", "@type"} or (datatype is not None and not isinstance(value, str)):
@@ -118,12 +125,12 @@ def _compact(document: Any, terms: dict[str, Term], prefixes: tuple[str, ...]) -
             if not isinstance(quad.graph_name, pyoxigraph.DefaultGraph):
                 raise _Framed
             subject = _node(s)
-            if p.value == _DATE_OF_SERVICE and subject.startswith("<"):
+            if p.value == _DATE_OF_SERVICE:
                 named.append(subject)
             statements.setdefault(subject, {}).setdefault(p.value, {})[_object(o)] = None
     except SyntaxError:
         raise _Framed from None
-    if len(named) != 1:
+    if len(named) != 1 or not named[0].startswith("<"):
         raise _Framed
     seen = {named[0]}
     framed = _node_fields(named[0], statements, terms, seen)
@@ -165,6 +172,8 @@ def _node_fields(
     for predicate, objects in statements.get(node, {}).items():
         term = terms.get(predicate)
         if term is None:
+            raise _Framed
+        if len({isinstance(o, str) for o in objects}) > 1:  # nodes and values: order not kept
             raise _Framed
         values = [_value(o, term, statements, terms, seen) for o in objects]
         fields[term.name] = values if term.is_set or len(values) > 1 else values[0]
