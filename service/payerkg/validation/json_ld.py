@@ -101,8 +101,8 @@ def _check_values(document: Any, coerced: set[str]) -> None:
                 if datatype is not None and datatype not in (XSD_DATE, "xsd:date"):
                     raise _Framed
             for key in ("@id", "id"):
-                name = item.get(key)
-                if isinstance(name, str) and not name.startswith("_:") and not _absolute_or_plain(name):
+                iri = item.get(key)
+                if isinstance(iri, str) and not iri.startswith("_:") and not _absolute_or_plain(iri):
                     raise _Framed
             stack.extend(value for key, value in item.items() if key != "@context")  # payerkg's
         elif isinstance(item, list):
