@@ -10,12 +10,12 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyshacl
 from rdflib import Graph, URIRef
 from rdflib.namespace import SH
 from rdflib.term import Node
 
 from payerkg.graph.dataset import PolicyGraph, default_data_root, load_dataset
+from payerkg.validation.shacl.production import validate_graph
 
 POLICY_SHAPES = "shapes/policy/"
 
@@ -66,27 +66,15 @@ def lint(policy: PolicyGraph, focus: Collection[URIRef] | None = None) -> list[P
 def _shape_problems(
     policy: PolicyGraph, data: Graph, shapes: Graph, focus: Collection[URIRef] | None
 ) -> Iterable[Problem]:
-    focus_nodes = list(focus) if focus is not None else None
-    conforms, report, _ = pyshacl.validate(
-        data,
-        shacl_graph=shapes,
-        allow_warnings=True,
-        focus_nodes=focus_nodes,  # type: ignore[arg-type]
-    )
-    if conforms:
-        return
-    assert isinstance(report, Graph)
-    # Top-level results only: nested sh:detail results repeat a parent's finding.
-    for result in report.objects(None, SH.result):
-        if report.value(result, SH.resultSeverity) != SH.Violation:
+    """The policy shapes' violations, by the compiled engine (the shapes are SHACL Core, so it
+    needs no pyshacl: a whole-graph lint takes a fraction of a second instead of seconds)."""
+    for result in validate_graph(data, shapes).results:
+        if result.severity != SH.Violation or (focus is not None and result.focus not in focus):
             continue
-        node = report.value(result, SH.focusNode)
-        message = report.value(result, SH.resultMessage)
-        path = report.value(result, SH.resultPath)
-        text = str(message) if message is not None else "violates a policy shape"
-        if path is not None and message is None:
-            text = f"{text} ({path})"
-        yield _problem(policy, node, text)
+        text = result.message or "violates a policy shape"
+        if result.path is not None and result.message is None:
+            text = f"{text} ({result.path})"
+        yield _problem(policy, result.focus, text)
 
 
 def _problem(policy: PolicyGraph, focus: Node | None, message: str) -> Problem:
