@@ -58,7 +58,7 @@ class OxigraphStore(Store):
 
     def nquads(self) -> bytes:
         """The whole content as N-Quads."""
-        return bytes(self._store.dump(format=self._ox.RdfFormat.N_QUADS))
+        return self._store.dump(format=self._ox.RdfFormat.N_QUADS) or b""
 
     def dataset(self) -> Dataset:
         """The whole content as an rdflib Dataset, term by term: blank nodes keep their labels, so
@@ -68,13 +68,13 @@ class OxigraphStore(Store):
         quads = []
         for quad in self._store.quads_for_pattern(None, None, None, None):
             name = quad.graph_name
-            key = name.value if type(name).__name__ == "NamedNode" else ""
+            key = name.value if isinstance(name, self._ox.NamedNode) else ""
             if key not in graphs:
                 graphs[key] = dataset.graph(URIRef(key)) if key else dataset.default_context
             quads.append(
                 (_from_ox(quad.subject), _from_ox(quad.predicate), _from_ox(quad.object), graphs[key])
             )
-        dataset.addN(quads)  # type: ignore[arg-type]
+        dataset.addN(quads)
         return dataset
 
     def select(self, name: str, bindings: Mapping[str, Identifier]) -> list[Row]:
