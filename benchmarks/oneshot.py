@@ -79,8 +79,10 @@ def measure(runs: int, before: Path | None) -> list[Timed]:
             (floor, FLOOR, lambda i: base)
         ]
 
-        def cold(i: int) -> dict[str, str]:
-            return base | {"PAYERKG_CACHE_DIR": str(folder / f"cold-{i}")}
+        cold_runs = iter(range(1_000_000))
+
+        def cold(i: int) -> dict[str, str]:  # a new, empty folder for every cold run
+            return base | {"PAYERKG_CACHE_DIR": str(folder / f"cold-{next(cold_runs)}")}
 
         def off(i: int) -> dict[str, str]:
             return base | {"PAYERKG_SNAPSHOTS": "false"}
