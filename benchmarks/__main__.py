@@ -35,6 +35,8 @@ import rdflib
 
 from benchmarks.claim_formats import CPT, to_837p, to_fhir_bundle
 from benchmarks.encounters import generate
+from benchmarks.oneshot import measure as measure_oneshot
+from benchmarks.oneshot import table as oneshot_table
 from payerkg import __version__
 from payerkg.coverage.answer import CoverageQuestion, coverage
 from payerkg.graph.dataset import load_dataset
@@ -49,7 +51,8 @@ MODALITIES = [None, "audio-video", "audio-only", "remote-monitoring"]
 LOCATIONS = [None, "home", "facility"]
 STATUSES = [None, "new", "established"]
 BEFORE_AND_AFTER = "## Before and after"
-SCENARIOS = ("coverage", "validation", "batch", "http", "formats", "pages", "inputs")
+SCENARIOS = ("coverage", "validation", "batch", "http", "formats", "pages", "inputs", "oneshot")
+ONESHOT_RUNS = 7
 
 
 FHIR = "application/fhir+json"
@@ -531,12 +534,17 @@ def main() -> None:
     args = parser.parse_args()
     before = other_load()
     if args.only:
-        print("\n".join(scenario_rows(args, set(args.only))))
+        print("\n".join(scenario_rows(args, set(args.only) - {"oneshot"})))
+        if "oneshot" in args.only:  # a table of its own: each command against the import floor
+            print("\n".join(oneshot_table(measure_oneshot(ONESHOT_RUNS, None))))
         print(other_load_text(before))
         return
 
     load_seconds, rss_mb, triples = bench_startup()  # first: its peak memory is start-up's alone
-    rows = scenario_rows(args, set(SCENARIOS))
+    rows = scenario_rows(args, set(SCENARIOS) - {"oneshot"})
+    oneshot_before = other_load()
+    oneshot = oneshot_table(measure_oneshot(ONESHOT_RUNS, None))
+    oneshot_load = other_load_text(oneshot_before)
     load_text = other_load_text(before)
     command = (
         f".venv/bin/python -m benchmarks --answers {args.answers} --encounters {args.encounters} "
@@ -568,6 +576,15 @@ def main() -> None:
         "| scenario | count | per second | p50 ms | p95 ms | p99 ms | vs pyshacl | note |",
         "|---|---|---|---|---|---|---|---|",
         *rows,
+        "",
+        "## One-shot commands",
+        "",
+        'Each command a new process, as a user runs it, against `python -c "import rdflib, pyoxigraph"`',
+        f"in the same run, in turns; median of {ONESHOT_RUNS} (`benchmarks/oneshot.py`; only these rows:",
+        "`.venv/bin/python -m benchmarks --only oneshot`). Cold: an empty cache folder (parse, build, save",
+        f"the start-up snapshot); warm: the snapshot of this revision is read. {oneshot_load}",
+        "",
+        *oneshot,
         "",
         "Growth with the policy graph (synthetic payers x codes x versions up to 10^7 statements) on the",
         "in-memory, embedded Oxigraph and remote stores: `docs/benchmarks-scale.md` (`make bench-scale`).",

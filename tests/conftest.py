@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,16 @@ import pytest
 from payerkg.graph.dataset import PolicyGraph, default_data_root, load_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def snapshot_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Start-up snapshots of commands run by the tests go to a folder of this session, never to
+    the user's cache (child processes inherit it)."""
+    folder = tmp_path_factory.mktemp("payerkg-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PAYERKG_CACHE_DIR", str(folder))
+        yield folder
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+FHIR_JSON = "application/fhir+json"
+"""FHIR R4 resources as JSON (``validation/formats/fhir.py`` reads them)."""
+X12_MEDIA = "application/edi-x12"
+"""X12 interchanges (``validation/formats/x12.py`` reads 837P claims)."""
+
 
 @dataclass(frozen=True)
 class MediaRange:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from payerkg.errors import StoreError
-from payerkg.sparql_endpoint.query import QueryLimits
-from payerkg.stores import MemoryStore, Store
-from payerkg.stores.oxigraph import OxigraphStore
-from payerkg.stores.remote import RemoteStore
-from payerkg.validation.encounter import Limits
+
+if TYPE_CHECKING:  # imported where used: a one-shot command loads no HTTP client or JSON Schema
+    from payerkg.sparql_endpoint.query import QueryLimits
+    from payerkg.stores import Store
+    from payerkg.validation.encounter import Limits
 
 
 class Settings(BaseSettings):
@@ -22,6 +22,12 @@ class Settings(BaseSettings):
 
     data_dir: Path | None = None
     """Folder holding ontology/, shapes/ and policies/; default: the data shipped with the package."""
+
+    cache_dir: Path | None = None
+    """Where commands keep start-up snapshots of the graph (one per revision); default:
+    ``$XDG_CACHE_HOME/payerkg``, else ``~/.cache/payerkg``."""
+    snapshots: bool = True
+    """Whether commands load and save start-up snapshots (PAYERKG_SNAPSHOTS=false: never)."""
 
     store: Literal["memory", "oxigraph", "remote"] = "memory"
     """Where the graph lives (docs/deployment.md): in this process, in an embedded on-disk Oxigraph
@@ -81,11 +87,17 @@ class Settings(BaseSettings):
     def open_store(self) -> Store:
         """The configured store (empty or seeded; see payerkg.editing.revisions)."""
         if self.store == "memory":
+            from payerkg.stores import MemoryStore
+
             return MemoryStore()
         if self.store == "oxigraph":
             if self.store_path is None:
                 raise StoreError("PAYERKG_STORE=oxigraph needs PAYERKG_STORE_PATH (a folder)")
+            from payerkg.stores.oxigraph import OxigraphStore
+
             return OxigraphStore(self.store_path)
+        from payerkg.stores.remote import RemoteStore
+
         query, update = self.store_query_url, self.store_update_url
         if not (query and update):
             raise StoreError(
@@ -94,7 +106,11 @@ class Settings(BaseSettings):
         return RemoteStore(query, update, timeout_s=self.store_timeout_s)
 
     def encounter_limits(self) -> Limits:
+        from payerkg.validation.encounter import Limits
+
         return Limits(self.max_encounter_bytes, self.max_encounter_depth, self.max_encounter_triples)
 
     def query_limits(self) -> QueryLimits:
+        from payerkg.sparql_endpoint.query import QueryLimits
+
         return QueryLimits(self.sparql_timeout_s, self.sparql_max_rows, self.sparql_max_memory_mb)

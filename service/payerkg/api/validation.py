@@ -18,7 +18,7 @@ from payerkg.api.limits import batch_cap
 from payerkg.api.problems import answered_as, problems_for
 from payerkg.errors import NotAcceptable, TooLarge
 from payerkg.jsondoc import JSONObject
-from payerkg.media import negotiate
+from payerkg.media import FHIR_JSON, X12_MEDIA, negotiate
 from payerkg.services import validation
 from payerkg.services.validation import validate_batch
 from payerkg.validation.encounter import (
@@ -27,9 +27,8 @@ from payerkg.validation.encounter import (
     example_encounter,
     json_schema,
 )
-from payerkg.validation.formats.fhir import FHIR_JSON, operation_outcome
+from payerkg.validation.formats.fhir import operation_outcome
 from payerkg.validation.formats.mapped import ClaimFileVerdict, MappedResult
-from payerkg.validation.formats.x12 import X12_MEDIA
 from payerkg.validation.validate import Verdict
 
 router = APIRouter(tags=["validation"])

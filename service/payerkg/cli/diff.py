@@ -9,19 +9,18 @@ import tarfile
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rdflib import Graph
 
 from payerkg.cli.common import fail
 from payerkg.cli.editing import ServerKeyOption, ServerOption, local_store
-from payerkg.client import ServiceClient
-from payerkg.editing import revisions
-from payerkg.editing.diff import diff_graphs, render_text
 from payerkg.errors import InvalidParameter, PayerKGError, StoreLocked
 from payerkg.graph.dataset import GRAPH_FOLDERS, load_dataset
 from payerkg.settings import Settings
+
+if TYPE_CHECKING:
+    from rdflib import Graph
 
 
 def graph_for(argument: str, repository: Path | None = None) -> Graph:
@@ -58,6 +57,8 @@ def diff_command(
     if server:
         _diff_on_service(server, key, before, after, output)
         return
+    from payerkg.editing.diff import diff_graphs, render_text
+
     graphs = []
     for argument in (before, after):
         try:
@@ -80,6 +81,8 @@ def _graph_at_revision(number: str) -> Graph:
     """The graph at a revision of the configured store (PAYERKG_STORE...)."""
     if not number.isdigit():
         raise InvalidParameter("a revision is written rev:N with N a revision number")
+    from payerkg.editing import revisions
+
     return revisions.graph_at(local_store(Settings()), int(number))
 
 
@@ -88,6 +91,8 @@ def _diff_on_service(server: str, key: str | None, before: str, after: str, outp
     numbers = [argument.removeprefix("rev:") for argument in (before, after)]
     if not all(a.startswith("rev:") and n.isdigit() for a, n in zip((before, after), numbers, strict=True)):
         fail("with --server both arguments are revisions of the service's store, written rev:N")
+    from payerkg.client import ServiceClient
+
     try:
         found = ServiceClient(server, key).get("/diff", {"from": int(numbers[0]), "to": int(numbers[1])})
     except PayerKGError as error:

@@ -8,21 +8,20 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from payerkg import key_file
 from payerkg.access import ROLES, key_digest
 from payerkg.cli.common import current_policy, fail
-from payerkg.client import ServiceClient
-from payerkg.editing import revisions
-from payerkg.editing.what_if import questions_from_cases
 from payerkg.errors import EditRefused, InvalidParameter, PayerKGError, StoreError, StoreLocked
-from payerkg.services import editing
 from payerkg.settings import Settings
-from payerkg.stores import Store
-from payerkg.validation.encounter import Encounter, parse_encounter
+
+# Revisions, the editing service and the HTTP client are imported by the commands that use them.
+if TYPE_CHECKING:
+    from payerkg.stores import Store
+    from payerkg.validation.encounter import Encounter
 
 store_app = typer.Typer(help="The configured store (PAYERKG_STORE): seed it, show its head.")
 audit_app = typer.Typer(help="The audit log of accepted changes.")
@@ -33,6 +32,8 @@ T = TypeVar("T")
 @store_app.command("seed")
 def store_seed() -> None:
     """Load the shipped policy files into an empty store as revision 1 (once, before replicas start)."""
+    from payerkg.editing import revisions
+
     settings = Settings()
     head = _on_store(lambda store: revisions.seed(store, settings.data_dir))
     typer.echo(f"seeded revision {head.number} ({head.hash[:12]})")
@@ -41,6 +42,8 @@ def store_seed() -> None:
 @store_app.command("info")
 def store_info() -> None:
     """The store's newest revision."""
+    from payerkg.editing import revisions
+
     head = _on_store(revisions.head)
     if head is None:
         fail("the store holds no revision yet; run `payerkg store seed`")
@@ -61,6 +64,8 @@ ServerKeyOption = Annotated[
 def audit_verify(server: ServerOption = None, key: ServerKeyOption = None) -> None:
     """Recompute the audit log's hash chain: exit 0 intact, 1 tampered or broken, 2 when no store
     could be read. With --server (an admin key) the running service checks its own store."""
+    from payerkg.client import ServiceClient
+
     if server:
         answer = _ask(lambda: ServiceClient(server, key).get("/audit/verify"))
         problems = [str(p) for p in answer.get("problems", [])] if isinstance(answer, dict) else []
@@ -76,6 +81,8 @@ def audit_verify(server: ServerOption = None, key: ServerKeyOption = None) -> No
 
 
 def _verified(store: Store) -> list[str]:
+    from payerkg.editing import revisions
+
     if revisions.head(store) is None:
         raise StoreError("the store holds no revision, so no audit log to verify")
     return revisions.verify(store)
@@ -84,6 +91,9 @@ def _verified(store: Store) -> list[str]:
 @audit_app.command("log")
 def audit_log(server: ServerOption = None, key: ServerKeyOption = None) -> None:
     """Every accepted change, oldest first, one JSON object a line (--server: an admin key)."""
+    from payerkg.client import ServiceClient
+    from payerkg.editing import revisions
+
     if server:
         records = _ask(lambda: ServiceClient(server, key).get("/audit"))
         for record in records if isinstance(records, list) else []:
@@ -197,6 +207,9 @@ def what_if_command(
     if server:
         _what_if_on_service(server, key, text, encounters, questions, supersedes, output)
         return
+    from payerkg.editing.what_if import questions_from_cases
+    from payerkg.services import editing
+
     settings = Settings()
     typer.echo(f"checking against {describe_store(settings)}", err=True)
     try:
@@ -233,6 +246,8 @@ def _what_if_on_service(
     output: str,
 ) -> None:
     """The same check by the running service (POST /rules/dry-run, an editor key)."""
+    from payerkg.client import ServiceClient
+
     change: dict[str, object] = {
         "rule": text,
         "reason": "dry run",
@@ -329,6 +344,8 @@ def _read_json(path: Path) -> object:
 
 
 def _read_encounters(path: Path) -> list[Encounter]:
+    from payerkg.validation.encounter import parse_encounter
+
     try:
         lines = path.read_bytes().splitlines()
     except OSError as error:

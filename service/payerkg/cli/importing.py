@@ -8,18 +8,16 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from payerkg.cli.common import current_policy, fail, parse_date
-from payerkg.editing import revisions
-from payerkg.editing.proposals import conflict_text
 from payerkg.errors import DataFileError, EditRefused, PayerKGError
-from payerkg.importers import hcpcs
-from payerkg.importers.run import Kind, import_file
-from payerkg.importers.tables import SourceFile
 from payerkg.settings import Settings
+
+if TYPE_CHECKING:  # the importers (and their spreadsheet reader) load when a command runs
+    from payerkg.importers.run import Kind
 
 import_app = typer.Typer(help="Import CMS's published files (the telehealth list, PPRRVU, HCPCS).")
 
@@ -50,6 +48,9 @@ def pfs_rvu(
 def hcpcs_command(file: FileArg, year: YearOpt) -> None:
     """Compare the HCPCS Level II annual file's add and termination dates with the graph's code
     validity; exit 1 when they differ (code nodes are edited in policies/codes/codes.ttl)."""
+    from payerkg.importers import hcpcs
+    from payerkg.importers.tables import SourceFile
+
     try:
         differences = hcpcs.compare(current_policy(Settings()), SourceFile.read(file))
     except PayerKGError as error:
@@ -64,6 +65,11 @@ def hcpcs_command(file: FileArg, year: YearOpt) -> None:
 
 
 def _import(kind: Kind, file: Path, year: int, published: str, url: str | None, dry_run: bool) -> None:
+    from payerkg.editing import revisions
+    from payerkg.editing.proposals import conflict_text
+    from payerkg.importers.run import import_file
+    from payerkg.importers.tables import SourceFile
+
     day = parse_date(published, "published")
     assert day is not None
     settings = Settings()

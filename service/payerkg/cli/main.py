@@ -7,7 +7,7 @@ import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,18 +17,18 @@ from payerkg.cli.editing import audit_app, key_app, store_app, what_if_command
 from payerkg.cli.importing import import_app
 from payerkg.cli.shacl import shacl_command
 from payerkg.cli.telehealth_list import telehealth_list_doc_command
-from payerkg.coverage.answer import CoverageAnswer, CoverageQuestion
-from payerkg.coverage.matrix import render_markdown
 from payerkg.errors import PayerKGError
-from payerkg.graph.dataset import PolicyGraph
 from payerkg.graph.facets import by_name
-from payerkg.services import cds_hooks, coverage, validation
-from payerkg.services.validation import validate_batch
+from payerkg.media import FHIR_JSON
 from payerkg.settings import Settings
-from payerkg.validation.formats.fhir import FHIR_JSON, operation_outcome
-from payerkg.validation.formats.mapped import ClaimsSummary, ClaimVerdict, MappedResult
-from payerkg.validation.lint import lint_files
-from payerkg.validation.validate import ValidationResult
+
+# The services, engines and formats are imported by the commands that use them: a one-shot
+# `payerkg coverage` loads no validation engine, FHIR model, X12 reader or web framework.
+if TYPE_CHECKING:
+    from payerkg.coverage.answer import CoverageAnswer
+    from payerkg.graph.dataset import PolicyGraph
+    from payerkg.validation.formats.mapped import ClaimVerdict, MappedResult
+    from payerkg.validation.validate import ValidationResult
 
 app = typer.Typer(
     help="payerkg: payer telehealth rules as a dated, cited knowledge graph.",
@@ -44,6 +44,8 @@ def lint(
     ] = None,
 ) -> None:
     """Check the policy graph (and extra rule files) against the policy shapes."""
+    from payerkg.validation.lint import lint_files
+
     try:
         problems = lint_files(paths or [], Settings().data_dir)
     except PayerKGError as error:
@@ -65,6 +67,8 @@ def values(output: Annotated[str, typer.Option("--format", help="text or json")]
     """The values each facet of a coverage question takes, as the graph's vocabularies define them."""
     if output not in ("text", "json"):
         fail("--format must be text or json")
+    from payerkg.services import coverage
+
     known = coverage.facet_values(current_policy(Settings()))
     if output == "json":
         typer.echo(json.dumps(known, indent=2))
@@ -109,6 +113,9 @@ def coverage_command(
     """What a payer requires for a code on a date of service, and why."""
     if output not in ("text", "json"):
         fail("--format must be text or json")
+    from payerkg.coverage.answer import CoverageQuestion
+    from payerkg.services import coverage
+
     try:
         policy = current_policy(Settings())
         question = CoverageQuestion(
@@ -244,6 +251,8 @@ def validate(
         fail("--format must be text, json or fhir")
     if bool(files) == bool(batch):
         fail("give encounter files, or --batch FILE.ndjson, but not both")
+    from payerkg.services import validation
+
     settings = Settings()
     policy = current_policy(settings)
     if batch is not None:
@@ -279,6 +288,8 @@ def validate(
         if output == "json":
             typer.echo(json.dumps({"file": str(path), **result.to_dict()}))
         elif output == "fhir":
+            from payerkg.validation.formats.fhir import operation_outcome
+
             typer.echo(json.dumps(operation_outcome(answer, result)))
         else:
             typer.echo(render_findings(str(path), result, answer))
@@ -309,6 +320,9 @@ def _validate_claim_file(
 ) -> int:
     """An 837P file: read whole (any refusal exits 2 before a claim is judged), then one verdict
     per claim with a progress bar, and a summary. ``each`` prints every claim's findings as text."""
+    from payerkg.services import validation
+    from payerkg.validation.formats.mapped import ClaimsSummary
+
     try:
         raw = path.read_bytes()
     except OSError as error:
@@ -360,6 +374,8 @@ def render_claim(name: str, verdict: ClaimVerdict) -> str:
 
 
 def _validate_batch(policy: PolicyGraph, path: Path, settings: Settings, output: str) -> int:
+    from payerkg.services.validation import validate_batch
+
     try:
         raw = path.read_bytes()
     except OSError as error:
@@ -402,6 +418,8 @@ def cds_hook(
         body = request.read_bytes()
     except OSError as error:
         fail(f"{request}: cannot read ({error.strerror})")
+    from payerkg.services import cds_hooks
+
     settings = Settings()
     try:
         answer = cds_hooks.answer_hook(
@@ -425,6 +443,9 @@ def matrix(
         fail("--format must be text, json or markdown")
     day = parse_date(date_of_service, "date")
     assert day is not None
+    from payerkg.coverage.matrix import render_markdown
+    from payerkg.services import coverage
+
     try:
         table = coverage.matrix(current_policy(Settings()), day, codes)
     except PayerKGError as error:
@@ -449,6 +470,8 @@ def conflicts(
     """Every conflict in the graph: rules for one payer and code that disagree over shared dates."""
     if output not in ("text", "json"):
         fail("--format must be text or json")
+    from payerkg.services import coverage
+
     found = coverage.conflicts(current_policy(Settings()), parse_date(as_of, "as-of"))
     if output == "json":
         typer.echo(json.dumps([asdict(c) for c in found], indent=2))
@@ -473,6 +496,8 @@ def review(
     """Rule versions oldest review first, with evidence level and sources: what to check next."""
     if output not in ("text", "json"):
         fail("--format must be text or json")
+    from payerkg.services import coverage
+
     try:
         entries = coverage.review(current_policy(Settings()), payer, older_than)
     except PayerKGError as error:

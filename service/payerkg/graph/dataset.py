@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from rdflib import Dataset, Graph, URIRef
 from rdflib.plugins.parsers.notation3 import BadSyntax
@@ -22,6 +22,22 @@ from payerkg.namespaces import FILE_GRAPH
 from payerkg.stores import MemoryStore, Store, new_dataset
 
 V = TypeVar("V")
+
+
+class SavedView(Protocol):
+    """A view a start-up snapshot can keep (``graph/snapshot.py``): its state as data, and the
+    view again from that state on the same revision."""
+
+    def saved_state(self) -> object: ...
+
+    @classmethod
+    def restore(cls, policy: PolicyGraph, state: object) -> SavedView: ...
+
+
+def view_name(kind: object) -> str:
+    """The name a view's state is saved under: its class's module and name."""
+    return f"{getattr(kind, '__module__', '')}.{getattr(kind, '__qualname__', repr(kind))}"
+
 
 GRAPH_FOLDERS = ("ontology", "shapes", "policies")
 CASE_FOLDER = "cases"
@@ -114,14 +130,32 @@ class PolicyGraph:
     # Re-entrant: one view may be built from another (compiled shapes from the rule model).
     _views_lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _dataset: Dataset | None = field(default=None, repr=False)
+    saved_views: dict[str, Callable[[], object]] = field(default_factory=dict, repr=False)
+    """Views saved in a start-up snapshot of this revision: a reader of each one's state, called
+    when the view is first asked for."""
 
     def view(self, kind: Callable[[PolicyGraph], V]) -> V:
         """The derived read-only view of this revision built by ``kind`` (a class taking the
-        graph), built once: the rule model, the validation shapes, the SPARQL endpoint's graphs."""
+        graph), built once: the rule model, the validation shapes, the SPARQL endpoint's graphs.
+        A view saved in a snapshot of this revision is restored rather than built."""
         with self._views_lock:
             if kind not in self._views:
-                self._views[kind] = kind(self)
+                saved = self.saved_views.pop(view_name(kind), None)
+                restore = getattr(kind, "restore", None)
+                if saved is not None and restore is not None:
+                    self._views[kind] = restore(self, saved())
+                else:
+                    self._views[kind] = kind(self)
             return cast(V, self._views[kind])
+
+    def view_states(self) -> dict[str, object]:
+        """The states of the views built so far that a snapshot can keep (``SavedView``)."""
+        with self._views_lock:
+            states = {name: saved() for name, saved in self.saved_views.items()}
+            for kind, built in self._views.items():
+                if hasattr(built, "saved_state") and hasattr(kind, "restore"):
+                    states[view_name(kind)] = cast(SavedView, built).saved_state()
+            return states
 
     def select(self, name: str, **bindings: Identifier) -> list[Row]:
         """Rows of the named query, run by the store, with RDF-term bindings."""

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import threading
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rdflib import Graph
-from rdflib.plugins.sparql import prepareQuery
-from rdflib.plugins.sparql.sparql import Query
-from rdflib.term import Identifier
+if TYPE_CHECKING:  # rdflib's SPARQL engine is imported by the first query, not by every command
+    from rdflib import Graph
+    from rdflib.plugins.sparql.sparql import Query
+    from rdflib.term import Identifier
 
 QUERY_PACKAGE = "payerkg.queries"
 
@@ -29,6 +29,8 @@ def prepared(name: str) -> Query:
     """The prepared form of ``queries/<name>.rq``; values are bound at run time with initBindings."""
     query = _PREPARED.get(name)
     if query is None:
+        from rdflib.plugins.sparql import prepareQuery
+
         with SPARQL_PARSER:
             query = _PREPARED.get(name) or prepareQuery(query_text(name))
             _PREPARED[name] = query

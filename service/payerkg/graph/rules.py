@@ -282,6 +282,47 @@ class RuleModel:
         """Payer -> the baselines whose rules are only its coverage floor (pk:inheritsCoverageFloorFrom)."""
         self.vocabulary = Vocabulary(self)
 
+    def saved_state(self) -> RuleModelState:
+        """What a start-up snapshot keeps: everything read so far, without the graph it came from."""
+        with self._lock:
+            return RuleModelState(
+                selected=dict(self._selected),
+                payers=dict(self._payers),
+                codes=dict(self._codes),
+                terms=dict(self.terms.cache),
+                citations=dict(self.terms.citation_cache),
+                revised_on=self.revised_on,
+                supersedes=self.supersedes,
+                complete=self.complete,
+                by_payer_code=dict(self._by_payer_code),
+                baselines=self.baselines,
+                floors=self.floors,
+                vocabulary=self.vocabulary.by_class,
+            )
+
+    @classmethod
+    def restore(cls, policy: PolicyGraph, state: object) -> RuleModel:
+        """The rule model of ``policy`` from a saved state of the same revision."""
+        assert isinstance(state, RuleModelState)
+        model = cls.__new__(cls)
+        model.policy = policy
+        model._lock = threading.Lock()
+        model._selected = state.selected
+        model._payers = state.payers
+        model._codes = state.codes
+        model.terms = TermReader(policy)
+        model.terms.cache = state.terms
+        model.terms.citation_cache = state.citations
+        model.revised_on = state.revised_on
+        model.supersedes = state.supersedes
+        model.complete = state.complete
+        model._by_payer_code = state.by_payer_code
+        model.baselines = state.baselines
+        model.floors = state.floors
+        model.vocabulary = Vocabulary.__new__(Vocabulary)
+        model.vocabulary.by_class = state.vocabulary
+        return model
+
     def select_once(self, name: str, **bindings: Identifier) -> list[Row]:
         """Rows of a named query, run once per revision and binding (a revision never changes)."""
         key = (name, frozenset(bindings.items()))
@@ -382,6 +423,24 @@ class RuleModel:
     def citations_of(self, subject: URIRef) -> list[Citation]:
         """The citations of a rule version (or a code), with their sources and evidence level."""
         return self.terms.citations(self.terms.version(subject))
+
+
+@dataclass
+class RuleModelState:
+    """A rule model as a start-up snapshot keeps it: plain data and RDF terms."""
+
+    selected: dict[tuple[str, frozenset[tuple[str, Identifier]]], list[Row]]
+    payers: dict[str, Payer]
+    codes: dict[str, Code | None]
+    terms: dict[Node, dict[URIRef, list[Node]]]
+    citations: dict[Node, list[Citation]]
+    revised_on: dict[URIRef, tuple[date, ...]]
+    supersedes: dict[URIRef, frozenset[URIRef]]
+    complete: bool
+    by_payer_code: dict[tuple[URIRef, URIRef], list[Candidate]]
+    baselines: dict[URIRef, list[URIRef]]
+    floors: dict[URIRef, frozenset[URIRef]]
+    vocabulary: dict[URIRef, dict[str, URIRef]]
 
 
 def rule_model(policy: PolicyGraph) -> RuleModel:

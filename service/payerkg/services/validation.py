@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
 from payerkg.graph.dataset import PolicyGraph
+from payerkg.media import FHIR_JSON, X12_MEDIA
 from payerkg.validation.encounter import DEFAULT_LIMITS, Limits, parse_encounter
-from payerkg.validation.formats.fhir import FHIR_JSON, read_fhir_claim
 from payerkg.validation.formats.mapped import (
     ClaimFileVerdict,
     ClaimsSummary,
@@ -19,7 +19,6 @@ from payerkg.validation.formats.mapped import (
     MappedResult,
     validate_mapped,
 )
-from payerkg.validation.formats.x12 import X12_MEDIA, read_837p
 from payerkg.validation.validate import (
     BatchRecord,
     LineVerdict,
@@ -42,6 +41,8 @@ def validate(
 def validate_fhir(policy: PolicyGraph, body: bytes, limits: Limits = DEFAULT_LIMITS) -> MappedResult:
     """One FHIR R4 Claim (alone or in a Bundle), read as an encounter and judged like one; each
     finding knows the Claim element it is about (docs/fhir.md)."""
+    from payerkg.validation.formats.fhir import read_fhir_claim  # FHIR's models: only when asked
+
     return validate_mapped(policy, read_fhir_claim(body, limits), limits)
 
 
@@ -56,6 +57,8 @@ def is_x12(media_type: str) -> bool:
 def read_x12(body: bytes, max_bytes: int) -> list[MappedEncounter]:
     """Every claim of an 837P file read as an encounter, or an ``InputError`` naming the segment
     position: the whole file is read before any claim is judged (docs/x12.md)."""
+    from payerkg.validation.formats.x12 import read_837p  # pyx12: only when asked
+
     return read_837p(body, max_bytes)
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
-from rdflib import Dataset, Graph, URIRef
+from rdflib import BNode, Dataset, Graph, URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.term import Identifier
 
@@ -22,22 +22,71 @@ class MemoryStore(Store):
     Whole-graph reads (a query with nothing bound, such as the rule model's index of every rule
     version) run on an in-memory Oxigraph copy of the current dataset, made at the first such read:
     rdflib's evaluator took 2 to 4 s for the index of the shipped graph, the copy and the query
-    0.3 s. Bound reads stay on rdflib, which alone can match a blank node."""
+    0.3 s. Bound reads stay on rdflib, which alone can match a blank node. A store read from a
+    start-up snapshot (``from_nquads``) has its Oxigraph copy first, and reads the rdflib
+    Dataset from it only when a read or an update needs one."""
 
     kind = "memory"
 
-    def __init__(self, dataset: Dataset | None = None) -> None:
-        self._dataset = dataset if dataset is not None else new_dataset()
+    def __init__(self, dataset: Dataset | None = None, load: Callable[[], Dataset] | None = None) -> None:
+        """With ``load``, the dataset is read by it when first needed (a start-up snapshot's)."""
+        self._current = dataset if dataset is not None or load is not None else new_dataset()
+        self._load = load
+        self._loading = threading.RLock()
         self._writing = threading.Lock()
         self._copying = threading.Lock()
         self._indexed: tuple[Dataset, OxigraphStore] | None = None
+        self._pending: bytes | None = None
+        self._mirror: OxigraphStore | None = None
+        """A copy that answers reads binding no blank node until the first update (``from_nquads``)."""
+
+    @classmethod
+    def from_nquads(cls, data: bytes) -> MemoryStore:
+        """A store holding the N-Quads ``data`` (a start-up snapshot's, ``nquads``): loaded into
+        Oxigraph, which answers every read that binds no blank node; the rdflib Dataset is made
+        from that copy (blank-node labels kept) only when something needs it."""
+        store = cls(load=lambda: store._mirrored().dataset())
+        store._pending = data
+        return store
+
+    def _mirrored(self) -> OxigraphStore:
+        """The copy made from ``from_nquads`` data, parsed when first read."""
+        with self._loading:
+            if self._pending is not None:
+                self._mirror, self._pending = OxigraphStore.from_nquads(self._pending), None
+            assert self._mirror is not None
+            return self._mirror
+
+    def nquads(self) -> bytes:
+        """The whole content as N-Quads, blank-node labels kept (``from_nquads`` reads it back)."""
+        return self._oxigraph_copy().nquads()
+
+    @property
+    def _dataset(self) -> Dataset:
+        if self._current is None:
+            with self._loading:
+                if self._current is None:
+                    assert self._load is not None
+                    self._current = self._load()
+        return self._current
+
+    @_dataset.setter
+    def _dataset(self, dataset: Dataset) -> None:
+        self._current = dataset
+        self._mirror = self._pending = None  # an update: the copy no longer mirrors the content
 
     def select(self, name: str, bindings: Mapping[str, Identifier]) -> list[Row]:
+        if (self._mirror is not None or self._pending is not None) and not any(
+            isinstance(term, BNode) for term in bindings.values()
+        ):
+            return self._mirrored().select(name, bindings)
         if bindings:
             return select(self._dataset, name, **bindings)
         return self._oxigraph_copy().select(name, bindings)
 
     def _oxigraph_copy(self) -> OxigraphStore:
+        if self._mirror is not None or self._pending is not None:
+            return self._mirrored()
         dataset = self._dataset  # updates replace it: a copy of this one stays a copy of it
         with self._copying:
             if self._indexed is None or self._indexed[0] is not dataset:

@@ -44,6 +44,39 @@ class OxigraphStore(Store):
         self.bulk_reads = len(self._store) <= BULK_READ_LIMIT
         self._texts: dict[str, str] = {}
 
+    @classmethod
+    def from_nquads(cls, data: bytes) -> OxigraphStore:
+        """An in-memory store holding the N-Quads ``data`` (as ``nquads`` wrote it), blank nodes
+        keeping their labels (``Store.load`` would rename them)."""
+        store = cls(None)
+        try:
+            store._store.extend(store._ox.parse(data, format=store._ox.RdfFormat.N_QUADS))
+        except (SyntaxError, ValueError) as exc:
+            raise StoreError(f"not N-Quads: {exc}") from None
+        store.bulk_reads = len(store._store) <= BULK_READ_LIMIT
+        return store
+
+    def nquads(self) -> bytes:
+        """The whole content as N-Quads."""
+        return self._store.dump(format=self._ox.RdfFormat.N_QUADS) or b""
+
+    def dataset(self) -> Dataset:
+        """The whole content as an rdflib Dataset, term by term: blank nodes keep their labels, so
+        a blank node one read returned is matched by the next (``snapshot`` parses a dump)."""
+        dataset = new_dataset()
+        graphs: dict[str, Graph] = {}
+        quads = []
+        for quad in self._store.quads_for_pattern(None, None, None, None):
+            name = quad.graph_name
+            key = name.value if isinstance(name, self._ox.NamedNode) else ""
+            if key not in graphs:
+                graphs[key] = dataset.graph(URIRef(key)) if key else dataset.default_context
+            quads.append(
+                (_from_ox(quad.subject), _from_ox(quad.predicate), _from_ox(quad.object), graphs[key])
+            )
+        dataset.addN(quads)
+        return dataset
+
     def select(self, name: str, bindings: Mapping[str, Identifier]) -> list[Row]:
         text = self._texts.get(name) or self._texts.setdefault(name, query_text(name))
         query, projected = substituted(text, bindings)

@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
-import jsonschema
+
+if TYPE_CHECKING:  # imported to explain a refusal: a valid encounter never loads it
+    import jsonschema
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import XSD
 from rdflib.term import Identifier
@@ -107,6 +109,8 @@ def _is_date(value: str) -> bool:
 
 @cache
 def _validator() -> jsonschema.Draft202012Validator:
+    import jsonschema
+
     return jsonschema.Draft202012Validator(json_schema(), format_checker=jsonschema.FormatChecker())
 
 

@@ -81,6 +81,14 @@ class ValidationResult(Verdict):
         return report_graph(self.results, self.shapes)
 
 
+@dataclass
+class ShapesState:
+    """A revision's shapes as a start-up snapshot keeps them."""
+
+    graph: Graph
+    facts: dict[tuple[Node, Node | None], tuple[Node | None, Node | None, tuple[Citation, ...]]]
+
+
 class _Shapes:
     """A revision's shapes: structural encounter shapes plus the derived rule shapes, the fast
     engine's compilation of them, and what each shape's findings say (path, rule, sources)."""
@@ -92,6 +100,18 @@ class _Shapes:
                 self.graph += policy.graph(identifier)
         self._compiled: CompiledShapes | None = None
         self.facts: dict[tuple[Node, Node | None], tuple[Node | None, Node | None, tuple[Citation, ...]]] = {}
+
+    def saved_state(self) -> ShapesState:
+        """What a start-up snapshot keeps: the shapes graph and the facts read so far. The
+        compiled engine is closures, built again from the graph when first used."""
+        return ShapesState(self.graph, dict(self.facts))
+
+    @classmethod
+    def restore(cls, policy: PolicyGraph, state: object) -> _Shapes:
+        assert isinstance(state, ShapesState)
+        shapes = cls.__new__(cls)
+        shapes.graph, shapes.facts, shapes._compiled = state.graph, state.facts, None
+        return shapes
 
     @property
     def compiled(self) -> CompiledShapes:

@@ -44,7 +44,6 @@ from payerkg.validation.formats.mapped import (
     shown,
 )
 
-FHIR_JSON = "application/fhir+json"
 CPT = "http://www.ama-assn.org/go/cpt"
 HCPCS = "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
 POS = "https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set"

@@ -30,7 +30,6 @@ from payerkg.validation.formats.mapped import (
     shown,
 )
 
-X12_MEDIA = "application/edi-x12"
 IMPLEMENTATION = "005010X222A1"
 SAFE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 MAX_CLAIMS = 100_000

@@ -10,8 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-import pyshacl
-from pyshacl.errors import ReportableRuntimeError
 from rdflib import BNode, Graph
 from rdflib.namespace import SH
 
@@ -80,7 +78,11 @@ def validate_graph(data: Graph, shapes: Graph) -> Validation:
 
 def pyshacl_results(shapes: Graph, data: Graph) -> list[Result]:
     """pyshacl's results, in the compiled engine's terms (a blank-node path is the source shape's
-    own sh:path node, whose structure the shapes graph holds)."""
+    own sh:path node, whose structure the shapes graph holds). pyshacl is imported here, when
+    shapes are left to it: a graph the compiled engine covers never loads it."""
+    import pyshacl
+    from pyshacl.errors import ReportableRuntimeError
+
     try:
         _, report, _ = pyshacl.validate(data, shacl_graph=shapes, allow_warnings=True)
     except ReportableRuntimeError as error:

@@ -1,0 +1,232 @@
+"""Start-up snapshots: the graph at a revision and the views built from it, saved in the user's
+cache folder so that a one-shot command loads them instead of parsing the Turtle files and
+rebuilding the rule model and the shapes.
+
+One file per revision, named by what it is a snapshot of (``SnapshotKey``: the data folder and
+the content hash of its files, or a store and its head revision). A snapshot is used only when
+its header names this format, this payerkg version and this key, and the payload's SHA-256
+matches; anything else (a changed file, an edit on the store, a truncated or corrupt file, a file
+another version wrote) is ignored and rebuilt. Files are written to a temporary name and moved
+into place with ``os.replace``, so processes that build at once each leave a whole snapshot and
+the last one stays; a reader sees the old file or the new one, never half of one.
+
+The dataset is kept as N-Quads (read back by Oxigraph, blank-node labels kept); the views' states
+(rule statements and indexes, the shapes graph) are pickles of rdflib terms and graphs and
+payerkg's own dataclasses, each unpickled when its view is first asked for. Pickle runs code a
+crafted file names, so a snapshot is read only if this user owns it and nobody else may write it
+(the folder is made private too): it is the user's own cache, written by payerkg, as trusted as
+the byte code Python caches beside its modules.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import pickle
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import rdflib
+
+from payerkg import __version__
+from payerkg.graph.dataset import PolicyGraph, load_dataset
+from payerkg.stores import MemoryStore
+
+FORMAT = 1
+MAGIC = b"payerkg-snapshot"
+KEPT = 8
+"""Snapshots kept in the folder: the newest, by when they were written."""
+SUFFIX = ".snapshot"
+PARTIAL = ".partial-"
+STALE_PARTIAL_S = 600
+
+
+def default_folder() -> Path:
+    """``$XDG_CACHE_HOME/payerkg``, else ``~/.cache/payerkg`` (PAYERKG_CACHE_DIR overrides both)."""
+    base = os.environ.get("XDG_CACHE_HOME") or ""
+    return (Path(base) if os.path.isabs(base) else Path.home() / ".cache") / "payerkg"
+
+
+@dataclass(frozen=True)
+class SnapshotKey:
+    """What a snapshot is of: a source (``files:<folder>``, ``oxigraph:<folder>``) at a revision
+    (a content hash, or a head revision's record hash)."""
+
+    source: str
+    revision: str
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(f"{self.source}\n{self.revision}".encode()).hexdigest()[:32]
+
+
+@dataclass
+class Saved:
+    """A snapshot's content: the revision's identity, its dataset and the states of its views,
+    each pickled apart and read when first needed (a coverage question reads no shapes). The
+    dataset is None for a store, which holds its own."""
+
+    revision: str
+    revision_number: int
+    content_hash: str
+    dataset: bytes | None
+    views: dict[str, bytes] = field(default_factory=dict)
+
+
+def shipped_files(
+    folder: Path, root: Path, content_hash: str, warm_up: Callable[[PolicyGraph], object]
+) -> PolicyGraph:
+    """The graph files under ``root`` (whose ``files_hash`` is ``content_hash``) as revision 1,
+    from a snapshot when one of this content is in ``folder``; otherwise parsed, warmed up with
+    ``warm_up`` (the views worth keeping) and saved there."""
+    key = SnapshotKey(f"files:{root}", content_hash)
+    saved = read(folder, key)
+    if saved is not None:
+        policy = PolicyGraph(
+            MemoryStore.from_nquads(saved.dataset or b""),
+            revision=saved.revision,
+            revision_number=saved.revision_number,
+            content_hash=saved.content_hash,
+            saved_views=_loaders(saved.views),
+        )
+        return policy
+    policy = load_dataset(root)
+    warm_up(policy)
+    _save(folder, key, policy, with_dataset=True)
+    return policy
+
+
+def with_saved_views(
+    folder: Path, source: str, head: str, policy: PolicyGraph, warm_up: Callable[[PolicyGraph], object]
+) -> PolicyGraph:
+    """``policy`` (a store's head revision, whose record hash is ``head``) with the views saved
+    for it in ``folder``; when there are none, warmed up with ``warm_up`` and its views saved."""
+    key = SnapshotKey(source, f"{head}-{policy.revision}")
+    saved = read(folder, key)
+    if saved is not None and saved.revision == policy.revision:
+        policy.saved_views = _loaders(saved.views)
+        return policy
+    warm_up(policy)
+    _save(folder, key, policy, with_dataset=False)
+    return policy
+
+
+def read(folder: Path, key: SnapshotKey) -> Saved | None:
+    """The snapshot of ``key`` in ``folder``, or None when there is none that can be trusted."""
+    path = folder / f"{key.digest}{SUFFIX}"
+    try:
+        with path.open("rb") as file:
+            if not _private(os.fstat(file.fileno())):
+                return None
+            header = file.readline()
+            payload = file.read()
+    except OSError:
+        return None
+    if header != _header(key, payload):
+        return None
+    try:
+        saved = pickle.loads(payload)
+    except Exception:  # a file that passed the digest yet does not load: treat it as absent
+        return None
+    return saved if isinstance(saved, Saved) else None
+
+
+def write(folder: Path, key: SnapshotKey, saved: Saved) -> None:
+    """Save ``saved`` as the snapshot of ``key``: whole or not at all. A folder that cannot be
+    written leaves no snapshot (the next command builds again), never an error."""
+    payload = pickle.dumps(saved, protocol=pickle.HIGHEST_PROTOCOL)
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=PARTIAL, suffix=SUFFIX)
+    except OSError:
+        return
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(_header(key, payload))
+            file.write(payload)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, folder / f"{key.digest}{SUFFIX}")
+    except OSError:
+        Path(temporary).unlink(missing_ok=True)
+        return
+    _prune(folder)
+
+
+@functools.cache
+def code_stamp() -> str:
+    """What the saved objects' classes depend on: payerkg's version and modules (by size and
+    modification time, so an edited checkout counts as another version) and rdflib's version."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256(f"{__version__} {rdflib.__version__}".encode())
+    for path in sorted(package.rglob("*.py")):
+        try:
+            status = path.stat()
+        except OSError:
+            continue
+        digest.update(f"{path.relative_to(package)} {status.st_size} {status.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def _header(key: SnapshotKey, payload: bytes) -> bytes:
+    digest = hashlib.sha256(payload).hexdigest()
+    return (
+        b" ".join(
+            [
+                MAGIC,
+                str(FORMAT).encode(),
+                __version__.encode(),
+                code_stamp().encode(),
+                key.digest.encode(),
+                digest.encode(),
+            ]
+        )
+        + b"\n"
+    )
+
+
+def _private(status: os.stat_result) -> bool:
+    """Owned by this user and writable by nobody else (where the system has owners)."""
+    getuid = getattr(os, "getuid", None)
+    if getuid is None:
+        return True
+    return status.st_uid == getuid() and not status.st_mode & 0o022
+
+
+def _save(folder: Path, key: SnapshotKey, policy: PolicyGraph, with_dataset: bool) -> None:
+    try:
+        store = policy.store
+        dataset = store.nquads() if with_dataset and isinstance(store, MemoryStore) else None
+        views = _pickled(policy)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return  # something that cannot be kept: no snapshot, and answers are the same without
+    write(folder, key, Saved(policy.revision, policy.revision_number, policy.content_hash, dataset, views))
+
+
+def _pickled(policy: PolicyGraph) -> dict[str, bytes]:
+    return {
+        name: pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+        for name, state in policy.view_states().items()
+    }
+
+
+def _loaders(views: dict[str, bytes]) -> dict[str, Callable[[], object]]:
+    return {name: functools.partial(pickle.loads, blob) for name, blob in views.items()}
+
+
+def _prune(folder: Path) -> None:
+    """Keep the ``KEPT`` newest snapshots; remove older ones, and partial files an interrupted
+    command left (those of a command still writing are younger than ``STALE_PARTIAL_S``)."""
+    now = time.time()
+    try:
+        found = [(path.stat().st_mtime, path) for path in folder.glob(f"*{SUFFIX}")]
+    except OSError:
+        return
+    whole = sorted(((t, p) for t, p in found if not p.name.startswith(PARTIAL)), reverse=True)
+    stale = [p for t, p in found if p.name.startswith(PARTIAL) and now - t > STALE_PARTIAL_S]
+    for path in [p for _, p in whole[KEPT:]] + stale:
+        path.unlink(missing_ok=True)

@@ -1,0 +1,218 @@
+"""Start-up snapshots (graph/snapshot.py) are correct, whatever their speed: a snapshot of other
+data or of an older store revision is never used, a corrupt one or one another version wrote is
+rebuilt, processes building at once leave one good snapshot, and answers are the same with and
+without one."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from payerkg.cli.common import current_policy, warm_up
+from payerkg.coverage.answer import CoverageQuestion, coverage
+from payerkg.editing import proposals, revisions
+from payerkg.editing.what_if import question_from
+from payerkg.graph import snapshot
+from payerkg.graph.dataset import PolicyGraph, default_data_root, files_hash, load_dataset
+from payerkg.jsondoc import JSONObject
+from payerkg.settings import Settings
+from payerkg.stores.oxigraph import OxigraphStore
+from payerkg.validation.encounter import parse_encounter
+from payerkg.validation.validate import ValidationResult, validate_encounter
+
+QUESTION = CoverageQuestion(payer="medicare", code="99213", date_of_service=date(2025, 6, 1))
+EDITS = Path(__file__).resolve().parents[1] / "editing"
+
+
+def _copy_data(root: Path) -> Path:
+    for folder in ("ontology", "shapes", "policies"):
+        shutil.copytree(default_data_root() / folder, root / folder)
+    return root
+
+
+def _snapshot_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob(f"*{snapshot.SUFFIX}"))
+
+
+def _load(folder: Path, root: Path) -> PolicyGraph:
+    return snapshot.shipped_files(folder, root, files_hash(root), warm_up)
+
+
+def _restored(policy: PolicyGraph) -> bool:
+    """Whether the graph came from a snapshot (its views are restored, not built)."""
+    return bool(policy.saved_views)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _copy_data(tmp_path_factory.mktemp("data"))
+
+
+def test_a_snapshot_is_used_for_the_same_files(tmp_path: Path, data: Path) -> None:
+    built = _load(tmp_path, data)
+    assert not _restored(built) and len(_snapshot_files(tmp_path)) == 1
+    again = _load(tmp_path, data)
+    assert _restored(again)
+    assert again.revision == built.revision
+    assert asdict(coverage(again, QUESTION)) == asdict(coverage(built, QUESTION))
+
+
+def test_a_snapshot_of_other_files_is_never_used(tmp_path: Path) -> None:
+    root = _copy_data(tmp_path / "data")
+    folder = tmp_path / "cache"
+    before = _load(folder, root)
+    medicare = root / "policies" / "medicare"
+    rule_file = sorted(medicare.glob("*.ttl"))[0]
+    rule_file.write_text(rule_file.read_text() + '\n<urn:x-test:changed> <urn:x-test:p> "changed" .\n')
+    after = _load(folder, root)
+    assert not _restored(after), "a snapshot of the old files was used"
+    assert after.content_hash == files_hash(root) != before.content_hash
+    assert after.revision != before.revision
+    assert len(_snapshot_files(folder)) == 2
+
+
+def test_a_stale_snapshot_is_never_used_after_an_edit_on_a_store(tmp_path: Path) -> None:
+    store_path, cache = tmp_path / "store", tmp_path / "cache"
+    seeded = OxigraphStore(store_path)
+    revisions.seed(seeded)
+    seeded.close()
+    settings = Settings(store="oxigraph", store_path=store_path, cache_dir=cache)
+    question = CoverageQuestion(payer="uhc-commercial", code="99457", date_of_service=date(2027, 3, 1))
+
+    def ask() -> tuple[bool, str, str]:
+        policy = current_policy(settings)
+        try:
+            restored = _restored(policy)
+            answer = coverage(policy, question)
+            return restored, answer.determination, answer.graph_revision
+        finally:
+            policy.store.close()
+
+    assert ask()[:2] == (False, "unknown")  # built, then ...
+    assert ask()[:2] == (True, "unknown")  # ... read from the snapshot
+    store = OxigraphStore(store_path)
+    added = proposals.parse_rule_turtle((EDITS / "add-uhc-rpm-2027.ttl").read_text())
+    revisions.commit(store, revisions.Change("add", "test", "editor", "snapshot test", (), added), 1)
+    store.close()
+    restored, determination, revision = ask()
+    assert (restored, determination) == (False, "covered"), "the snapshot of revision 1 was used"
+    assert revision.startswith("2-")
+    assert ask()[:2] == (True, "covered")
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda b: b[: len(b) // 2], id="truncated"),
+        pytest.param(lambda b: b"not a snapshot\n" + b[100:], id="garbage"),
+        pytest.param(lambda b: b[:-10] + bytes(10), id="payload-changed"),
+        pytest.param(lambda b: b.replace(b" 0.", b" 9.", 1), id="other-version"),
+        pytest.param(lambda b: b"", id="empty"),
+    ],
+)
+def test_a_corrupt_or_foreign_snapshot_is_rebuilt(tmp_path: Path, data: Path, damage: object) -> None:
+    _load(tmp_path, data)
+    [path] = _snapshot_files(tmp_path)
+    assert callable(damage)
+    path.write_bytes(damage(path.read_bytes()))
+    rebuilt = _load(tmp_path, data)
+    assert not _restored(rebuilt)
+    assert coverage(rebuilt, QUESTION).determination == coverage(load_dataset(data), QUESTION).determination
+    assert _restored(_load(tmp_path, data)), "the rebuilt snapshot was not saved"
+
+
+def test_a_snapshot_others_may_write_is_not_read(tmp_path: Path, data: Path) -> None:
+    _load(tmp_path, data)
+    [path] = _snapshot_files(tmp_path)
+    path.chmod(0o666)
+    assert not _restored(_load(tmp_path, data))
+
+
+def test_a_cache_folder_that_cannot_be_written_changes_nothing(tmp_path: Path, data: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the folder would be")
+    policy = _load(blocked / "cache", data)
+    assert coverage(policy, QUESTION).determination == coverage(load_dataset(data), QUESTION).determination
+
+
+def test_snapshots_can_be_turned_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAYERKG_SNAPSHOTS", "false")
+    monkeypatch.setenv("PAYERKG_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("PAYERKG_DATA_DIR", str(_copy_data(tmp_path / "data")))
+    current_policy(Settings())
+    assert _snapshot_files(tmp_path) == []
+
+
+def test_the_default_folder_follows_xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert snapshot.default_folder() == tmp_path / "payerkg"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/not/allowed")
+    assert snapshot.default_folder() == Path.home() / ".cache" / "payerkg"
+
+
+def _coverage_questions() -> list[CoverageQuestion]:
+    found = []
+    for path in sorted((default_data_root() / "policies").glob("*/cases/coverage.json")):
+        found += [question_from(case["question"]) for case in json.loads(path.read_text())["cases"]]
+    return found
+
+
+def _encounters() -> list[bytes]:
+    found = []
+    for path in sorted((default_data_root() / "policies").glob("*/cases/encounters/*.json")):
+        found.append(json.dumps(json.loads(path.read_text())["encounter"]).encode())
+    return found
+
+
+def test_answers_are_the_same_with_and_without_a_snapshot(tmp_path: Path) -> None:
+    """Every coverage case's question and every encounter case, answered from the parsed files and
+    from a snapshot of them (read back in full: dataset, rule model, shapes)."""
+    root = default_data_root()
+    parsed = load_dataset(root)
+    _load(tmp_path, root)
+    restored = _load(tmp_path, root)
+    assert _restored(restored)
+    questions = _coverage_questions()
+    encounters = _encounters()
+    assert len(questions) > 50 and len(encounters) > 50
+    for question in questions:
+        assert asdict(coverage(restored, question)) == asdict(coverage(parsed, question)), question
+    for body in encounters:
+        expected = _verdict(validate_encounter(parsed, parse_encounter(body, "application/json")))
+        assert _verdict(validate_encounter(restored, parse_encounter(body, "application/json"))) == expected
+
+
+def _verdict(result: ValidationResult) -> JSONObject:
+    """A verdict without its focus nodes: blank nodes, labelled afresh by each parse of an encounter."""
+    verdict = result.to_dict()
+    findings = verdict["findings"]
+    assert isinstance(findings, list)
+    return verdict | {"findings": [{k: v for k, v in f.items() if k != "focus_node"} for f in findings]}
+
+
+@pytest.mark.process
+def test_processes_building_at_once_leave_one_good_snapshot(tmp_path: Path) -> None:
+    """Four `payerkg coverage` processes start together on an empty cache folder: each answers,
+    the answers agree, and the folder ends with one whole snapshot that the next process reads."""
+    cache = tmp_path / "cache"
+    env = os.environ | {"PAYERKG_CACHE_DIR": str(cache)}
+    command = [sys.executable, "-m", "payerkg.cli.main", "coverage", "--payer", "medicare"]
+    command += ["--code", "99213", "--date", "2025-06-01", "--format", "json"]
+    running = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    outputs = [process.communicate(timeout=300)[0] for process in running]
+    assert [process.returncode for process in running] == [0, 0, 0, 0]
+    assert len({json.dumps(json.loads(out), sort_keys=True) for out in outputs}) == 1
+    assert [p.name for p in cache.iterdir()] == [_snapshot_files(cache)[0].name], "partial files left"
+    key = snapshot.SnapshotKey(f"files:{default_data_root().resolve()}", files_hash())
+    saved = snapshot.read(cache, key)
+    assert saved is not None and saved.dataset and saved.views
+    after = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=True)
+    assert json.loads(after.stdout) == json.loads(outputs[0])
