@@ -159,7 +159,7 @@ def _write_select(solutions: Any, media_type: str, max_rows: int) -> bytes:
         lines.append("\t".join(_cell(solution[name]) for name in names))
     kept = ("\n".join(lines) + "\n").encode("utf-8")
     parsed = ox.parse_query_results(kept, ox.QueryResultsFormat.TSV)
-    return bytes(parsed.serialize(format=RESULT_WRITERS[media_type]))
+    return parsed.serialize(format=RESULT_WRITERS[media_type]) or b""
 
 
 def _cell(term: Any) -> str:
@@ -179,7 +179,7 @@ def _write_graph(triples: Iterator[Any], media_type: str, max_rows: int) -> byte
             f"this result cannot be written as {media_type}; ask for " + ", ".join(GRAPH_FORMATS[:3]),
             "accept",
         )
-    return bytes(ox.serialize(kept, format=GRAPH_WRITERS[media_type], prefixes=PREFIX_IRIS))
+    return ox.serialize(kept, format=GRAPH_WRITERS[media_type], prefixes=PREFIX_IRIS) or b""
 
 
 _sealed = False

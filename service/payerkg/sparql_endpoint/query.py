@@ -294,16 +294,13 @@ def answer_query(
     media_type = choose_format("tabular" if tabular else "graph", accept)
     if form == "CONSTRUCT" and not query.algebra.template:  # CONSTRUCT {} WHERE ...: nothing to build
         return Answer(form, media_type, _write_graph(Graph(), media_type))
-    dataset = graphs
-    if isinstance(graphs, ServedGraphs):
-        dataset = graphs.dataset
-        if graphs.oxigraph is not None:
-            try:
-                return Answer(
-                    form, media_type, oxigraph.answer(graphs.oxigraph, text, form, media_type, max_rows, base)
-                )
-            except oxigraph.Unparsed:
-                pass
+    dataset = graphs.dataset if isinstance(graphs, ServedGraphs) else graphs
+    if isinstance(graphs, ServedGraphs) and graphs.oxigraph is not None:
+        try:
+            body = oxigraph.answer(graphs.oxigraph, text, form, media_type, max_rows, base)
+            return Answer(form, media_type, body)
+        except oxigraph.Unparsed:
+            pass
     # rdflib evaluates where it must: the graphs hold a term pyoxigraph refuses (no copy was made),
     # pyoxigraph's parser refuses a query rdflib's accepts, or the service is set to use rdflib.
     return _answer_with_rdflib(dataset, query, form, media_type, max_rows)
