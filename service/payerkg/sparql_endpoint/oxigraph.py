@@ -108,12 +108,13 @@ def oxigraph_graphs(dataset: Dataset) -> OxigraphGraphs | None:
     default = ox.DefaultGraph()
     quads = []
     try:
-        for s, p, o, g in dataset.quads():
-            triple = (term(s), term(p), term(o))
-            quads.append(ox.Quad(*triple, default))
-            name = getattr(g, "identifier", g)
-            if name is not None and name != DATASET_DEFAULT_GRAPH_ID:
-                quads.append(ox.Quad(*triple, term(name)))
+        for graph in dataset.graphs():  # graph by graph: rdflib's quads() looks up each triple's graphs
+            name = None if graph.identifier == DATASET_DEFAULT_GRAPH_ID else term(graph.identifier)
+            for s, p, o in graph:
+                triple = (term(s), term(p), term(o))
+                quads.append(ox.Quad(*triple, default))
+                if name is not None:
+                    quads.append(ox.Quad(*triple, name))
     except ValueError:
         return None
     store = ox.Store()

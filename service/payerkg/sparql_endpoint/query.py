@@ -148,27 +148,35 @@ def run_query(
     limits = limits or QueryLimits()
     deadline = deadline if deadline is not None else time.monotonic() + limits.timeout_s
     context = multiprocessing.get_context("fork")
-    reader, writer = context.Pipe(duplex=False)
-    worker = context.Process(
-        target=_worker,
-        args=(graphs, text, accept_headers(accept), limits, base, writer),
-        name="payerkg-sparql",
-        daemon=True,
-    )
-    try:
+    with _STARTING:
+        reader, writer = context.Pipe(duplex=False)
+        worker = context.Process(
+            target=_worker,
+            args=(graphs, text, accept_headers(accept), limits, base, writer),
+            name="payerkg-sparql",
+            daemon=True,
+        )
         try:
             worker.start()
         except OSError:  # no process could be made (process or memory limits): a load problem
+            reader.close()
+            writer.close()
             raise QueryBusy("no query worker could be started; retry later") from None
         writer.close()  # the child holds its copy; EOF then means the child is gone
+    try:
         if not reader.poll(max(0.0, deadline - time.monotonic())):
             raise QueryTimeout(f"the query did not finish within {limits.timeout_s:g} s and was stopped")
         return _receive(reader, limits)
     finally:
         reader.close()
-        if not writer.closed:
-            writer.close()
         _stop(worker)
+
+
+_STARTING = threading.Lock()
+"""One worker starts at a time: a worker forked by another thread between the making of this one's
+pipes and the closing of their child ends would hold them open, and this one's end (its answer's
+EOF, the exit that ``_stop`` waits for) would wait for that worker's end: a small query answered
+only when a runaway one beside it was stopped."""
 
 
 def _receive(reader: Connection, limits: QueryLimits) -> Answer:
