@@ -230,6 +230,13 @@ async def _run(
         )
 
 
+def warm_up(policy: PolicyGraph, settings: Settings) -> None:
+    """Build a revision's query graphs (with pyoxigraph's copy) when it is loaded, so that no
+    query waits for them; for a store too large to read whole up front, at the first query."""
+    if policy.store.bulk_reads:
+        _served(policy, settings)
+
+
 def _served(policy: PolicyGraph, settings: Settings) -> Dataset | ServedGraphs:
     """The graphs the endpoint answers from (no audit records), built once per revision: with
     their pyoxigraph copy, unless the service is set to evaluate with rdflib."""
