@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import platform
@@ -26,13 +27,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 import pyshacl
 import rdflib
 
-from benchmarks.claim_formats import to_837p, to_fhir_bundle
+from benchmarks.claim_formats import CPT, to_837p, to_fhir_bundle
 from benchmarks.encounters import generate
 from payerkg import __version__
 from payerkg.coverage.answer import CoverageQuestion, coverage
@@ -47,7 +48,11 @@ CODES = ["99213", "99214", "99204", "90837", "99457", "99454", "98016", "99422",
 MODALITIES = [None, "audio-video", "audio-only", "remote-monitoring"]
 LOCATIONS = [None, "home", "facility"]
 STATUSES = [None, "new", "established"]
-SCENARIOS = ("coverage", "validation", "batch", "http", "formats", "pages", "sparql")
+BEFORE_AND_AFTER = "## Before and after"
+SCENARIOS = ("coverage", "validation", "batch", "http", "formats", "pages", "inputs", "sparql")
+
+
+FHIR = "application/fhir+json"
 
 
 @dataclass
@@ -298,6 +303,66 @@ def bench_claims(n: int) -> list[Timing]:
     return timings
 
 
+def input_documents(n: int) -> dict[str, tuple[str, list[bytes]]]:
+    """The same encounters as plain JSON, Turtle (as rdflib writes the parsed graph), JSON-LD in
+    payerkg's own form, and JSON-LD expanded by a standard processor (pyld): per format its media
+    type and documents."""
+    from pyld import jsonld
+
+    from payerkg.validation.encounter import CONTEXT_URL, context_document
+
+    def loader(url: str, options: object = None) -> dict[str, object]:
+        return {"contextUrl": None, "documentUrl": url, "document": context_document()}
+
+    encounters = generate(n, seed=13)
+    native = [json.dumps(e).encode() for e in encounters]
+    compact = [{"@context": CONTEXT_URL, **e} for e in encounters]
+    turtle = [
+        parse_encounter(b, "application/json").graph.serialize(format="turtle").encode() for b in native
+    ]
+    expanded = [json.dumps(jsonld.expand(d, {"documentLoader": loader})).encode() for d in compact]
+    return {
+        "JSON": ("application/json", native),
+        "Turtle": ("text/turtle", turtle),
+        "JSON-LD (payerkg form)": ("application/ld+json", [json.dumps(d).encode() for d in compact]),
+        "JSON-LD (expanded)": ("application/ld+json", expanded),
+    }
+
+
+def bench_inputs(n: int) -> list[Timing]:
+    """Each input format one per call (parse, then judge) and as a batch (every document parsed,
+    then every one judged, in this process), each row beside native JSON in the same run."""
+    policy = load_dataset()
+    rule_model(policy)
+    compiled_shapes(policy)
+    documents = input_documents(n)
+    for media, bodies in documents.values():  # warm the caches (literals, shapes' memo) first
+        for body in bodies[:200]:
+            validate_encounter(policy, parse_encounter(body, media))
+    per_call: dict[str, Timing] = {}
+    for label, (media, bodies) in documents.items():
+        gc.collect()  # each row starts with nothing left to collect: a full collection costs ~0.5 s
+        per_call[label] = timed(
+            f"input {label}, in-process, one per call",
+            [lambda b=b, m=media: validate_encounter(policy, parse_encounter(b, m)) for b in bodies],
+        )
+    batch: dict[str, Timing] = {}
+    for label, (media, bodies) in documents.items():
+        gc.collect()
+        started = time.perf_counter()
+        parsed = [parse_encounter(body, media) for body in bodies]
+        for encounter in parsed:
+            validate_encounter(policy, encounter)
+        name = f"input {label}, in-process batch (all parsed, then all judged)"
+        batch[label] = Timing(name, n, time.perf_counter() - started, [])
+    json_call, json_batch = per_call["JSON"].rate, batch["JSON"].rate
+    for timing in per_call.values():
+        timing.note = f"{timing.rate / json_call:.2f}x the JSON rate; parsing included"
+    for timing in batch.values():
+        timing.note = f"{timing.rate / json_batch:.2f}x the JSON rate; parsing included"
+    return [*per_call.values(), *batch.values()]
+
+
 def bench_fhir_http(base: str, n: int) -> list[Timing]:
     """FHIR Bundles over HTTP, one per call, beside the same encounters as native JSON."""
     encounters = generate(n, seed=5)
@@ -306,8 +371,12 @@ def bench_fhir_http(base: str, n: int) -> list[Timing]:
         def post(body: bytes, media: str) -> None:
             client.post("/validate", content=body, headers={"content-type": media}).raise_for_status()
 
+        def refused(body: bytes) -> None:
+            assert client.post("/validate", content=body, headers={"content-type": FHIR}).status_code == 422
+
         native = [json.dumps(e).encode() for e in encounters]
         bundles = [json.dumps(to_fhir_bundle(e)).encode() for e in encounters]
+        hostile = [json.dumps(repeated_modifiers(to_fhir_bundle(e))).encode() for e in encounters[:20]]
         return [
             timed(
                 "validation, HTTP, one per call", [lambda b=b: post(b, "application/json") for b in native]
@@ -317,7 +386,21 @@ def bench_fhir_http(base: str, n: int) -> list[Timing]:
                 [lambda b=b: post(b, "application/fhir+json") for b in bundles],
                 "the same encounters as Claim, Patient and PractitionerRole",
             ),
+            timed(
+                "FHIR Bundles with 2,500 repeated modifiers, HTTP, refused",
+                [lambda b=b: refused(b) for b in hostile],
+                "a hostile payload: issue 20's budget is 2 s each",
+            ),
         ]
+
+
+def repeated_modifiers(bundle: dict[str, Any]) -> dict[str, Any]:
+    """The bundle with its claim's first item carrying one modifier 2,500 times (422 invalid_claim)."""
+    for entry in bundle["entry"]:
+        if entry["resource"]["resourceType"] == "Claim":
+            item = entry["resource"]["item"][0]
+            item["modifier"] = [{"coding": [{"system": CPT, "code": "95"}]}] * 2500  # any code, repeated
+    return bundle
 
 
 def _free_port() -> int:
@@ -476,6 +559,8 @@ def scenario_rows(args: argparse.Namespace, chosen: set[str]) -> list[str]:
     if "http" in chosen:
         with running_service() as base:
             rows += [t.row() for t in bench_http(base, args.rate, args.seconds, args.encounters // 4)]
+    if "inputs" in chosen:
+        rows += [t.row() for t in bench_inputs(args.encounters)]
     if "formats" in chosen:
         rows += [t.row() for t in bench_claims(args.encounters * 2)]
         with running_service() as base:
@@ -515,7 +600,8 @@ def main() -> None:
         f"payerkg {__version__}, rdflib {rdflib.__version__}, pyshacl {pyshacl.__version__}.",
         "",
         f"Reproduce: `make bench` (runs `{command}`).",
-        "Only the validation rows: `.venv/bin/python -m benchmarks --only validation batch` (prints them).",
+        "Only the validation rows: `.venv/bin/python -m benchmarks --only validation batch` (prints them);",
+        "the input formats (JSON, Turtle, JSON-LD): `.venv/bin/python -m benchmarks --only inputs`.",
         "",
         "- Coverage questions: a seeded draw over Medicare codes, dates 2024-2028, modalities,",
         "  patient locations and statuses. Answers are SPARQL-backed: a (payer, code) index of rule",
@@ -538,6 +624,9 @@ def main() -> None:
         "in-memory, embedded Oxigraph and remote stores: `docs/benchmarks-scale.md` (`make bench-scale`).",
         "",
     ]
+    kept = args.output.read_text() if args.output.exists() else ""
+    if BEFORE_AND_AFTER in kept:  # the recorded comparisons stay
+        lines += ["", kept[kept.index(BEFORE_AND_AFTER) :].strip(), ""]
     args.output.write_text("\n".join(lines))
     print("\n".join(lines))
 

@@ -126,6 +126,7 @@ PK_TERMS: tuple[str, ...] = (
     "frequencyLimit",
     "inheritsCoverageFloorFrom",
     "inheritsFrom",
+    "jurisdiction",
     "knownFrom",
     "lastConfirmed",
     "line",

@@ -48,10 +48,43 @@ def test_shacl_engine_imports_nothing_from_payerkg(module: Path) -> None:
     ]
 
 
+PARSING_ONLY = {
+    "validation/turtle.py": {"parse", "RdfFormat", "NamedNode", "BlankNode", "Literal"},
+    "validation/json_ld.py": {"parse", "RdfFormat", "NamedNode", "BlankNode", "Literal", "DefaultGraph"},
+}
+"""Domain modules that may use pyoxigraph's parser, which like rdflib's turns text into terms in
+memory, and nothing else of it: no store, no query, no file or network access."""
+
+
 def test_only_stores_import_a_store_backend_library() -> None:
     outside = [
         str(module.relative_to(PACKAGE))
         for module in _modules(*DOMAIN, "services", "api", "cli")
         if any(name.startswith(("pyoxigraph", "httpx")) for name in _imported(module))
+        and str(module.relative_to(PACKAGE)) not in PARSING_ONLY
     ]
     assert outside == []
+
+
+@pytest.mark.parametrize("relative", sorted(PARSING_ONLY))
+def test_parsing_modules_use_only_pyoxigraph_parsing(relative: str) -> None:
+    tree = ast.parse((PACKAGE / relative).read_text())
+    used = {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "pyoxigraph"
+    }
+    used |= {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pyoxigraph")
+        for alias in node.names
+    }
+    assert used and used <= PARSING_ONLY[relative]
+    keywords = {k.arg for node in ast.walk(tree) if isinstance(node, ast.Call) for k in node.keywords}
+    assert "path" not in keywords  # parse(path=...) would read a file
+    assert "parse" in used and not [
+        name for name in _imported(PACKAGE / relative) if name.startswith("httpx")
+    ]

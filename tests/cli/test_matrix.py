@@ -1,10 +1,11 @@
-"""The coverage matrix: CLI, HTTP and the generated page for a 2025 date."""
+"""The coverage matrix: CLI, HTTP and the generated pages for a 2025 and a 2026 date."""
 
 from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from payerkg.api.app import create_app
@@ -13,14 +14,24 @@ from payerkg.graph.dataset import PolicyGraph
 from payerkg.settings import Settings
 from tests.cli.runner import run_cli
 
-PAGE = Path(__file__).resolve().parents[2] / "docs" / "coverage-matrix-2025-06-01.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
-def test_generated_page_is_current(policy: PolicyGraph) -> None:
-    expected = render_markdown(coverage_matrix(policy, date(2025, 6, 1)))
-    assert PAGE.read_text(encoding="utf-8") == expected, (
-        "stale: run payerkg matrix --date 2025-06-01 --format markdown"
+@pytest.mark.parametrize("day", [date(2025, 6, 1), date(2026, 6, 1)], ids=str)
+def test_generated_page_is_current(policy: PolicyGraph, day: date) -> None:
+    expected = render_markdown(coverage_matrix(policy, day))
+    page = DOCS / f"coverage-matrix-{day}.md"
+    assert page.read_text(encoding="utf-8") == expected, (
+        f"stale: run payerkg matrix --date {day} --format markdown > docs/{page.name}"
     )
+
+
+def test_the_page_counts_the_cells_that_answer(policy: PolicyGraph) -> None:
+    table = coverage_matrix(
+        policy, date(2026, 6, 1), ["99213", "98005"], only_payers=["medicare", "fl-fully-insured"]
+    )
+    assert table.size == 4 and table.answered == 2  # Florida's law mandates nothing: unknown, saying why
+    assert "2 of 4 cells (50%) answer" in render_markdown(table)
 
 
 def test_cells_agree_with_coverage_and_link_rules(policy: PolicyGraph) -> None:

@@ -1,7 +1,8 @@
 """User journeys in a real browser (Chromium) against a real service process: ask and read an
 answer with its sources, follow the shared URL, compare payers and follow a cell, download the
-CSV, print an answer, and propose rules as an editor (as Turtle, and from the rule form). Each
-journey leaves a screenshot in build/browser/."""
+CSV, print an answer, validate a batch and watch its progress, propose rules as an editor (as
+Turtle, and from the rule form) and read a rule's revision history. Each journey leaves a
+screenshot in build/browser/."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from tests.service_process import ServiceProcess
 from tests.web.conftest import screenshot_path
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, FilePayload, Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.process]
 TIMEOUT_MS = 15_000
@@ -232,6 +233,109 @@ def test_an_editor_proposes_a_rule_from_the_form_reads_its_turtle_and_what_if_an
     page.screenshot(path=screenshot_path("edit-form"), full_page=True)
     page.goto(question)
     assert page.inner_text("#answer-title") == "Determination: covered"
+
+
+PROGRESS_SEEN = """
+window.progressSeen = [];
+new MutationObserver(() => {
+  const lines = document.querySelectorAll("#progress li");
+  if (lines.length && !document.getElementById("findings")) {
+    const text = lines[lines.length - 1].textContent.trim();
+    if (window.progressSeen[window.progressSeen.length - 1] !== text) window.progressSeen.push(text);
+  }
+}).observe(document, {childList: true, subtree: true});
+"""
+"""Run in each new document through the browser's protocol (the pages run no script): the
+progress lines the page showed before its findings arrived."""
+
+
+def test_validate_a_batch_see_its_progress_then_its_findings_and_download_them(
+    service: ServiceProcess, page: Page
+) -> None:
+    day = (Path(__file__).resolve().parents[2] / "docs" / "examples" / "day.ndjson").read_bytes()
+    lines = [line for line in day.splitlines() if line.strip()]
+    batch = b"\n".join(lines * 200) + b"\n"  # 1,400 encounters, under the anonymous 1 MB limit
+    page.add_init_script(PROGRESS_SEEN)
+    page.goto(service.url + "/check")
+    page.select_option("#field-format", "ndjson")
+    upload: FilePayload = {"name": "batch.ndjson", "mimeType": "application/x-ndjson", "buffer": batch}
+    page.set_input_files("#field-file", files=[upload])
+    page.click("#check-form button[value=page]")
+    page.wait_for_selector("#findings", timeout=60_000)
+    seen = page.evaluate("window.progressSeen")
+    assert seen[0] == "0 of 1400 encounters judged"  # shown before any finding arrived
+    counts = [int(text.split()[0]) for text in seen]
+    assert counts == sorted(counts) and counts[-1] < 1400  # counting up, all before the findings
+    assert page.inner_text("#progress li:last-child").strip() == "1400 of 1400 encounters judged: done"
+    assert page.locator("#progress li").count() == len(seen) + 1  # earlier lines stay, hidden
+    assert not page.locator("#progress li").first.is_visible()
+    assert page.inner_text("#findings-title").startswith("1400 encounters: 600 without violations")
+    assert page.url == service.url + "/check"
+    page.screenshot(path=screenshot_path("validate-batch"))
+
+    page.set_input_files(
+        "#field-file", str(Path(__file__).resolve().parents[2] / "docs" / "examples" / "day.ndjson")
+    )
+    page.select_option("#field-format", "ndjson")
+    page.click("#check-form button[value=page]")
+    page.wait_for_selector("#findings")
+    assert page.inner_text("#progress li:last-child").endswith("7 of 7 encounters judged: done")
+    with page.expect_download() as download:
+        page.click("#download-csv")  # a data: link: nothing kept on the server to fetch again
+    assert download.value.suggested_filename == "findings.csv"
+    with open(download.value.path(), newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {r["line"] for r in rows} == {str(n) for n in range(1, 8)}
+    with page.expect_download() as download:
+        page.click("#download-ndjson")
+    records = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+    assert [json.loads(r)["line"] for r in records] == list(range(1, 8))
+    from axe_playwright_python.sync_playwright import Axe
+
+    violations = Axe().run(page).response["violations"]
+    assert [v["id"] for v in violations if v["impact"] in ("serious", "critical")] == []
+
+
+def test_read_a_rules_revision_history_after_an_edit(
+    service: ServiceProcess, page: Page, browser: Browser
+) -> None:
+    page.goto(service.url + "/rule/medicare-telehealth-originating-site")
+    assert page.inner_text("#no-edits").startswith("No edits since the shipped graph")
+    rule = (Path(__file__).parents[1] / "editing" / "add-uhc-rtm-2027.ttl").read_text(encoding="utf-8")
+    reason = "UHC covers RTM from 2027 (browser test of the rule history)"
+    page.goto(service.url + "/edit")
+    page.fill("#field-key", KEYS["editor"])
+    page.click("#sign-in-form button")
+    page.fill("#field-rule", rule)
+    page.click("#check-button")
+    page.wait_for_selector("#dry-run")
+    page.fill("#field-reason", reason)
+    page.click("#submit-button")
+    page.wait_for_selector("#committed")
+    number = page.inner_text("#committed h2").split()[1]  # "Revision N stored"
+
+    page.goto(service.url + "/rule/test-uhc-rtm")
+    entry = page.locator(f"#revision-{number}")
+    assert entry.locator("h3").inner_text() == f"Revision {number} add"
+    added = entry.locator("tr.diff-added").all_inner_texts()
+    assert any("pk:effectiveStart" in row and "2027-01-01" in row for row in added)
+    assert any("pk:citation" in row and "src:S68" in row for row in added)
+    assert reason not in page.inner_text("#rule-revisions")  # an editor does not read why
+    from axe_playwright_python.sync_playwright import Axe
+
+    violations = Axe().run(page).response["violations"]
+    assert [v["id"] for v in violations if v["impact"] in ("serious", "critical")] == []
+    page.screenshot(path=screenshot_path("rule-history"), full_page=True)
+
+    admin = browser.new_context()
+    reading = admin.new_page()
+    reading.goto(service.url + "/edit")
+    reading.fill("#field-key", KEYS["admin"])
+    reading.click("#sign-in-form button")
+    reading.wait_for_selector("#propose-form")
+    reading.goto(service.url + "/rule/test-uhc-rtm")
+    assert reason in reading.inner_text(f"#revision-{number}")
+    admin.close()
 
 
 PAGES = {

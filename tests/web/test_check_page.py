@@ -3,10 +3,12 @@ same verdicts as ``POST /validate`` and ``POST /validate/batch``, refusals shown
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,8 @@ from fastapi.testclient import TestClient
 from payerkg.api.app import create_app
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.settings import Settings
+from payerkg.web import validation as validate_page
+from payerkg.web.rendering import PAGE_POLICY
 from tests.support.html import Element, parse_html
 
 DAY = (Path(__file__).resolve().parents[2] / "docs" / "examples" / "day.ndjson").read_bytes()
@@ -78,6 +82,65 @@ def test_a_batch_upload_gives_a_row_per_finding_and_downloads(client: TestClient
     ]
 
 
+def test_a_batch_page_streams_its_progress_before_its_findings(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(validate_page, "PROGRESS_S", 0.0)  # a progress line after every encounter
+    upload = {"file": ("day.ndjson", DAY, "application/x-ndjson")}
+    with client.stream("POST", "/check", data={"format": "ndjson"}, files=upload) as response:
+        assert response.status_code == 200
+        assert response.headers["content-security-policy"] == PAGE_POLICY
+        assert response.headers["cache-control"] == "no-store"
+        chunks = list(response.iter_text())
+    total = len(DAY.splitlines())
+    counts = [[int(n) for n in re.findall(r"(\d+) of 7 encounters judged", chunk)] for chunk in chunks]
+    assert counts == [[n] for n in range(total + 1)]  # the form with 0 of 7, then one line per encounter
+    assert 'id="check-form"' in chunks[0] and 'id="progress"' in chunks[0]
+    assert all('id="findings"' not in chunk for chunk in chunks[:-1])
+    assert 'id="findings"' in chunks[-1] and chunks[-1].rstrip().endswith("</html>")
+    page = parse_html("".join(chunks))
+    assert "7 of 7 encounters judged: done" in page.one("ol", cls="progress").text
+    assert all(bar.attrs["aria-label"] for bar in page.find_all("progress"))
+
+
+def test_the_download_links_hold_the_same_findings_as_the_download_buttons(client: TestClient) -> None:
+    upload = {"file": ("day.ndjson", DAY, "application/x-ndjson")}
+    links = parse_html(client.post("/check", data={"format": "ndjson"}, files=upload).text).one(
+        id="downloads"
+    )
+
+    def linked(kind: str) -> str:
+        href = links.one("a", id=f"download-{kind}").attrs["href"]
+        head, _, data = href.partition(",")
+        assert head.startswith("data:") and head.endswith(";charset=utf-8;base64")
+        return base64.b64decode(data).decode("utf-8")
+
+    as_csv = client.post("/check", data={"format": "ndjson", "as": "csv"}, files=upload).text
+    assert linked("csv") == as_csv
+    as_ndjson = client.post("/check", data={"format": "ndjson", "as": "ndjson"}, files=upload).text
+    assert [without_blank_nodes(json.loads(line)) for line in linked("ndjson").splitlines()] == [
+        without_blank_nodes(json.loads(line)) for line in as_ndjson.splitlines()
+    ]
+    one = client.post("/check", data={"format": "json", "text": DAY.splitlines()[1].decode()})
+    assert (
+        parse_html(one.text).one(id="downloads").one("a", id="download-csv").attrs["download"]
+        == "findings.csv"
+    )
+
+
+def test_a_batch_over_the_callers_limit_is_refused_on_the_form_before_any_progress(
+    policy: PolicyGraph,
+) -> None:
+    small = TestClient(
+        create_app(Settings(anonymous_role="integrator", anonymous_max_batch_bytes=1000), policy=policy)
+    )
+    response = small.post("/check", data={"format": "ndjson"}, files={"file": ("day.ndjson", DAY, "x")})
+    assert response.status_code == 413
+    page = parse_html(response.text)
+    assert "(too_large)" in page.one(id="error-file").text
+    assert page.find_all(id="progress") == []
+
+
 @pytest.mark.parametrize(
     ("form", "status", "field", "code"),
     [
@@ -116,6 +179,7 @@ def test_no_submitted_encounter_content_is_logged(
     for form in (
         {"format": "json", "text": json.dumps(encounter)},
         {"format": "turtle", "text": canary + " {"},
+        {"format": "ndjson", "text": json.dumps(encounter) + "\n" + canary},
     ):
         assert client.post("/check", data=form).status_code < 500
     service = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]

@@ -12,6 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from payerkg.api.app import create_app
+from payerkg.editing import diff, revisions
+from payerkg.namespaces import RULE as RULES
 from payerkg.settings import Settings
 from payerkg.stores import MemoryStore
 from tests.editing.keys import API_KEYS, KEYS
@@ -137,3 +139,64 @@ def test_a_refused_proposal_is_shown_with_the_apis_code(editor: tuple[TestClient
     assert re.search(r"\((parse_error|edit_refused)\)", parse_html(response.text).one(id="error-rule").text)
     stale = client.post("/edit/submit", data=form | {"rule": RULE, "base_revision": "9"})
     assert stale.status_code == 409
+
+
+def _diff_rows(article: Element) -> list[tuple[str, str, str, str, str]]:
+    """(subject, change, property, before, after) per row of a revision's diff tables."""
+    return [
+        (table.one("caption").one("code").text, *(cell.text for cell in row.find_all("td")))  # type: ignore[misc]
+        for table in article.find_all("table", cls="rule-diff")
+        for row in table.one("tbody").find_all("tr")
+    ]
+
+
+def test_the_rule_page_shows_each_revision_of_the_rule_with_its_diff_and_who_only_to_admins() -> None:
+    client = service()
+    page = parse_html(client.get("/rule/medicare-telehealth-originating-site").text)
+    assert page.one("p", id="no-edits").text.startswith("No edits since the shipped graph:")
+
+    def post(name: str, base: int) -> None:
+        body = {
+            "rule": (EDITS / name).read_text(encoding="utf-8"),
+            "reason": f"test {name}",
+            "base_revision": base,
+        }
+        response = client.post("/rules", json=body, headers={"authorization": f"Bearer {KEYS['editor']}"})
+        assert response.status_code == 201, response.text
+
+    post("add-uhc-rpm-2027.ttl", 1)
+    post("revise-uhc-rpm-2027.ttl", 2)
+    undo = client.post(
+        "/revisions/3/rollback",
+        params={"reason": "undo the ending", "base_revision": 3},
+        headers={"authorization": f"Bearer {KEYS['admin']}"},
+    )
+    assert undo.status_code == 201, undo.text
+
+    section = parse_html(client.get("/rule/test-uhc-rpm").text).one("section", id="rule-revisions")
+    articles = section.find_all("article", cls="rule-revision")
+    assert [a.attrs["id"] for a in articles] == ["revision-4", "revision-3", "revision-2"]  # newest first
+    assert [a.one("h3").one("span", cls="badge").text for a in articles] == ["rollback", "add", "add"]
+    ending = "rv:test-uhc-rpm-2027-ending"
+    assert ("rv:test-uhc-rpm-2027-ending", "+ added", "pk:effectiveEnd", "", '"2027-12-31"^^xsd:date') in (
+        _diff_rows(articles[1])
+    )
+    assert {row[:2] for row in _diff_rows(articles[0])} == {(ending, "- removed")}  # the rollback took it out
+    assert {row[0] for row in _diff_rows(articles[2])} == {"rule:test-uhc-rpm", "rv:test-uhc-rpm-2027"}
+    # The same diff as the whole graphs at each revision give (graph_at), narrowed to the rule.
+    store = client.app.state.served.store  # type: ignore[attr-defined]
+    rule = RULES["test-uhc-rpm"]
+    for article, number in zip(articles, (4, 3, 2), strict=True):
+        whole = diff.rule_diff(revisions.graph_at(store, number - 1), revisions.graph_at(store, number), rule)
+        assert article.one("pre").text == " ".join(diff.render_text(whole).split())  # text: spaces collapsed
+
+    assert "test add-uhc-rpm-2027.ttl" not in section.text  # who and why: admins only
+    assert "admins" in section.one("p", cls="hint").text
+    as_admin = client.get("/rule/test-uhc-rpm", headers={"authorization": f"Bearer {KEYS['admin']}"})
+    assert "test add-uhc-rpm-2027.ttl" in parse_html(as_admin.text).one(id="revision-2").text
+    signed = TestClient(client.app, base_url="http://127.0.0.1")  # an admin signed in on the Edit page
+    signed_in(signed, "admin")
+    assert "undo the ending" in parse_html(signed.get("/rule/test-uhc-rpm").text).one(id="revision-4").text
+    editor_page = TestClient(client.app, base_url="http://127.0.0.1")
+    signed_in(editor_page, "editor")
+    assert "undo the ending" not in editor_page.get("/rule/test-uhc-rpm").text

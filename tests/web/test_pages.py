@@ -264,6 +264,8 @@ def test_the_rule_page_lists_every_version_with_sources(client: TestClient, poli
     assert versions[0].one("ul", cls="sources").find_all("a")
     by_version = html(client, f"/rule/{history.versions[0].id}")
     assert by_version.one("h1").text == "Rule medicare-telehealth-originating-site"
+    no_edits = page.one("section", id="rule-revisions").one("p", id="no-edits").text  # a fixed graph
+    assert no_edits.startswith("No edits since the shipped graph (this service serves a fixed graph")
 
 
 def test_the_style_sheet_is_served_and_has_a_print_style(client: TestClient) -> None:

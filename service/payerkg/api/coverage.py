@@ -35,11 +35,22 @@ def _facet(name: str, example: str) -> Any:
 def get_coverage(
     policy: PolicyDep,
     served: ServedDep,
-    payer: Annotated[str, Query(max_length=64, description="Payer id", examples=["medicare"])],
     code: Annotated[str, Query(max_length=8, description="CPT or HCPCS code", examples=["99213"])],
     date_of_service: Annotated[
         date, Query(alias="date", description="Date of service", examples=["2024-03-15"])
     ],
+    payer: Annotated[
+        str | None, Query(max_length=64, description="Payer id (or give state)", examples=["medicare"])
+    ] = None,
+    state: Annotated[
+        str | None,
+        Query(
+            max_length=2,
+            description="A state's postal code, for a fully insured plan in that state whose payer id "
+            "is not known: answered from the state's telehealth law (instead of payer)",
+            examples=["TX"],
+        ),
+    ] = None,
     modality: Annotated[str | None, _facet("modality", "audio-video")] = None,
     patient_status: Annotated[str | None, _facet("patient_status", "established")] = None,
     patient_location: Annotated[str | None, _facet("patient_location", "home")] = None,
@@ -64,7 +75,7 @@ def get_coverage(
 ) -> CoverageAnswer:
     """What the payer requires for the code on the date of service, and why."""
     question = CoverageQuestion(
-        payer=payer,
+        payer=coverage.payer_for(policy, payer, state),
         code=code,
         date_of_service=date_of_service,
         modality=modality,

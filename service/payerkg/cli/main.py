@@ -75,9 +75,15 @@ def values(output: Annotated[str, typer.Option("--format", help="text or json")]
 
 @app.command("coverage")
 def coverage_command(
-    payer: Annotated[str, typer.Option(help="Payer id, e.g. medicare")],
     code: Annotated[str, typer.Option(help="CPT or HCPCS code")],
     date_of_service: Annotated[str, typer.Option("--date", help="Date of service, YYYY-MM-DD")],
+    payer: Annotated[str | None, typer.Option(help="Payer id, e.g. medicare (or give --state)")] = None,
+    state: Annotated[
+        str | None,
+        typer.Option(
+            help="A state's postal code, e.g. TX: a fully insured plan there, answered from its law"
+        ),
+    ] = None,
     modality: Annotated[str | None, typer.Option(help=_facet_help("modality"))] = None,
     patient_status: Annotated[str | None, typer.Option(help=_facet_help("patient_status"))] = None,
     patient_location: Annotated[str | None, typer.Option(help=_facet_help("patient_location"))] = None,
@@ -103,22 +109,23 @@ def coverage_command(
     """What a payer requires for a code on a date of service, and why."""
     if output not in ("text", "json"):
         fail("--format must be text or json")
-    question = CoverageQuestion(
-        payer=payer,
-        code=code,
-        date_of_service=parse_date(date_of_service, "date"),  # type: ignore[arg-type]
-        modality=modality,
-        patient_status=patient_status,
-        patient_location=patient_location,
-        rural=rural,
-        aco_assigned=aco_assigned,
-        practitioner_type=practitioner_type,
-        purpose=purpose,
-        as_of=parse_date(as_of, "as-of"),
-    )
     try:
+        policy = current_policy(Settings())
+        question = CoverageQuestion(
+            payer=coverage.payer_for(policy, payer, state),
+            code=code,
+            date_of_service=parse_date(date_of_service, "date"),  # type: ignore[arg-type]
+            modality=modality,
+            patient_status=patient_status,
+            patient_location=patient_location,
+            rural=rural,
+            aco_assigned=aco_assigned,
+            practitioner_type=practitioner_type,
+            purpose=purpose,
+            as_of=parse_date(as_of, "as-of"),
+        )
         if at_revision is None:
-            answer = coverage.ask(current_policy(Settings()), question)
+            answer = coverage.ask(policy, question)
         else:
             answer = coverage.ask_at_revision(served_graph(Settings()), question, at_revision)
     except PayerKGError as error:

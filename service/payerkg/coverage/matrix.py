@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from payerkg.coverage.answer import CoverageAnswer, CoverageQuestion, coverage
-from payerkg.graph.catalog import payers
+from payerkg.graph.catalog import payers, state_plans
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.graph.rules import CODE_PATTERN, rule_model
 from payerkg.namespaces import PK
@@ -28,6 +28,17 @@ class Matrix:
     payers: list[str]
     cells: dict[str, dict[str, Cell]]
     graph_revision: str
+    jurisdictions: int = 0
+    """How many states (and DC) have a law layer behind their fully insured plan's row."""
+
+    @property
+    def answered(self) -> int:
+        """How many cells answer something other than ``unknown``."""
+        return sum(cell.determination != "unknown" for row in self.cells.values() for cell in row.values())
+
+    @property
+    def size(self) -> int:
+        return len(self.payers) * len(self.codes)
 
 
 def coverage_matrix(
@@ -51,7 +62,7 @@ def coverage_matrix(
         }
         for payer in ids
     }
-    return Matrix(day.isoformat(), list(codes), ids, cells, policy.revision)
+    return Matrix(day.isoformat(), list(codes), ids, cells, policy.revision, len(state_plans(policy)))
 
 
 def cell_question(
@@ -88,6 +99,11 @@ def render_markdown(matrix: Matrix) -> str:
         "patient stated? `conditional` means it depends on facts the cell does not fix "
         "(patient location, status, practitioner, documentation); `unknown` means the graph holds no "
         "rule that answers. Ask `payerkg coverage` for the reasons.",
+        "",
+        f"{matrix.answered:,} of {matrix.size:,} cells ({matrix.answered / max(matrix.size, 1):.0%}) answer "
+        f"something other than `unknown`, over {len(matrix.payers)} payers, of which "
+        f"{matrix.jurisdictions} are the fully insured plans of states (and DC) answered from the "
+        "state's telehealth law layer.",
         "",
         "| payer | " + " | ".join(matrix.codes) + " |",
         "|---|" + "---|" * len(matrix.codes),

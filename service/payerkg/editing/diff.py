@@ -167,6 +167,46 @@ def diff_graphs(before: Graph, after: Graph) -> GraphDiff:
     return GraphDiff(tuple(sorted(subjects, key=_subject_order)), names.prefixes)
 
 
+def rule_diff(before: Graph, after: Graph, rule: URIRef) -> GraphDiff:
+    """``diff_graphs`` of one rule's statements only: the rule, every version of it in either graph
+    (``pk:versionOf``) and the blank nodes they reach (citations, lists)."""
+    versions = {
+        URIRef(str(v)) for graph in (before, after) for v, _, _ in _matching(graph, None, PK.versionOf, rule)
+    }
+    subjects = {rule, *versions}
+    return diff_graphs(_described(before, subjects), _described(after, subjects))
+
+
+def _described(graph: Graph, subjects: Iterable[URIRef]) -> Graph:
+    """The statements of ``subjects`` and of every blank node they reach, in a graph of their own."""
+    found = Graph()
+    for prefix, namespace in graph.namespaces():
+        found.bind(prefix, namespace, override=False)
+    todo: list[Node] = list(subjects)
+    seen: set[Node] = set()
+    while todo:
+        subject = todo.pop()
+        if subject in seen:
+            continue
+        seen.add(subject)
+        for triple in _matching(graph, subject, None, None):
+            found.add(triple)
+            if isinstance(triple[2], BNode):
+                todo.append(triple[2])
+    return found
+
+
+def _matching(
+    graph: Graph, subject: Node | None, predicate: Node | None, value: Node | None
+) -> Iterator[tuple[Node, Node, Node]]:
+    """The triples that match, in every graph of a Dataset (as ``_union`` reads it)."""
+    if isinstance(graph, ConjunctiveGraph):
+        for s, p, o, _ in graph.quads((subject, predicate, value, None)):
+            yield s, p, o
+    else:
+        yield from graph.triples((subject, predicate, value))
+
+
 def render_text(diff: GraphDiff) -> str:
     """A reviewer's view: highlights (dates, status, new and removed versions), each subject, a count."""
     if not diff.subjects:

@@ -18,6 +18,7 @@ import hashlib
 import json
 import threading
 import uuid
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from rdflib import Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic, to_canonical_graph
+from rdflib.graph import ReadOnlyGraphAggregate
 from rdflib.namespace import PROV, RDF, XSD
 from rdflib.term import Node
 
@@ -340,6 +342,47 @@ def graph_at(store: Store, number: int, records: list[RevisionRecord] | None = N
     for record in _in_force(records, number):
         dataset.graph(EDIT_GRAPH[str(record.number)]).parse(data=record.added, format="nt")
     return dataset
+
+
+_FILES: weakref.WeakKeyDictionary[Store, tuple[frozenset[URIRef], list[Graph]]] = weakref.WeakKeyDictionary()
+_FILES_LOCK = threading.Lock()
+
+
+def file_graphs(store: Store) -> list[Graph]:
+    """The graphs of the shipped files in a store, read once per store: they never change after
+    seeding (a store whose file graphs are not the ones read is read again)."""
+    names = frozenset(name for name in store.graph_names() if name.startswith(str(FILE_GRAPH)))
+    with _FILES_LOCK:
+        kept = _FILES.get(store)
+        if kept is not None and kept[0] == names:
+            return kept[1]
+    graphs = [store.graph(name) for name in sorted(names)]
+    with _FILES_LOCK:
+        _FILES[store] = (names, graphs)
+    return graphs
+
+
+class GraphViews:
+    """The graph at any revision as a read-only view: the store's file graphs (read once) and each
+    edit in force (parsed once). For reading a few subjects at several revisions, where
+    ``graph_at`` copies the whole graph each time."""
+
+    def __init__(self, store: Store, records: list[RevisionRecord]) -> None:
+        self.records = records
+        self.files = file_graphs(store)
+        self.edits: dict[int, Graph] = {}
+
+    def at(self, number: int) -> Graph:
+        """The graph at revision ``number``; revision 0 is the empty graph before the first."""
+        if number == 0:
+            return Graph()
+        if not any(r.number == number for r in self.records):
+            raise UnknownRevision(f"the store has no revision {number}", "revision")
+        for record in _in_force(self.records, number):
+            if record.number not in self.edits:
+                self.edits[record.number] = Graph().parse(data=record.added, format="nt")
+        edits = [self.edits[record.number] for record in _in_force(self.records, number)]
+        return ReadOnlyGraphAggregate([*self.files, *edits])
 
 
 def _record(change: Change, number: int, previous_hash: str | None) -> RevisionRecord:

@@ -118,6 +118,28 @@ def payer(policy: PolicyGraph, payer_id: str) -> PayerInfo:
     return next(p for p in payers(policy) if p.iri == str(iri))
 
 
+def state_plans(policy: PolicyGraph) -> dict[str, str]:
+    """Each jurisdiction's postal code and the id of its fully insured plan.
+
+    >>> from payerkg.graph.dataset import load_dataset
+    >>> state_plans(load_dataset())["TX"]
+    'tx-fully-insured'
+    """
+    return {str(row["state"]): str(row["plan"]) for row in policy.select("state-plans")}
+
+
+def state_plan(policy: PolicyGraph, state: str) -> str:
+    """The id of the fully insured plan of ``state`` (a postal code such as TX, any case)."""
+    plan = state_plans(policy).get(state.upper())
+    if plan is None:
+        raise InvalidParameter(
+            "state must be the two-letter postal code of a state or DC whose law the graph holds "
+            "a layer for, such as TX",
+            "state",
+        )
+    return plan
+
+
 def code(policy: PolicyGraph, notation: str, day: date) -> CodeInfo:
     """A code's validity on a date and what each payer with a recognition rule says of it."""
     if not CODE_PATTERN.match(notation):

@@ -25,6 +25,18 @@ from payerkg.graph.served import ServedGraph
 from payerkg.namespaces import PK
 
 
+def payer_for(policy: PolicyGraph, payer: str | None, state: str | None) -> str:
+    """The payer a question names: a payer id, or a state's postal code for the fully insured plan
+    of that state (whose answers come from the state's law layer)."""
+    if state is None and payer is not None:
+        return payer
+    if payer is None and state is not None:
+        return catalog.state_plan(policy, state)
+    raise InvalidParameter(
+        "give the payer (an id such as medicare) or a state (such as TX), one of them", "payer"
+    )
+
+
 def ask(policy: PolicyGraph, question: CoverageQuestion) -> CoverageAnswer:
     """What the payer requires for the code on the date of service, and why."""
     return coverage(policy, question)

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
+from rdflib import URIRef
 
 from payerkg.coverage.answer import CoverageQuestion
 from payerkg.editing import diff, revisions, rule_form
 from payerkg.editing import proposals as editing
-from payerkg.editing.diff import SubjectView
+from payerkg.editing.diff import DiffView, SubjectView
 from payerkg.editing.proposals import Proposal
 from payerkg.editing.revisions import AuditedRevision, RevisionSummary
 from payerkg.editing.rule_form import FieldError, FormChoices
@@ -72,6 +73,20 @@ class RuleHistory:
     rule: str
     versions: list[RuleVersionInfo]
     revisions: list[AuditedRevision | RevisionSummary]
+
+
+@dataclass(frozen=True)
+class RuleRevision:
+    """A revision that touched a rule, and what it did to the rule's statements (its versions and
+    their citations) compared with the revision before it."""
+
+    record: AuditedRevision | RevisionSummary
+    diff: DiffView
+    text: str
+
+
+RULE_REVISIONS = 20
+"""How many of a rule's revisions ``rule_revisions`` compares, newest first."""
 
 
 class RevisionDiff(BaseModel):
@@ -197,6 +212,27 @@ def rule_history(served: ServedGraph, rule_id: str, audit: bool) -> RuleHistory:
     records = revisions.log(served.store) if served.editable else []
     touched = [record.view(audit) for record in records if found.rule in record.rules]
     return RuleHistory(found.rule, found.versions, touched)
+
+
+def rule_revisions(
+    served: ServedGraph, rule: str, audit: bool, limit: int = RULE_REVISIONS
+) -> list[RuleRevision]:
+    """The newest ``limit`` revisions that touched a rule (its IRI, as ``rule_history`` gives it),
+    newest first, each with the diff of the rule's statements from the revision before it; author,
+    role and reason only with ``audit``. A fixed graph, or a rule nobody edited since the files
+    were loaded, has none."""
+    if not served.editable:
+        return []
+    records = revisions.log(served.store)
+    touched = [record for record in records if rule in record.rules][-limit:]
+    if not touched:
+        return []
+    views = revisions.GraphViews(served.store, records)
+    found = []
+    for record in reversed(touched):
+        changed = diff.rule_diff(views.at(record.number - 1), views.at(record.number), URIRef(rule))
+        found.append(RuleRevision(record.view(audit), changed.view(), diff.render_text(changed)))
+    return found
 
 
 def revision_diff(served: ServedGraph, from_revision: int, to_revision: int) -> RevisionDiff:

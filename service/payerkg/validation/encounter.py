@@ -17,7 +17,6 @@ import fastjsonschema
 import jsonschema
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import XSD
-from rdflib.plugins.parsers.notation3 import BadSyntax
 from rdflib.term import Identifier
 
 from payerkg.errors import (
@@ -28,9 +27,11 @@ from payerkg.errors import (
     TooLarge,
     UnsupportedFormat,
 )
-from payerkg.graph.dataset import default_data_root, holds_nul
+from payerkg.graph.dataset import default_data_root
 from payerkg.jsondoc import JSONObject
 from payerkg.namespaces import PK
+from payerkg.validation.json_ld import Term, compact_form, context_terms
+from payerkg.validation.turtle import read_turtle
 
 CONTEXT_URL = "https://w3id.org/payerkg/context/encounter.jsonld"
 ENCOUNTER_BASE = "urn:payerkg:encounter:"
@@ -180,11 +181,20 @@ def framed_encounter(document: Any) -> JSONObject:
     processor (pyld), so that it means the same graph and goes through the same checks.
 
     Nothing is fetched: the only context allowed is payerkg's, by its IRI or written out; it is
-    given to the processor from the package, and any other load is refused.
+    given to the processor from the package, and any other load is refused. pyoxigraph's parser
+    reads the document when its statements say the framed form back exactly (``compact_form``).
     """
+    document = _with_local_context(document)
+    framed = compact_form(document, _context_terms(), _context_prefixes())
+    if framed is None:  # what pyoxigraph's reading might not give as pyld frames it
+        framed = _framed_by_pyld(document)
+    framed["id"] = encounter_id(str(framed["id"]))
+    return {"@context": CONTEXT_URL, **framed}
+
+
+def _framed_by_pyld(document: Any) -> JSONObject:
     from pyld import jsonld  # imported when needed: the plain JSON path does without it
 
-    document = _with_local_context(document)
     frame = {"@context": context_document()["@context"], "date_of_service": {}}
     try:
         framed: JSONObject = jsonld.frame(document, frame, {"documentLoader": _no_loading})
@@ -201,8 +211,18 @@ def framed_encounter(document: Any) -> JSONObject:
         raise InvalidEncounter(
             "a JSON-LD encounter must be exactly one node, named by an IRI, with pk:dateOfService", "body"
         )
-    framed["id"] = encounter_id(str(framed["id"]))
-    return {"@context": CONTEXT_URL, **framed}
+    return framed
+
+
+@cache
+def _context_terms() -> dict[str, Term]:
+    return context_terms(context_document()["@context"])
+
+
+@cache
+def _context_prefixes() -> tuple[str, ...]:
+    context = context_document()["@context"]
+    return tuple(v for v in context.values() if isinstance(v, str) and v.endswith(("#", "/")))
 
 
 def encounter_id(iri: str) -> str:
@@ -456,35 +476,34 @@ def _field(error: jsonschema.ValidationError) -> str:
 def _from_turtle(text: str, limits: Limits) -> Encounter:
     if "\x00" in text:
         raise ParseError("the document contains a NUL character", "body")
-    graph = Graph()
-    try:
-        graph.parse(data=text, format="turtle", publicID=ENCOUNTER_BASE)
-    except BadSyntax as error:
-        line = text[: error._i].count("\n") + 1
-        column = error._i - (text.rfind("\n", 0, error._i) + 1) + 1
-        raise ParseError(f"Turtle syntax error at line {line}, column {column}", "body") from None
-    except Exception:  # rdflib raises assorted types on malformed input
-        raise ParseError("Turtle syntax error", "body") from None
-    if len(graph) > limits.max_triples:
-        raise TooLarge(f"the encounter has more than {limits.max_triples} statements", "body")
-    if holds_nul(graph):
-        raise ParseError("the document contains a NUL character (escaped as \\u0000)", "body")
-    nodes = [s for s in graph.subjects(PK.dateOfService, None) if isinstance(s, URIRef)]
+    triples = read_turtle(text, ENCOUNTER_BASE, limits.max_triples)
+    if _nests_deeper(triples, limits.max_depth):
+        raise TooDeep(f"the document nests deeper than {limits.max_depth} levels", "body")
+    nodes = [s for s, p, _ in triples if p == PK.dateOfService and isinstance(s, URIRef)]
     if len(nodes) != 1:
         raise InvalidEncounter("a Turtle encounter must have exactly one node with pk:dateOfService", "body")
     node = nodes[0]
-    return Encounter(_plain_strings(graph), node, str(node).removeprefix(ENCOUNTER_BASE))
+    return Encounter(triples, node, str(node).removeprefix(ENCOUNTER_BASE))
 
 
-def _plain_strings(graph: Graph) -> list[Triple]:
-    """The statements with ``"x"^^xsd:string`` written as ``"x"``: one RDF term in RDF 1.1, but two
-    to rdflib, and the shapes compare plain strings. Other datatypes and language tags are kept,
-    so the shapes report them (docs/encounter-format.md)."""
-    triples: list[Triple] = []
-    for s, p, o in graph:
-        plain = Literal(str(o)) if isinstance(o, Literal) and o.datatype == XSD.string else o
-        triples.append((s, p, plain))  # type: ignore[arg-type]
-    return triples
+def _nests_deeper(triples: list[Triple], most: int) -> bool:
+    """Whether blank nodes nest (``[ ... [ ... ] ]``) more than ``most`` levels below the nodes
+    named by IRIs; counted only when there are enough blank nodes to do so."""
+    if len(triples) <= most:  # each level takes a statement
+        return False
+    children: dict[Identifier, list[Identifier]] = {}
+    for s, _, o in triples:
+        if isinstance(o, BNode):
+            children.setdefault(s, []).append(o)
+    if sum(len(nodes) for nodes in children.values()) <= most:
+        return False
+    below = {o for nodes in children.values() for o in nodes}
+    level, seen, depth = [s for s in children if s not in below], set[Identifier](), 0
+    while level and depth <= most:
+        seen.update(level)
+        level = [o for node in level for o in children.get(node, ()) if o not in seen]
+        depth += bool(level)
+    return depth > most
 
 
 def data_file(name: str) -> Path:

@@ -112,7 +112,7 @@ class Visitor:
 def edit_page(request: Request, served: ServedDep) -> Response:
     """The sign-in form; for a signed-in editor the proposal form; for other roles, a page that
     says their key cannot edit (no controls)."""
-    visitor = _visitor(request)
+    visitor = visitor_of(request)
     return _edit_page(request, served, visitor)
 
 
@@ -140,7 +140,7 @@ async def sign_in(request: Request, served: ServedDep) -> Response:
 
 @router.post("/edit/sign-out")
 async def sign_out(request: Request) -> Response:
-    visitor = _visitor(request)
+    visitor = visitor_of(request)
     if visitor.session_id is not None:  # without a session there is nothing to end
         await _posting(request, "reader")
         _sessions(request).close(visitor.session_id)
@@ -208,7 +208,7 @@ async def rollback(request: Request, served: ServedDep) -> Response:
 @router.get("/edit/new")
 def new_rule_page(request: Request, served: ServedDep) -> Response:
     """The rule form (editors): every choice from the graph and the facet registry."""
-    visitor = _admitted(_visitor(request), "editor")
+    visitor = _admitted(visitor_of(request), "editor")
     return _rule_form_page(request, served, visitor)
 
 
@@ -325,7 +325,7 @@ def _edit_page(
     )
 
 
-def _visitor(request: Request) -> Visitor:
+def visitor_of(request: Request) -> Visitor:
     """The caller by its API key header, else by its session cookie, else anonymous."""
     if presented_key(request.headers.get("authorization", ""), request.headers.get("x-api-key", "")):
         return Visitor(identify(request), "", None)
@@ -344,7 +344,7 @@ def _visitor(request: Request) -> Visitor:
 async def _posting(request: Request, minimum: str, max_fields: int = MAX_FIELDS) -> Visitor:
     """The visitor of a post, refused unless their role reaches ``minimum``; a post by session
     must come from this origin and carry the session's CSRF token."""
-    visitor = _visitor(request)
+    visitor = visitor_of(request)
     request.state.edit_form = form = await _form(request, max_fields)
     if visitor.session_id is not None:
         _same_origin(request)

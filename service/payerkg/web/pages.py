@@ -191,14 +191,26 @@ def code_page(
 
 @router.get("/rule/{rule_id}", dependencies=READER)
 def rule_page(
-    policy: PolicyDep, served: ServedDep, rule_id: Annotated[str, Path(max_length=128)]
+    request: Request, policy: PolicyDep, served: ServedDep, rule_id: Annotated[str, Path(max_length=128)]
 ) -> Response:
-    """A rule's versions on a timeline with their sources, and the revisions that touched it
-    (a rule version's id shows its rule)."""
+    """A rule's versions on a timeline with their sources, and its revision history: each revision
+    that touched it with the diff of its statements (a rule version's id shows its rule). Who
+    made a change and why is shown to admins only (a key, or signed in on the Edit page)."""
     rule = _rule_of(policy, rule_id)
     history = editing.rule_history(served, rule, audit=False)
     sources = {v.iri: coverage.version_sources(policy, v.iri) for v in history.versions}
-    return page("rule.html", rule_id=rule, history=history, sources=sources, revision=policy.revision)
+    audit = editor.visitor_of(request).may("admin")
+    changes = editing.rule_revisions(served, history.rule, audit)
+    return page(
+        "rule.html",
+        rule_id=rule,
+        history=history,
+        sources=sources,
+        changes=changes,
+        audit=audit,
+        editable=served.editable,
+        revision=policy.revision,
+    )
 
 
 RECENT_REVISIONS = 50

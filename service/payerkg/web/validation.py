@@ -2,18 +2,23 @@
 batch; the findings in a table naming field, rule and sources, or downloaded as CSV or NDJSON.
 
 The encounter is POSTed (never put in a URL) and read within the API's limits: the encounter size,
-depth and statement limits for one, the caller's batch limit for a batch."""
+depth and statement limits for one, the caller's batch limit for a batch. A batch's page is
+streamed: the form, then a progress line as its encounters are judged (no script: the browser
+shows the page as it arrives), then the findings. The downloads under the findings are ``data:``
+links made from the same outcome, so nothing is kept on the server to fetch them again."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
-from collections.abc import AsyncGenerator
+import time
+from collections.abc import AsyncGenerator, Iterator
 from dataclasses import asdict, dataclass, field
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import FormParser, MultiPartParser
@@ -28,8 +33,9 @@ from payerkg.graph.dataset import PolicyGraph
 from payerkg.graph.rules import Citation
 from payerkg.services import validation
 from payerkg.settings import Settings
-from payerkg.validation.validate import Verdict
-from payerkg.web.rendering import PAGES_TAG, page
+from payerkg.validation.encounter import Limits
+from payerkg.validation.validate import LineVerdict, Verdict
+from payerkg.web.rendering import PAGE_POLICY, PAGES_TAG, page, render
 
 router = APIRouter(tags=[PAGES_TAG], include_in_schema=False)
 FORMATS = {
@@ -41,6 +47,13 @@ FORMATS = {
 """The formats the form offers, by the value its select sends."""
 FORM_OVERHEAD = 16 * 1024
 """Room for the form's other fields and multipart headers around the document."""
+PROGRESS_S = 0.25
+"""How often, at most, a batch's page says how many encounters are judged (seconds)."""
+LINK_MAX = 1_500_000
+"""The longest download offered as a ``data:`` link (Chromium refuses URLs over 2 MB); a larger one
+is downloaded with the form's buttons, which send the batch again."""
+STREAM_MARK = "<!-- streamed -->"
+"""Where a batch page's progress lines and then its findings go."""
 
 
 @dataclass(frozen=True)
@@ -70,10 +83,20 @@ class Outcome:
     graph_revision: str = ""
 
 
+@dataclass(frozen=True)
+class Download:
+    """The findings as one file: a ``data:`` link, or None when too large for a link."""
+
+    kind: str
+    label: str
+    name: str
+    href: str | None
+
+
 @router.get("/check", dependencies=INTEGRATOR)
 def check_form() -> Response:
     """The empty form."""
-    return page("check.html", values={"format": "json", "text": ""}, errors={}, outcome=None, formats=FORMATS)
+    return _page(values={"format": "json", "text": ""}, errors={}, outcome=None)
 
 
 @router.post("/check", dependencies=INTEGRATOR)
@@ -95,6 +118,10 @@ async def check(request: Request, policy: PolicyDep, settings: SettingsDep) -> R
         if not body.strip():
             raise InputError("paste an encounter or choose a file", "text")
         cap = batch_cap(request, settings)
+        if chosen == "ndjson" and wanted == "page":
+            if len(body) > cap:
+                raise TooLarge(f"the batch is larger than {cap} bytes", source)
+            return _streamed(policy, settings.encounter_limits(), body, _shown(values))
         outcome = await run_in_threadpool(_validate, policy, settings, body, chosen, cap, source)
     except PayerKGError as error:
         field = error.pointer if error.pointer in ("format", "file") else "text"
@@ -103,12 +130,72 @@ async def check(request: Request, policy: PolicyDep, settings: SettingsDep) -> R
     if outcome is not None and wanted == "csv":
         return _download(_csv(outcome), "text/csv; charset=utf-8", "findings.csv")
     if outcome is not None and wanted == "ndjson":
-        return _download(
-            "".join(r + "\n" for r in outcome.records), "application/x-ndjson", "findings.ndjson"
+        return _download(_ndjson(outcome), "application/x-ndjson", "findings.ndjson")
+    return _page(status, values=_shown(values), errors=errors, outcome=outcome)
+
+
+def _page(
+    status: int = 200, *, values: dict[str, str], errors: dict[str, str], outcome: Outcome | None
+) -> Response:
+    downloads = _downloads(outcome) if outcome is not None else []
+    return page(
+        "check.html",
+        status,
+        values=values,
+        errors=errors,
+        outcome=outcome,
+        downloads=downloads,
+        formats=FORMATS,
+        stream_mark=None,
+    )
+
+
+def _shown(values: dict[str, str]) -> dict[str, str]:
+    """The form's values as shown again: a large text is not echoed (the file stays with the user)."""
+    return values | {"text": ""} if len(values["text"]) > 64 * 1024 else values
+
+
+def _streamed(policy: PolicyGraph, limits: Limits, body: bytes, values: dict[str, str]) -> StreamingResponse:
+    """A batch's page as it is judged: the form, a progress line at most every ``PROGRESS_S``
+    seconds (and one at the start and the end), then the findings and their downloads."""
+    lines = body.splitlines()
+    total = sum(1 for line in lines if line.strip())
+    form = render(
+        "check.html",
+        values=values,
+        errors={},
+        outcome=None,
+        downloads=[],
+        formats=FORMATS,
+        stream_mark=STREAM_MARK,
+        total=total,
+    )
+    head, middle, tail = form.split(STREAM_MARK)
+
+    def progress(done: int) -> str:
+        return render("check_progress.html", done=done, total=total)
+
+    def parts() -> Iterator[str]:
+        outcome = Outcome(graph_revision=policy.revision)
+        yield head + progress(0)
+        shown = time.monotonic()
+        for judged in validation.judge_batch(policy, lines, limits):
+            _add_judged(outcome, judged)
+            if time.monotonic() - shown >= PROGRESS_S and outcome.encounters < total:
+                yield progress(outcome.encounters)
+                shown = time.monotonic()
+        findings = render(
+            "check_findings.html", values=values, outcome=outcome, downloads=_downloads(outcome)
         )
-    if len(values["text"]) > 64 * 1024:
-        values["text"] = ""  # not echoed back when large; the file stays on the user's side
-    return page("check.html", status, values=values, errors=errors, outcome=outcome, formats=FORMATS)
+        yield progress(outcome.encounters) + middle + findings + tail
+
+    # A plain iterator runs in a worker thread, so judging never blocks the event loop.
+    response = StreamingResponse(parts(), media_type="text/html; charset=utf-8")
+    response.headers["content-security-policy"] = PAGE_POLICY
+    response.headers["x-content-type-options"] = "nosniff"
+    response.headers["cache-control"] = "no-store"
+    response.headers["x-accel-buffering"] = "no"  # a proxy in front passes each line on at once
+    return response
 
 
 async def _form(request: Request, settings: Settings) -> FormData:
@@ -148,14 +235,7 @@ def _validate(
         if len(body) > cap:
             raise TooLarge(f"the batch is larger than {cap} bytes", source)
         for judged in validation.judge_batch(policy, body.splitlines(), limits):
-            outcome.records.append(judged.text())
-            if judged.verdict is None:
-                outcome.encounters += 1
-                outcome.refused += 1
-                message = f"{judged.error_detail} ({judged.error_code})"
-                outcome.rows.append(Row(judged.line, "", "refused", "error", "", message, "", []))
-            else:
-                _add_verdict(outcome, judged.line, judged.verdict)
+            _add_judged(outcome, judged)
         return outcome
     if len(body) > limits.max_bytes:
         raise TooLarge(f"the document is larger than {limits.max_bytes} bytes", source)
@@ -163,6 +243,17 @@ def _validate(
     outcome.records.append(json.dumps(asdict(verdict)))
     _add_verdict(outcome, None, verdict)
     return outcome
+
+
+def _add_judged(outcome: Outcome, judged: LineVerdict) -> None:
+    outcome.records.append(judged.text())
+    if judged.verdict is None:
+        outcome.encounters += 1
+        outcome.refused += 1
+        message = f"{judged.error_detail} ({judged.error_code})"
+        outcome.rows.append(Row(judged.line, "", "refused", "error", "", message, "", []))
+    else:
+        _add_verdict(outcome, judged.line, judged.verdict)
 
 
 def _add_verdict(outcome: Outcome, line: int | None, verdict: Verdict) -> None:
@@ -197,6 +288,22 @@ def _csv(outcome: Outcome) -> str:
             ]
         )
     return out.getvalue()
+
+
+def _downloads(outcome: Outcome) -> list[Download]:
+    files = (
+        ("csv", "CSV", "findings.csv", "text/csv", _csv(outcome)),
+        ("ndjson", "NDJSON", "findings.ndjson", "application/x-ndjson", _ndjson(outcome)),
+    )
+    found = []
+    for kind, label, name, media, text in files:
+        href = f"data:{media};charset=utf-8;base64," + base64.b64encode(text.encode("utf-8")).decode("ascii")
+        found.append(Download(kind, label, name, href if len(href) <= LINK_MAX else None))
+    return found
+
+
+def _ndjson(outcome: Outcome) -> str:
+    return "".join(record + "\n" for record in outcome.records)
 
 
 def _download(body: str, media: str, name: str) -> Response:
