@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pyshacl
@@ -51,7 +51,7 @@ MODALITIES = [None, "audio-video", "audio-only", "remote-monitoring"]
 LOCATIONS = [None, "home", "facility"]
 STATUSES = [None, "new", "established"]
 BEFORE_AND_AFTER = "## Before and after"
-SCENARIOS = ("coverage", "validation", "batch", "http", "formats", "pages", "inputs", "oneshot")
+SCENARIOS = ("coverage", "validation", "batch", "http", "formats", "pages", "inputs", "oneshot", "sparql")
 ONESHOT_RUNS = 7
 
 
@@ -161,6 +161,55 @@ def bench_pages(n: int) -> list[Timing]:
         "a new date each time: every cell answered",
     )
     return [answer, compare]
+
+
+SPARQL_QUERIES = [
+    "SELECT ?payer ?label WHERE { ?payer a pk:Payer ; rdfs:label ?label } ORDER BY ?payer",
+    "ASK { ?payer a pk:Payer }",
+    "CONSTRUCT { ?payer a pk:Payer } WHERE { ?payer a pk:Payer }",
+    "DESCRIBE payer:medicare",
+    "CONSTRUCT WHERE { ?payer a pk:Payer ; rdfs:label ?label } ORDER BY ?payer LIMIT 3 OFFSET 1",
+    "SELECT ?g (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g",
+]
+"""The endpoint's tests' queries; the documented example queries are added to them."""
+
+
+def bench_sparql(n: int) -> list[Timing]:
+    """/sparql through the app in this process (ASGI, no sockets; each query in its forked
+    worker), the example and test queries in turn: rdflib evaluating (before) and pyoxigraph."""
+    from fastapi.testclient import TestClient
+
+    from payerkg.api.app import create_app
+    from payerkg.settings import Settings
+    from payerkg.sparql_endpoint.query import example_queries
+
+    policy = load_dataset()
+    texts = [example.text for example in example_queries()] + SPARQL_QUERIES
+    timings = []
+    engines: list[tuple[Literal["rdflib", "oxigraph"], str]] = [
+        ("rdflib", "rdflib (before)"),
+        ("oxigraph", "pyoxigraph (after)"),
+    ]
+    for engine, label in engines:
+        client = TestClient(
+            create_app(Settings(anonymous_role="reader", sparql_engine=engine), policy=policy)
+        )
+
+        def ask(text: str, client: TestClient = client) -> None:
+            assert client.post("/sparql", data={"query": text}).status_code == 200
+
+        for text in texts:  # the revision's graphs (and pyoxigraph's copy) built once, as in service
+            ask(text)
+        rounds = [texts[i % len(texts)] for i in range(n)]
+        calls = [lambda t=t: ask(t) for t in rounds]
+        timings.append(
+            timed(
+                f"/sparql, in-process, {len(texts)} example and test queries in turn, {label}",
+                calls,
+                "each in its forked worker; the shipped graph",
+            )
+        )
+    return timings
 
 
 def bench_validation(n: int, baseline_n: int) -> tuple[list[Timing], float]:
@@ -508,6 +557,8 @@ def scenario_rows(args: argparse.Namespace, chosen: set[str]) -> list[str]:
         rows += [t.row(baseline_rate) for t in batch]
     if "pages" in chosen:
         rows += [t.row() for t in bench_pages(args.answers // 10)]
+    if "sparql" in chosen:
+        rows += [t.row() for t in bench_sparql(args.answers // 25)]
     if "http" in chosen:
         with running_service() as base:
             rows += [t.row() for t in bench_http(base, args.rate, args.seconds, args.encounters // 4)]

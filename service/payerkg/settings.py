@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     """How long a query waits for a free worker before 503 busy with Retry-After."""
     sparql_max_memory_mb: int = 1024
     """Memory a query worker may add to the served process (0: no cap); past it, result_too_large."""
+    sparql_engine: Literal["oxigraph", "rdflib"] = "oxigraph"
+    """What evaluates /sparql queries: pyoxigraph over an in-memory copy of the served graphs, or
+    rdflib over them as they are (slower; no copy held)."""
 
     def open_store(self) -> Store:
         """The configured store (empty or seeded; see payerkg.editing.revisions)."""

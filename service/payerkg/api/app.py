@@ -33,15 +33,21 @@ def create_app(
     ``store``, or over a fixed ``policy`` graph served read-only."""
     settings = settings or Settings()
     prepare_all()
+
+    def warm_up(policy: PolicyGraph) -> None:
+        rule_model(policy)
+        sparql.warm_up(policy, settings)
+
     if policy is not None:
         served = ServedGraph(policy.store, rule_model, fixed=policy)
+        sparql.warm_up(policy, settings)
     else:
         store = store or settings.open_store()
         if revisions.head(store) is None:
             if store.kind == "remote":
                 raise StoreError("the remote store holds no revision; seed it once with `payerkg store seed`")
             revisions.seed(store, settings.data_dir)
-        served = ServedGraph(store, rule_model, settings.revision_check_s)
+        served = ServedGraph(store, warm_up, settings.revision_check_s)
     app = FastAPI(
         title="payerkg",
         version=__version__,

@@ -35,18 +35,15 @@ from payerkg.graph.dataset import PolicyGraph
 from payerkg.jsondoc import JSONObject
 from payerkg.media import negotiate
 from payerkg.settings import Settings
-from payerkg.sparql_endpoint.query import (
+from payerkg.sparql_endpoint.formats import (
     FORMAT_PARAMETERS,
     GRAPH_FORMATS,
     SPARQL_JSON,
     TABULAR_FORMATS,
     TURTLE,
-    Answer,
-    PolicyGraphs,
     accept_from_format_names,
-    example_queries,
-    run_query,
 )
+from payerkg.sparql_endpoint.query import Answer, PolicyGraphs, ServedGraphs, example_queries, run_query
 
 router = APIRouter(tags=["sparql"])
 
@@ -223,17 +220,28 @@ async def _run(
     deadline: float,
 ) -> Answer:
     """Take a worker (a fair share per caller, no long wait: api/limits.py), then run the query
-    in a thread."""
+    in a thread (building the revision's graphs there too, the first time)."""
     caller, _ = caller_of(request.scope)
     async with query_workers(request, settings).slot(caller, deadline, settings.sparql_queue_wait_s):
         return await run_in_threadpool(
-            run_query, _served(policy), text, accept, settings.query_limits(), base, deadline
+            lambda: run_query(
+                _served(policy, settings), text, accept, settings.query_limits(), base, deadline
+            )
         )
 
 
-def _served(policy: PolicyGraph) -> Dataset:
-    """The graphs the endpoint answers from (no audit records), built once per revision."""
-    return policy.view(PolicyGraphs).dataset
+def warm_up(policy: PolicyGraph, settings: Settings) -> None:
+    """Build a revision's query graphs (with pyoxigraph's copy) when it is loaded, so that no
+    query waits for them; for a store too large to read whole up front, at the first query."""
+    if policy.store.bulk_reads:
+        _served(policy, settings)
+
+
+def _served(policy: PolicyGraph, settings: Settings) -> Dataset | ServedGraphs:
+    """The graphs the endpoint answers from (no audit records), built once per revision: with
+    their pyoxigraph copy, unless the service is set to evaluate with rdflib."""
+    graphs = policy.view(PolicyGraphs)
+    return graphs.dataset if settings.sparql_engine == "rdflib" else graphs.served()
 
 
 def _prefers_html(accept: str) -> bool:

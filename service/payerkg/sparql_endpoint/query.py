@@ -1,10 +1,11 @@
 """Read-only SPARQL: refuse what could write or fetch, run the rest where it can be stopped.
 
-rdflib has no query timeout, loads the target of ``FROM`` and runs ``SERVICE``. So every query
-is parsed, checked and evaluated in a forked child process (the loaded graph is shared
-copy-on-write) that is killed at the deadline. The child inspects the parsed algebra and refuses
-updates, ``SERVICE``, ``LOAD`` and dataset clauses before anything is evaluated, counts result
-rows as they are produced, serializes the answer and passes bytes back. Error messages name
+Every query is parsed and checked by rdflib, whose algebra names what is refused (updates,
+``SERVICE``, ``LOAD``, dataset clauses) with line and column, before anything is evaluated. It is
+then evaluated and serialized by pyoxigraph (``sparql_endpoint/oxigraph.py``) over an in-memory
+copy of the served graphs, in a forked child process (the loaded graphs are shared copy-on-write)
+that is killed at the deadline; the child counts result rows as they are produced and passes bytes
+back. rdflib evaluates only where pyoxigraph cannot: see ``answer_query``. Error messages name
 features, line and column, never text taken from the query.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -42,75 +44,23 @@ from payerkg.errors import (
     ResultTooLarge,
 )
 from payerkg.graph.dataset import PolicyGraph
-from payerkg.media import negotiate
 from payerkg.namespaces import PREFIXES
+from payerkg.sparql_endpoint import oxigraph
+from payerkg.sparql_endpoint.formats import (
+    CSV,
+    GRAPH_FORMATS,
+    JSON_LD,
+    NTRIPLES,
+    RDF_XML,
+    SPARQL_JSON,
+    SPARQL_XML,
+    TSV,
+    TURTLE,
+    accept_headers,
+    choose_format,
+)
+from payerkg.sparql_endpoint.oxigraph import OxigraphGraphs, oxigraph_graphs
 from payerkg.stores import new_dataset
-
-SPARQL_JSON = "application/sparql-results+json"
-SPARQL_XML = "application/sparql-results+xml"
-CSV = "text/csv"
-TSV = "text/tab-separated-values"
-TURTLE = "text/turtle"
-NTRIPLES = "application/n-triples"
-JSON_LD = "application/ld+json"
-RDF_XML = "application/rdf+xml"
-
-TABULAR_FORMATS = (SPARQL_JSON, SPARQL_XML, CSV, TSV)
-"""Formats of SELECT and ASK results, the first being the default."""
-GRAPH_FORMATS = (TURTLE, NTRIPLES, JSON_LD, RDF_XML)
-"""Formats of CONSTRUCT and DESCRIBE results, the first being the default. RDF/XML is what
-SPARQLWrapper asks for by default and rdflib's SPARQLStore always asks for."""
-ALIASES = {
-    "tabular": {"application/json": SPARQL_JSON, "application/xml": SPARQL_XML},
-    "graph": {
-        "application/json": JSON_LD,
-        "application/xml": RDF_XML,
-        "application/turtle": TURTLE,
-        "application/x-turtle": TURTLE,
-    },
-}
-"""Other names clients ask by (``application/json``; SPARQLWrapper's ``application/turtle``)."""
-FORMAT_PARAMETERS = ("format", "output", "results")
-"""URL parameters that name a result format, as Virtuoso, Fuseki and 4store read them; SPARQLWrapper
-sends all three with every query."""
-FORMAT_NAMES = {
-    "xml": (SPARQL_XML, RDF_XML),
-    "json": (SPARQL_JSON, JSON_LD),
-    "json-ld": (JSON_LD,),
-    "jsonld": (JSON_LD,),
-    "turtle": (TURTLE,),
-    "ttl": (TURTLE,),
-    "n3": (TURTLE,),  # Turtle is N3's RDF subset
-    "rdf": (RDF_XML,),
-    "rdf+xml": (RDF_XML,),
-    "rdfxml": (RDF_XML,),
-    "nt": (NTRIPLES,),
-    "ntriples": (NTRIPLES,),
-    "n-triples": (NTRIPLES,),
-    "csv": (CSV,),
-    "tsv": (TSV,),
-}
-"""Format names a format parameter may give, and the media types each stands for."""
-
-
-def accept_from_format_names(values: Sequence[str]) -> str | None:
-    """An Accept header for the formats that format parameters name (a name or a media type), or
-    None when they name none, and the request's Accept header decides.
-
-    >>> accept_from_format_names(["rdf+xml", "application/rdf+xml"])
-    'application/rdf+xml, application/rdf+xml'
-    >>> accept_from_format_names(["nonsense", ""]) is None
-    True
-    """
-    media: list[str] = []
-    for value in values:
-        value = value.strip().lower()
-        if "/" in value and value.count("/") == 1 and "," not in value:
-            media.append(value)
-        else:
-            media.extend(FORMAT_NAMES.get(value, ()))
-    return ", ".join(media) if media else None
-
 
 UPDATE_NAMES = {
     "Load": "LOAD",
@@ -182,14 +132,14 @@ def example_queries() -> list[Example]:
 
 
 def run_query(
-    dataset: Dataset,
+    graphs: Dataset | ServedGraphs,
     text: str,
     accept: str | Sequence[str] = "*/*",
     limits: QueryLimits | None = None,
     base: str | None = None,
     deadline: float | None = None,
 ) -> Answer:
-    """Answer ``text`` over ``dataset`` in a killable worker, or raise a QueryError.
+    """Answer ``text`` over ``graphs`` in a killable worker, or raise a QueryError.
 
     ``accept`` is an Accept header (``*/*`` takes the default format), or several tried in order
     until one fits the query form (what format parameters name, then the request's own);
@@ -198,27 +148,35 @@ def run_query(
     limits = limits or QueryLimits()
     deadline = deadline if deadline is not None else time.monotonic() + limits.timeout_s
     context = multiprocessing.get_context("fork")
-    reader, writer = context.Pipe(duplex=False)
-    worker = context.Process(
-        target=_worker,
-        args=(dataset, text, _headers(accept), limits, base, writer),
-        name="payerkg-sparql",
-        daemon=True,
-    )
-    try:
+    with _STARTING:
+        reader, writer = context.Pipe(duplex=False)
+        worker = context.Process(
+            target=_worker,
+            args=(graphs, text, accept_headers(accept), limits, base, writer),
+            name="payerkg-sparql",
+            daemon=True,
+        )
         try:
             worker.start()
         except OSError:  # no process could be made (process or memory limits): a load problem
+            reader.close()
+            writer.close()
             raise QueryBusy("no query worker could be started; retry later") from None
         writer.close()  # the child holds its copy; EOF then means the child is gone
+    try:
         if not reader.poll(max(0.0, deadline - time.monotonic())):
             raise QueryTimeout(f"the query did not finish within {limits.timeout_s:g} s and was stopped")
         return _receive(reader, limits)
     finally:
         reader.close()
-        if not writer.closed:
-            writer.close()
         _stop(worker)
+
+
+_STARTING = threading.Lock()
+"""One worker starts at a time: a worker forked by another thread between the making of this one's
+pipes and the closing of their child ends would hold them open, and this one's end (its answer's
+EOF, the exit that ``_stop`` waits for) would wait for that worker's end: a small query answered
+only when a runaway one beside it was stopped."""
 
 
 def _receive(reader: Connection, limits: QueryLimits) -> Answer:
@@ -253,7 +211,7 @@ _ERRORS: dict[str, type[QueryError]] = {
 
 
 def _worker(
-    dataset: Dataset,
+    graphs: Dataset | ServedGraphs,
     text: str,
     accept: tuple[str, ...],
     limits: QueryLimits,
@@ -263,7 +221,7 @@ def _worker(
     """The child: lock down, answer, send a header then the bytes."""
     try:
         _lock_down(limits)
-        answer = answer_query(dataset, text, accept, limits.max_rows, base)
+        answer = answer_query(graphs, text, accept, limits.max_rows, base)
         writer.send(("ok", answer.form, answer.media_type))
         writer.send_bytes(answer.body)
     except QueryError as error:
@@ -273,7 +231,7 @@ def _worker(
         writer.send(("error", ResultTooLarge.__name__, message, None))
     except RecursionError:
         writer.send(("error", MalformedQuery.__name__, "the query nests too deeply to evaluate", None))
-    except Exception as error:  # rdflib raises many unrelated types while evaluating
+    except Exception as error:  # rdflib and pyoxigraph raise many unrelated types while evaluating
         message = f"the query could not be evaluated ({type(error).__name__})"
         writer.send(("error", MalformedQuery.__name__, message, None))
     finally:
@@ -281,8 +239,10 @@ def _worker(
 
 
 def _lock_down(limits: QueryLimits) -> None:
-    """In the worker only: no network, no programs, no graph loading, and a memory budget."""
+    """In the worker only: no network, no programs, no graph loading, no new files while
+    pyoxigraph evaluates, and a memory budget."""
     rdflib.plugins.sparql.SPARQL_LOAD_GRAPHS = False
+    oxigraph.seal_this_process()
 
     def refuse(event: str, _: tuple[Any, ...]) -> None:
         if event in BLOCKED_EVENTS:
@@ -312,25 +272,49 @@ def _address_space_bytes() -> int:
         return 0
 
 
+@dataclass(frozen=True)
+class ServedGraphs:
+    """The graphs the endpoint answers from, for rdflib and (unless None) for pyoxigraph."""
+
+    dataset: Dataset
+    oxigraph: OxigraphGraphs | None = None
+
+
 def answer_query(
-    dataset: Dataset,
+    graphs: Dataset | ServedGraphs,
     text: str,
     accept: str | Sequence[str] = "*/*",
     max_rows: int = 10_000,
     base: str | None = None,
 ) -> Answer:
-    """Check and evaluate ``text`` in this process (no time limit: call through run_query).
+    """Check and evaluate ``text`` in this process (no time limit: call through run_query); by
+    pyoxigraph when ``graphs`` holds its copy, by rdflib over a plain Dataset.
 
     >>> from rdflib import Dataset
     >>> answer_query(Dataset(), "ASK {}").body
     b'{"head": {}, "boolean": true}'
+    >>> answer_query(ServedGraphs(Dataset(), oxigraph_graphs(Dataset())), "ASK {}").body
+    b'{"head":{},"boolean":true}'
     """
-    query = parse_read_only(text, base)
+    query = parse_read_only(text, base)  # every refusal, before anything is evaluated
     form = query.algebra.name.removesuffix("Query").upper()
     tabular = form in ("SELECT", "ASK")
     media_type = choose_format("tabular" if tabular else "graph", accept)
     if form == "CONSTRUCT" and not query.algebra.template:  # CONSTRUCT {} WHERE ...: nothing to build
         return Answer(form, media_type, _write_graph(Graph(), media_type))
+    dataset = graphs.dataset if isinstance(graphs, ServedGraphs) else graphs
+    if isinstance(graphs, ServedGraphs) and graphs.oxigraph is not None:
+        try:
+            body = oxigraph.answer(graphs.oxigraph, text, form, media_type, max_rows, base)
+            return Answer(form, media_type, body)
+        except oxigraph.Unparsed:
+            pass
+    # rdflib evaluates where it must: the graphs hold a term pyoxigraph refuses (no copy was made),
+    # pyoxigraph's parser refuses a query rdflib's accepts, or the service is set to use rdflib.
+    return _answer_with_rdflib(dataset, query, form, media_type, max_rows)
+
+
+def _answer_with_rdflib(dataset: Dataset, query: Query, form: str, media_type: str, max_rows: int) -> Answer:
     result = dataset.query(query)
     if form == "ASK":
         return Answer(form, media_type, _write_ask(bool(result.askAnswer), media_type))
@@ -344,10 +328,20 @@ def answer_query(
 
 
 class PolicyGraphs:
-    """The graphs the endpoint answers from at one revision, built once (``policy.view``)."""
+    """The graphs the endpoint answers from at one revision, built once (``policy.view``); the
+    pyoxigraph copy at its first use."""
 
     def __init__(self, policy: PolicyGraph) -> None:
         self.dataset = policy_graphs(policy.dataset)
+        self._served: ServedGraphs | None = None
+        self._building = threading.Lock()
+
+    def served(self) -> ServedGraphs:
+        """The graphs with their pyoxigraph copy (None if pyoxigraph refuses one of their terms)."""
+        with self._building:
+            if self._served is None:
+                self._served = ServedGraphs(self.dataset, oxigraph_graphs(self.dataset))
+            return self._served
 
 
 def policy_graphs(dataset: Dataset) -> Dataset:
@@ -473,27 +467,6 @@ def _walk(root: CompValue) -> Iterator[CompValue]:
             stack.extend(node)
         elif isinstance(node, dict):
             stack.extend(node.values())
-
-
-def choose_format(kind: str, accept: str | Sequence[str]) -> str:
-    """The media type the Accept header ``accept`` prefers for a ``kind`` ("tabular" or "graph")
-    result; of several headers, the first that accepts one.
-
-    >>> choose_format("graph", "text/turtle;q=0, application/rdf+xml;q=0.5")
-    'application/rdf+xml'
-    >>> choose_format("tabular", ["application/rdf+xml", "*/*"])
-    'application/sparql-results+json'
-    """
-    formats = TABULAR_FORMATS if kind == "tabular" else GRAPH_FORMATS
-    for header in _headers(accept):
-        chosen = negotiate(header, formats, ALIASES[kind])
-        if chosen is not None:
-            return chosen
-    raise NotAcceptable("this query's result can be sent as " + ", ".join(formats), "accept")
-
-
-def _headers(accept: str | Sequence[str]) -> tuple[str, ...]:
-    return (accept,) if isinstance(accept, str) else tuple(accept)
 
 
 def _bounded(rows: Iterator[Any], max_rows: int) -> list[Any]:
