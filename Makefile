@@ -33,7 +33,7 @@ lint-code: install-dev
 # took 6 min 50 s before the rule form page and its browser journey, and 2,434 took 6 min 49 s
 # before the in-memory store's whole-graph reads moved to an Oxigraph copy.
 test: lint-code browser-deps
-	$(BIN)/pytest -m "not slow and not virtuoso" -n 2
+	$(BIN)/pytest -m "not slow and not virtuoso" -n 2 --dist worksteal
 
 # The remote store on a second SPARQL server besides Oxigraph: Virtuoso 7.2 from Debian (installed
 # by the `virtuoso` target): store contract, conformance suites, seeding, two replicas: 347 tests,
