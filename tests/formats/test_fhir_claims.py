@@ -250,7 +250,7 @@ def test_crosswalk_targets_are_the_graphs_values(policy: PolicyGraph) -> None:
 
 def test_the_documented_tables_are_the_crosswalks() -> None:
     text = (ROOT / "docs" / "fhir.md").read_text()
-    documented_ids = dict(re.findall(r"^\| `(\d{5})` \| `([a-z-]+)`", text, flags=re.MULTILINE))
+    documented_ids = dict(re.findall(r"^\| `([0-9A-Z]{5})` \| `([a-z-]+)`", text, flags=re.MULTILINE))
     assert documented_ids == crosswalks().payer_ids
     taxonomy_table = text.split("### NUCC taxonomy")[1].split("## ")[0]
     documented = {
