@@ -64,7 +64,7 @@ browser-deps:
 test-fast: $(BIN)/pytest
 	$(BIN)/pytest -m "not slow and not process and not browser"
 
-# Only the long runs, such as pyshacl over 2,000 generated encounters (about 7 minutes).
+# Only the long runs: pyshacl over every shipped case and over 2,000 generated encounters.
 test-slow: $(BIN)/pytest
 	$(BIN)/pytest -m slow
 
