@@ -30,7 +30,7 @@ lint-code: install-dev
 
 # Everything but the long runs kept beside a faster equivalent (they would double the time).
 # Two workers, one per core (pytest-xdist), work-stealing so no worker idles at the end: 5,857
-# tests in 9 min 15 s on an idle 2-core machine (17 CPU-minutes); the same suite less 279 tests
+# tests in 8 min 12 s and 9 min 15 s in two runs on an idle 2-core machine (15-17 CPU-minutes); 279 fewer tests
 # took 11 min 46 s with plain load distribution. 3,198 tests took 8 min 4 s before this release's
 # state, Medicaid and carrier layers and the input-parser and SPARQL-engine differentials.
 test: lint-code browser-deps
