@@ -27,7 +27,7 @@ from payerkg.editing import revisions
 from payerkg.editing.revisions import EDIT_GRAPH, Change, RevisionRecord
 from payerkg.editing.what_if import answer_in_words, question_in_words
 from payerkg.errors import EditConflict, EditRefused, ParseError, StaleRevision, TooLarge
-from payerkg.graph.dataset import PolicyGraph, holds_nul
+from payerkg.graph.dataset import PolicyGraph, holds_nul, syntax_error_position
 from payerkg.graph.facets import SCOPED, Facet
 from payerkg.graph.queries import SPARQL_PARSER
 from payerkg.graph.rules import RuleModel, rule_model, same_value
@@ -84,7 +84,7 @@ def parse_rule_turtle(text: str) -> Graph:
     try:
         graph.parse(data=text, format="turtle")
     except BadSyntax as error:
-        line = text[: error._i].count("\n") + 1
+        line, _ = syntax_error_position(text, error)
         raise ParseError(f"Turtle syntax error at line {line}", "rule") from None
     except Exception:  # rdflib raises assorted types on malformed input
         raise ParseError("Turtle syntax error", "rule") from None

@@ -66,6 +66,17 @@ def graph_files(root: Path) -> list[Path]:
     return files
 
 
+def syntax_error_position(text: str, error: BadSyntax) -> tuple[int, int]:
+    r"""The line and column (from 1) of a Turtle syntax error: rdflib's BadSyntax keeps only the
+    character offset.
+
+    >>> syntax_error_position("a\nbc", BadSyntax(None, 0, "a\nbc", 3, "?"))
+    (2, 2)
+    """
+    offset = error._i
+    return text[:offset].count("\n") + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
 def parse_turtle(path: Path, label: str | None = None) -> tuple[Graph, bytes]:
     """Parse one Turtle file, returning the graph and the bytes read.
 
@@ -85,7 +96,7 @@ def parse_turtle(path: Path, label: str | None = None) -> tuple[Graph, bytes]:
     try:
         graph.parse(data=text, format="turtle", publicID=path.resolve().as_uri())
     except BadSyntax as exc:
-        line = text[: exc._i].count("\n") + 1  # BadSyntax keeps the character offset only
+        line, _ = syntax_error_position(text, exc)
         raise DataFileError(name, f"Turtle syntax error: {exc._why}", line=line) from exc
     except Exception as exc:  # rdflib raises several unrelated types for bad input
         raise DataFileError(name, f"Turtle syntax error: {exc}") from exc

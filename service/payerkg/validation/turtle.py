@@ -17,7 +17,7 @@ from rdflib.plugins.parsers.notation3 import BadSyntax
 from rdflib.term import Identifier
 
 from payerkg.errors import ParseError, TooLarge
-from payerkg.graph.dataset import holds_nul
+from payerkg.graph.dataset import holds_nul, syntax_error_position
 
 Triple = tuple[Identifier, URIRef, Identifier]
 
@@ -61,8 +61,7 @@ def rdflib_triples(text: str, base: str, max_triples: int) -> list[Triple]:
     try:
         graph.parse(data=text, format="turtle", publicID=base)
     except BadSyntax as error:
-        line = text[: error._i].count("\n") + 1
-        column = error._i - (text.rfind("\n", 0, error._i) + 1) + 1
+        line, column = syntax_error_position(text, error)
         raise ParseError(f"Turtle syntax error at line {line}, column {column}", "body") from None
     except Exception:  # rdflib raises assorted types on malformed input
         raise ParseError("Turtle syntax error", "body") from None
