@@ -212,8 +212,8 @@ def bench_sparql(n: int) -> list[Timing]:
     return timings
 
 
-def bench_validation(n: int, baseline_n: int) -> tuple[list[Timing], float]:
-    policy = load_dataset()
+def bench_validation(n: int, baseline_n: int, data_root: Path | None) -> tuple[list[Timing], float]:
+    policy = load_dataset(data_root)
     rule_model(policy)  # as the service does at start-up: findings cite rules read there
     compiled_shapes(policy)
     bodies = [json.dumps(e).encode() for e in generate(n)]
@@ -550,7 +550,7 @@ def scenario_rows(args: argparse.Namespace, chosen: set[str]) -> list[str]:
         rows += [t.row() for t in bench_coverage(args.answers)]
     baseline_rate = None
     if "validation" in chosen:
-        validation, baseline_rate = bench_validation(args.encounters, args.baseline)
+        validation, baseline_rate = bench_validation(args.encounters, args.baseline, args.data_root)
         rows += [t.row(baseline_rate) for t in validation]
     if "batch" in chosen:
         batch = [bench_batch_in_process(args.encounters * 4), bench_batch_cli(args.encounters * 2)]
@@ -578,6 +578,9 @@ def main() -> None:
     parser.add_argument("--baseline", type=int, default=100)
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument(
+        "--data-root", type=Path, help="validation rows: judge the shapes of the graph files under this folder"
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument(
         "--only", nargs="+", choices=SCENARIOS, help="run these scenarios, print their rows, write nothing"
