@@ -187,6 +187,12 @@ class TooManyRequests(PayerKGError):
         self.retry_after_s = retry_after_s
 
 
+class SettingsError(PayerKGError):
+    """A PAYERKG_* setting is not of its type (the message names the variable, not its value)."""
+
+    code = "invalid_setting"
+
+
 class StoreError(PayerKGError):
     """The store cannot be reached or refused an operation; nothing was changed."""
 

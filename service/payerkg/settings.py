@@ -1,24 +1,39 @@
-"""Typed settings, read from PAYERKG_* environment variables."""
+"""Typed settings, read from PAYERKG_* environment variables.
+
+A dataclass read by a small parser rather than pydantic-settings: importing that costs a one-shot
+command more than the rest of its start-up (docs/benchmarks.md). Each field is read from
+``PAYERKG_<NAME>`` (any case) unless given as a keyword; a value that is not of the field's type
+is a ``SettingsError`` naming the variable, which the CLI prints (exit 2) and the service refuses
+to start with.
+"""
 
 from __future__ import annotations
 
+import functools
+import json
+import os
+import types
+import typing
+from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from payerkg.errors import StoreError
+from payerkg.errors import SettingsError, StoreError
 
 if TYPE_CHECKING:  # imported where used: a one-shot command loads no HTTP client or JSON Schema
     from payerkg.sparql_endpoint.query import QueryLimits
     from payerkg.stores import Store
     from payerkg.validation.encounter import Limits
 
+ENV_PREFIX = "PAYERKG_"
+TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
+FALSE = frozenset({"0", "false", "f", "no", "n", "off"})
+TYPE_NAMES: dict[object, str] = {bool: "true or false", int: "an integer", float: "a number"}
 
-class Settings(BaseSettings):
+
+@dataclass
+class Settings:
     """Run-time settings of the service and the CLI."""
-
-    model_config = SettingsConfigDict(env_prefix="PAYERKG_")
 
     data_dir: Path | None = None
     """Folder holding ontology/, shapes/ and policies/; default: the data shipped with the package."""
@@ -45,7 +60,7 @@ class Settings(BaseSettings):
     revision_check_s: float = 1.0
     """How often (at most) a replica asks the store whether another replica made a new revision."""
 
-    api_keys: dict[str, str] = {}
+    api_keys: dict[str, str] = field(default_factory=dict)
     """API keys, stored hashed: SHA-256 hex digest of the key -> "role:name", role one of reader,
     integrator, editor, admin (``payerkg key new`` makes a key and prints its entry)."""
     key_file: Path | None = None
@@ -87,6 +102,22 @@ class Settings(BaseSettings):
     """What evaluates /sparql queries: pyoxigraph over an in-memory copy of the served graphs, or
     rdflib over them as they are (slower; no copy held)."""
 
+    def __post_init__(self) -> None:
+        """Fill each field still at its default from its environment variable, then check every
+        value against the field's type."""
+        environment = {name.upper(): value for name, value in os.environ.items()}
+        for spec in fields(self):
+            kind = _field_types()[spec.name]
+            variable = ENV_PREFIX + spec.name.upper()
+            value = getattr(self, spec.name)
+            if variable in environment and value == _default(spec):
+                value = _parse(environment[variable], kind, variable)
+            elif not _is_instance(value, kind):
+                value = _parse(str(value), kind, spec.name) if isinstance(value, str | int) else value
+                if not _is_instance(value, kind):
+                    raise SettingsError(f"{spec.name}: {_expected(kind)} expected")
+            setattr(self, spec.name, value)
+
     def open_store(self) -> Store:
         """The configured store (empty or seeded; see payerkg.editing.revisions)."""
         if self.store == "memory":
@@ -117,3 +148,78 @@ class Settings(BaseSettings):
         from payerkg.sparql_endpoint.query import QueryLimits
 
         return QueryLimits(self.sparql_timeout_s, self.sparql_max_rows, self.sparql_max_memory_mb)
+
+
+@functools.cache
+def _field_types() -> dict[str, object]:
+    return typing.get_type_hints(Settings)
+
+
+def _default(spec: Field[object]) -> object:
+    if spec.default is not MISSING:
+        return spec.default
+    factory = spec.default_factory
+    return factory() if callable(factory) else None
+
+
+def _options(kind: object) -> tuple[object, ...]:
+    """The types a field accepts: the members of a union, or the type itself."""
+    return typing.get_args(kind) if typing.get_origin(kind) in (typing.Union, types.UnionType) else (kind,)
+
+
+def _is_instance(value: object, kind: object) -> bool:
+    for option in _options(kind):
+        origin = typing.get_origin(option)
+        if option is type(None) and value is None:
+            return True
+        if origin is Literal and value in typing.get_args(option):
+            return True
+        if origin is dict and isinstance(value, dict):
+            return all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+        if option is float and isinstance(value, int | float) and not isinstance(value, bool):
+            return True
+        if option is int and isinstance(value, bool):
+            continue
+        if isinstance(option, type) and origin is None and isinstance(value, option):
+            return True
+    return False
+
+
+def _parse(text: str, kind: object, name: str) -> object:
+    """``text`` as a value of ``kind``, or a SettingsError naming ``name``."""
+    for option in _options(kind):
+        origin = typing.get_origin(option)
+        try:
+            if origin is Literal:
+                if text in typing.get_args(option):
+                    return text
+            elif origin is dict:
+                value = json.loads(text)
+                if _is_instance(value, option):
+                    return value
+            elif option is bool:
+                if text.strip().lower() in TRUE | FALSE:
+                    return text.strip().lower() in TRUE
+            elif option is int or option is float:
+                return option(text.strip())
+            elif option is Path:
+                return Path(text)
+            elif option is str:
+                return text
+        except ValueError:
+            continue
+    raise SettingsError(f"{name}: {_expected(kind)} expected")
+
+
+def _expected(kind: object) -> str:
+    names = []
+    for option in _options(kind):
+        if option is type(None):
+            continue
+        if typing.get_origin(option) is Literal:
+            names.append("one of " + ", ".join(str(v) for v in typing.get_args(option)))
+        elif typing.get_origin(option) is dict:
+            names.append("a JSON object of strings")
+        else:
+            names.append(TYPE_NAMES.get(option, "text"))
+    return " or ".join(names)

@@ -37,6 +37,15 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def check_settings() -> None:
+    """payerkg: payer telehealth rules as a dated, cited knowledge graph."""
+    try:  # a bad PAYERKG_* variable is a message and exit 2 before any command reads settings
+        Settings()
+    except PayerKGError as error:
+        fail(error.message)
+
+
 @app.command()
 def lint(
     paths: Annotated[

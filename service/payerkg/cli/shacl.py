@@ -11,8 +11,6 @@ from rdflib import Graph
 from rdflib.util import guess_format
 
 from payerkg.cli.common import fail
-from payerkg.validation.shacl.production import ShapesError, validate_graph
-from payerkg.validation.shacl.report import report_text
 
 FORMATS = ("turtle", "json-ld", "text")
 
@@ -37,6 +35,10 @@ def shacl_command(
     """Validate DATA against SHAPES and print the W3C SHACL validation report.
 
     Exit 0 conforms, 1 does not conform, 2 bad input (unreadable file, ill-formed shape)."""
+    # The engine is imported here: other commands do not load it.
+    from payerkg.validation.shacl.production import ShapesError, validate_graph
+    from payerkg.validation.shacl.report import report_text
+
     if output not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)}")
     data_graph = read_graph(data)
