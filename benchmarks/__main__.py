@@ -579,7 +579,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument(
-        "--data-root", type=Path, help="validation rows: judge the shapes of the graph files under this folder"
+        "--data-root",
+        type=Path,
+        help="validation rows: judge the shapes of the graph files under this folder",
     )
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument(
