@@ -25,7 +25,7 @@ def test_years_show_additions_status_and_sources(policy: PolicyGraph) -> None:
     assert all(item.status == "permanent" for item in listed_2026.values())
     assert all(item.sources for item in listed_2026.values())
     page = render(policy)
-    assert "- added: 90849, 92622, 92623, G0473, G0545" in page
+    assert "- added: 90849, 92622, 92623, G0136, G0473, G0545" in page  # G0136: 2025 not established
     no_longer = (
         page.split("## CY 2026", 1)[1].split("- no longer listed: ", 1)[1].split("\n", 1)[0].split(", ")
     )

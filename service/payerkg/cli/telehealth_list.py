@@ -91,6 +91,8 @@ def render(policy: PolicyGraph) -> str:
         "`docs/research/medicare-telehealth-list-2026-12.md` for what was looked for and not found). Office",
         "E/M, psychiatric and telephone E/M services are held by their own Medicare rules, not listed here.",
         '"No longer listed" means the graph holds no listing for that year: removed, or not established.',
+        '"Added" means the graph holds a listing that year and none the year before: added by CMS, or not',
+        "established for the year before.",
         "",
     ]
     previous: dict[str, Listing] | None = None
