@@ -274,7 +274,7 @@ def bench_claims(n: int) -> list[Timing]:
     workers = os.cpu_count() or 1
     interchange = to_837p(encounters).encode()
     started = time.perf_counter()
-    for _ in claim_records(policy, read_x12(interchange, len(interchange)), workers=workers):
+    for _ in claim_records(policy, read_x12(policy, interchange, len(interchange)), workers=workers):
         pass
     in_process = Timing(
         f"claims, in-process batch (837P, {workers} workers)",

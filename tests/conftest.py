@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from payerkg.graph.catalog import PayerIdentifiers, payer_identifiers
 from payerkg.graph.dataset import PolicyGraph, default_data_root, load_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,3 +31,9 @@ def policy() -> PolicyGraph:
 @pytest.fixture(scope="session")
 def data_root() -> Path:
     return default_data_root()
+
+
+@pytest.fixture(scope="session")
+def payer_ids(policy: PolicyGraph) -> PayerIdentifiers:
+    """The identifiers claims name payers by, as the real graph states them."""
+    return payer_identifiers(policy)

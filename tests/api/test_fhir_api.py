@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
 from payerkg.api.app import create_app
-from payerkg.graph.dataset import PolicyGraph
+from payerkg.graph.dataset import PolicyGraph, load_dataset
 from payerkg.settings import Settings
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
@@ -86,3 +86,21 @@ def test_a_json_encounter_may_ask_for_an_operation_outcome(client: TestClient) -
     assert response.status_code == 200
     assert response.json()["resourceType"] == "OperationOutcome"
     assert all("expression" not in issue for issue in response.json()["issue"])
+
+
+NAIC_DATA = Path(__file__).resolve().parents[1] / "formats" / "data"
+
+
+def test_a_naic_code_names_the_payer_and_an_unknown_one_is_a_422(client: TestClient) -> None:
+    body = (NAIC_DATA / "fhir-coverage-naic.json").read_bytes()
+    response = client.post("/validate", content=body, headers={"content-type": FHIR})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert (response.json()["code"], response.json()["pointer"]) == (
+        "unknown_payer_identifier",
+        "Coverage.payor[0]",
+    )
+    with_naic = load_dataset(extra=[NAIC_DATA / "naic-payer.ttl"])
+    naic_client = TestClient(create_app(Settings(anonymous_role="integrator"), policy=with_naic))
+    answer = naic_client.post("/validate", content=body, headers={"content-type": FHIR})
+    assert answer.status_code == 200, answer.text

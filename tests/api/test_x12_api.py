@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from payerkg.api.app import create_app
-from payerkg.graph.dataset import PolicyGraph
+from payerkg.graph.dataset import PolicyGraph, load_dataset
 from payerkg.settings import Settings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "claims.837"
@@ -63,3 +63,22 @@ def test_the_openapi_document_names_the_claim_file_answer(client: TestClient) ->
         "schemas"
     ].keys()
     assert X12 in document["paths"]["/validate"]["post"]["requestBody"]["content"]
+
+
+NAIC_DATA = Path(__file__).resolve().parents[1] / "formats" / "data"
+
+
+def test_a_naic_code_names_the_payer_and_an_unknown_one_is_a_422(client: TestClient) -> None:
+    body = (NAIC_DATA / "claims-naic.837").read_bytes()
+    response = client.post("/validate", content=body, headers={"content-type": X12})
+    assert response.status_code == 422
+    assert (response.json()["code"], response.json()["pointer"]) == (
+        "unknown_payer_identifier",
+        "segment 20 (NM1-09)",
+    )
+    assert "claims" not in response.json()
+    with_naic = load_dataset(extra=[NAIC_DATA / "naic-payer.ttl"])
+    naic_client = TestClient(create_app(Settings(anonymous_role="integrator"), policy=with_naic))
+    answer = naic_client.post("/validate", content=body, headers={"content-type": X12})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["summary"]["claims"] == 2

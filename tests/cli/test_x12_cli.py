@@ -40,3 +40,10 @@ def test_a_refused_file_exits_2_naming_the_segment(tmp_path: Path) -> None:
     assert "unknown_payer_identifier: segment 20 (NM1-09)" in result.stderr
     assert "conforms" not in result.stdout and "Traceback" not in result.stderr
     assert run_cli("validate", str(EXAMPLE), str(tmp_path / "x.json")).returncode == 2
+
+
+def test_an_unknown_naic_code_exits_2_naming_the_segment() -> None:
+    naic = Path(__file__).resolve().parents[1] / "formats" / "data" / "claims-naic.837"
+    result = run_cli("validate", str(naic))
+    assert result.returncode == 2
+    assert "unknown_payer_identifier: segment 20 (NM1-09): NAIC company code 99999" in result.stderr

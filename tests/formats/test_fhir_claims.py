@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from payerkg.errors import InvalidClaim, TooDeep, UnknownPayerIdentifier
-from payerkg.graph.catalog import payers
+from payerkg.graph.catalog import PayerIdentifiers, payer_identifiers
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.services.coverage import facet_values
 from payerkg.settings import Settings
@@ -36,7 +36,7 @@ def claim_of(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def judge(policy: PolicyGraph, document: dict[str, Any]) -> MappedResult:
-    mapped = read_fhir_claim(json.dumps(document).encode())
+    mapped = read_fhir_claim(json.dumps(document).encode(), payer_identifiers(policy))
     return validate_mapped(policy, mapped, Settings().encounter_limits())
 
 
@@ -161,24 +161,24 @@ def test_a_claim_alone_and_the_same_claim_in_a_bundle_read_alike(policy: PolicyG
     assert [f.message for f in bundled.result.findings] == [f.message for f in alone.result.findings]
 
 
-def refused(document: object) -> InvalidClaim:
+def refused(document: object, payer_ids: PayerIdentifiers) -> InvalidClaim:
     with pytest.raises(InvalidClaim) as caught:
-        read_fhir_claim(json.dumps(document).encode())
+        read_fhir_claim(json.dumps(document).encode(), payer_ids)
     return caught.value
 
 
-def test_invalid_fhir_is_refused_naming_the_element() -> None:
+def test_invalid_fhir_is_refused_naming_the_element(payer_ids: PayerIdentifiers) -> None:
     document = bundle()
     claim_of(document)["item"][0]["servicedDate"] = "2025-13-45"
-    error = refused(document)
+    error = refused(document, payer_ids)
     assert error.pointer == "Bundle.entry[0].resource.item[0].servicedDate"
     assert "2025-13-45" not in error.message
     document = bundle()
     claim_of(document)["item"][0]["colour"] = "blue"
-    assert refused(document).pointer == "Bundle.entry[0].resource.item[0].colour"
+    assert refused(document, payer_ids).pointer == "Bundle.entry[0].resource.item[0].colour"
     document = bundle()
     del claim_of(document)["patient"]
-    assert refused(document).pointer == "Bundle.entry[0].resource.patient"
+    assert refused(document, payer_ids).pointer == "Bundle.entry[0].resource.patient"
 
 
 @pytest.mark.parametrize(
@@ -207,51 +207,60 @@ def test_invalid_fhir_is_refused_naming_the_element() -> None:
         (lambda c: c.pop("insurer"), "Claim.insurer"),  # the Coverage names the same payer: fine
     ],
 )
-def test_what_the_mapping_cannot_read_is_refused_naming_the_element(change: Any, pointer: str) -> None:
+def test_what_the_mapping_cannot_read_is_refused_naming_the_element(
+    change: Any, pointer: str, payer_ids: PayerIdentifiers
+) -> None:
     document = bundle()
     change(claim_of(document))
     if pointer == "Claim.insurer":
-        assert read_fhir_claim(json.dumps(document).encode()).locations["payer"] == "Coverage.payor[0]"
+        assert (
+            read_fhir_claim(json.dumps(document).encode(), payer_ids).locations["payer"]
+            == "Coverage.payor[0]"
+        )
         return
-    assert refused(document).pointer == pointer
+    assert refused(document, payer_ids).pointer == pointer
 
 
-def test_an_unknown_payer_identifier_is_refused() -> None:
+def test_an_unknown_payer_identifier_is_refused(payer_ids: PayerIdentifiers) -> None:
     document = bundle()
     organization = document["entry"][2]["resource"]
     organization["identifier"] = [{"system": "https://example.org/payer-id", "value": "99999"}]
-    error = refused(document)
+    error = refused(document, payer_ids)
     assert isinstance(error, UnknownPayerIdentifier)
     assert error.pointer == "Claim.insurer"
     for entry in document["entry"]:
         if entry["resource"]["resourceType"] == "Organization":
             entry["resource"]["identifier"] = []
-    assert refused(document).code == "invalid_claim"
+    assert refused(document, payer_ids).code == "invalid_claim"
 
 
-def test_other_resources_and_bundles_without_one_claim_are_refused() -> None:
-    assert refused({"resourceType": "Patient"}).pointer == "resourceType"
-    assert refused([1, 2]).pointer == "body"
+def test_other_resources_and_bundles_without_one_claim_are_refused(payer_ids: PayerIdentifiers) -> None:
+    assert refused({"resourceType": "Patient"}, payer_ids).pointer == "resourceType"
+    assert refused([1, 2], payer_ids).pointer == "body"
     two = bundle()
     two["entry"].append(copy.deepcopy(two["entry"][0]))
-    assert refused(two).pointer == "Bundle.entry"
+    assert refused(two, payer_ids).pointer == "Bundle.entry"
     with pytest.raises(TooDeep):
-        read_fhir_claim(b'{"resourceType": "Bundle", "entry": ' + b"[" * 200 + b"]" * 200 + b"}")
+        read_fhir_claim(b'{"resourceType": "Bundle", "entry": ' + b"[" * 200 + b"]" * 200 + b"}", payer_ids)
 
 
 def test_crosswalk_targets_are_the_graphs_values(policy: PolicyGraph) -> None:
     walk = crosswalks()
     values = facet_values(policy)
-    assert set(walk.payer_ids.values()) <= {p.id for p in payers(policy)}
     assert {kind for _, kind in walk.taxonomy_prefixes} <= set(values["practitioner_type"])
     assert set(walk.modality_modifiers.values()) <= set(values["modality"])
     assert {s for _, _, s in walk.status_ranges} == set(values["patient_status"])
 
 
-def test_the_documented_tables_are_the_crosswalks() -> None:
+def test_the_documented_tables_are_the_crosswalks_and_the_graphs_identifiers(
+    payer_ids: PayerIdentifiers,
+) -> None:
     text = (ROOT / "docs" / "fhir.md").read_text()
-    documented_ids = dict(re.findall(r"^\| `([0-9A-Z]{5})` \| `([a-z-]+)`", text, flags=re.MULTILINE))
-    assert documented_ids == crosswalks().payer_ids
+    rows = re.findall(
+        r"^\| `([0-9A-Z]{5})` \| (electronic payer ID|NAIC company code) \| `([a-z-]+)`", text, re.M
+    )
+    assert {v: p for v, kind, p in rows if kind == "electronic payer ID"} == payer_ids.electronic_ids
+    assert {v: p for v, kind, p in rows if kind == "NAIC company code"} == payer_ids.naic_codes
     taxonomy_table = text.split("### NUCC taxonomy")[1].split("## ")[0]
     documented = {
         prefix: kind

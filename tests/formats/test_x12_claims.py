@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from payerkg.errors import InvalidClaim, ParseError, UnknownPayerIdentifier
+from payerkg.graph.catalog import PayerIdentifiers
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.services.validation import validate_x12
 from payerkg.validation.formats.x12 import read_837p
@@ -21,8 +22,8 @@ def example() -> str:
     return EXAMPLE.read_text()
 
 
-def test_each_claim_of_the_example_reads_as_an_encounter() -> None:
-    first, second = read_837p(EXAMPLE.read_bytes(), CAP)
+def test_each_claim_of_the_example_reads_as_an_encounter(payer_ids: PayerIdentifiers) -> None:
+    first, second = read_837p(EXAMPLE.read_bytes(), CAP, payer_ids)
     assert first.document == {
         "id": "UHC-VIDEO-1",
         "payer": "uhc-commercial",
@@ -37,14 +38,16 @@ def test_each_claim_of_the_example_reads_as_an_encounter() -> None:
     assert first.locations["lines[0].place_of_service"] == "2300 CLM-05-1, segment 21"
 
 
-def test_the_documented_locations_are_the_readers() -> None:
-    second = read_837p(EXAMPLE.read_bytes(), CAP)[1]
+def test_the_documented_locations_are_the_readers(payer_ids: PayerIdentifiers) -> None:
+    second = read_837p(EXAMPLE.read_bytes(), CAP, payer_ids)[1]
     documented = (ROOT / "docs" / "x12.md").read_text()
     for field in ("lines[0].code", "lines[0].units", "payer", "date_of_service", "practitioner.type"):
         assert f"| `{field}` | `{second.locations[field]}`" in documented, field
 
 
-def test_the_example_gives_one_verdict_per_claim_and_a_summary(policy: PolicyGraph) -> None:
+def test_the_example_gives_one_verdict_per_claim_and_a_summary(
+    policy: PolicyGraph, payer_ids: PayerIdentifiers
+) -> None:
     answer = validate_x12(policy, EXAMPLE.read_bytes(), CAP)
     assert [(v.claim, v.no_violations) for v in answer.claims] == [
         ("UHC-VIDEO-1", True),
@@ -59,13 +62,13 @@ def test_the_example_gives_one_verdict_per_claim_and_a_summary(policy: PolicyGra
     assert answer.summary.violations_by_rule == {rule: 1}
 
 
-def test_a_claim_at_home_reads_its_state_and_a_line_date_range() -> None:
+def test_a_claim_at_home_reads_its_state_and_a_line_date_range(payer_ids: PayerIdentifiers) -> None:
     text = (
         example()
         .replace("*02:B:1*", "*10:B:1*", 1)
         .replace("DTP*472*D8*20240301", "DTP*472*RD8*20240301-20240302", 1)
     )
-    first = read_837p(text.encode(), CAP)[0]
+    first = read_837p(text.encode(), CAP, payer_ids)[0]
     assert first.document["patient_location"] == {"setting": "home", "state": "IL"}
     assert first.document["date_of_service"] == "2024-03-01"
     assert first.locations["patient_location.state"] == "2010BA N4-02, segment 18"
@@ -77,9 +80,9 @@ SECOND_LINE_NEXT_DAY = (
 )
 
 
-def refused(text: str) -> InvalidClaim:
+def refused(text: str, payer_ids: PayerIdentifiers) -> InvalidClaim:
     with pytest.raises(InvalidClaim) as caught:
-        read_837p(text.encode(), CAP)
+        read_837p(text.encode(), CAP, payer_ids)
     return caught.value
 
 
@@ -110,8 +113,10 @@ def refused(text: str) -> InvalidClaim:
         ),
     ],
 )
-def test_bad_files_are_refused_naming_the_segment(change: object, pointer: str) -> None:
-    error = refused(change(example()))  # type: ignore[operator]
+def test_bad_files_are_refused_naming_the_segment(
+    change: object, pointer: str, payer_ids: PayerIdentifiers
+) -> None:
+    error = refused(change(example()), payer_ids)  # type: ignore[operator]
     assert error.pointer == pointer, error.message
     assert pointer in error.message
 
@@ -123,22 +128,24 @@ def test_a_value_the_encounter_format_refuses_names_the_element(policy: PolicyGr
     assert caught.value.pointer == "2400 SV1-01-2, line 1, segment 40"
 
 
-def test_an_unknown_payer_refuses_the_whole_file() -> None:
+def test_an_unknown_payer_refuses_the_whole_file(payer_ids: PayerIdentifiers) -> None:
     text = example().replace("PI*87726", "PI*11111", 1)
     with pytest.raises(UnknownPayerIdentifier) as caught:
-        read_837p(text.encode(), CAP)
+        read_837p(text.encode(), CAP, payer_ids)
     assert caught.value.pointer == "segment 20 (NM1-09)"
     assert "11111" in caught.value.message  # a payer ID is safe to repeat, and says what to fix
 
 
-def test_not_ascii_and_nul_are_parse_errors() -> None:
+def test_not_ascii_and_nul_are_parse_errors(payer_ids: PayerIdentifiers) -> None:
     with pytest.raises(ParseError):
-        read_837p(example().replace("DOE", "DÖE").encode(), CAP)
+        read_837p(example().replace("DOE", "DÖE").encode(), CAP, payer_ids)
     with pytest.raises(ParseError):
-        read_837p(example().replace("DOE", "D\x00E").encode(), CAP)
+        read_837p(example().replace("DOE", "D\x00E").encode(), CAP, payer_ids)
 
 
-def test_a_patient_loop_under_the_subscriber_keeps_its_payer_and_gives_the_patients_state() -> None:
+def test_a_patient_loop_under_the_subscriber_keeps_its_payer_and_gives_the_patients_state(
+    payer_ids: PayerIdentifiers,
+) -> None:
     text = example().replace("HL*3*1*22*0", "HL*4*1*22*0").replace("HL*2*1*22*0", "HL*2*1*22*1")
     patient = "".join(
         f"{segment}~\n"
@@ -152,7 +159,7 @@ def test_a_patient_loop_under_the_subscriber_keeps_its_payer_and_gives_the_patie
     )
     patient += "DMG*D8*20100101*M~\n"
     text = text.replace("CLM*UHC-VIDEO-1*120***02:B:1", patient + "CLM*UHC-VIDEO-1*120***10:B:1", 1)
-    first, second = read_837p(text.replace("SE*40*", "SE*46*").encode(), CAP)
+    first, second = read_837p(text.replace("SE*40*", "SE*46*").encode(), CAP, payer_ids)
     assert first.document["payer"] == second.document["payer"] == "uhc-commercial"
     assert first.document["patient_location"] == {"setting": "home", "state": "MO"}  # 2010CA, not 2010BA
     assert first.locations["patient_location.state"] == "2010CA N4-02, segment 25"

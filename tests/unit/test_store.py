@@ -56,6 +56,7 @@ EXAMPLES: list[tuple[str, dict[str, Identifier]]] = [
     ("payer-horizon", {"payer": PAYER["medicare"]}),
     ("payers", {}),
     ("payers-inheriting", {"basePayer": PAYER["medicare"]}),
+    ("payer-identifiers", {"scheme": PK.electronicPayerId}),
     ("state-plans", {"state": Literal("TX")}),
     ("procedure-codes", {}),
     ("recognition-for-code", {"code": CPT["98000"], "date": Literal(date(2025, 6, 1))}),

@@ -337,7 +337,7 @@ def _validate_claim_file(
     except OSError as error:
         fail(f"{path}: cannot read ({error.strerror})")
     try:
-        claims = validation.read_x12(raw, settings.max_batch_bytes)
+        claims = validation.read_x12(policy, raw, settings.max_batch_bytes)
     except PayerKGError as error:
         fail(f"{path}: {error.code}: {error.message}")
     conform, by_rule = 0, dict[str, int]()

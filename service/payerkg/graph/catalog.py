@@ -118,6 +118,35 @@ def payer(policy: PolicyGraph, payer_id: str) -> PayerInfo:
     return next(p for p in payers(policy) if p.iri == str(iri))
 
 
+class PayerIdentifiers:
+    """The identifiers a claim may name a payer by, as the graph states them (NAIC company codes,
+    electronic payer IDs), each to the payer's short id; built once per revision (``policy.view``).
+
+    >>> from payerkg.graph.dataset import load_dataset
+    >>> load_dataset().view(PayerIdentifiers).electronic("62308")
+    'cigna-commercial'
+    """
+
+    def __init__(self, policy: PolicyGraph) -> None:
+        by_scheme: dict[str, dict[str, str]] = {str(PK.naicCompanyCode): {}, str(PK.electronicPayerId): {}}
+        for row in policy.select("payer-identifiers"):
+            by_scheme[str(row["scheme"])][str(row["value"])] = str(row["id"])
+        self.naic_codes = by_scheme[str(PK.naicCompanyCode)]
+        self.electronic_ids = by_scheme[str(PK.electronicPayerId)]
+
+    def naic(self, code: str) -> str | None:
+        """The payer whose insurance company has this NAIC company code, if the graph states one."""
+        return self.naic_codes.get(code)
+
+    def electronic(self, payer_id: str) -> str | None:
+        """The payer this electronic payer ID names, if the graph states one."""
+        return self.electronic_ids.get(payer_id)
+
+
+def payer_identifiers(policy: PolicyGraph) -> PayerIdentifiers:
+    return policy.view(PayerIdentifiers)
+
+
 def state_plans(policy: PolicyGraph) -> dict[str, str]:
     """Each jurisdiction's postal code and the id of its fully insured plan.
 

@@ -30,12 +30,12 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 from payerkg.coverage.answer import CoverageQuestion, coverage
 from payerkg.coverage.crd import Assertion, card_detail, coverage_information
 from payerkg.errors import InvalidHookRequest, ParseError, TooLarge, UnknownService
-from payerkg.graph.catalog import payers
+from payerkg.graph.catalog import payer_identifiers, payers
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.graph.rules import CODE_PATTERN
 from payerkg.jsondoc import JSONObject
 from payerkg.validation.encounter import DEFAULT_LIMITS, Limits, load_json
-from payerkg.validation.formats.fhir import ACT_CODE, CPT, HCPCS, NUCC, PAYERKG_PAYER
+from payerkg.validation.formats.fhir import ACT_CODE, CPT, HCPCS, NUCC, payer_named
 from payerkg.validation.formats.mapped import crosswalks
 
 BILLING_OPTIONS = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-billing-options"
@@ -179,7 +179,7 @@ def answer_hook(
     day = today or date.today()
     response = HookResponse()
     coverage_resource = _first(_resources(prefetch.get("coverage"), "prefetch.coverage"), Coverage)
-    payer = _payer(coverage_resource)
+    payer = _payer(policy, coverage_resource)
     if coverage_resource is None or payer is None:
         why = (
             "no Coverage in prefetch"
@@ -354,15 +354,13 @@ def _facts(draft: Resource, today: date) -> tuple[list[str], date, str | None]:
     return codes[:20], day, modality
 
 
-def _payer(coverage_resource: Coverage | None) -> str | None:
+def _payer(policy: PolicyGraph, coverage_resource: Coverage | None) -> str | None:
     if coverage_resource is None:
         return None
     for payor in coverage_resource.payor or []:
         identifier = payor.identifier
         if identifier is not None and identifier.value:
-            if identifier.system == PAYERKG_PAYER:
-                return str(identifier.value)
-            found = crosswalks().payer(identifier.value)
+            found = payer_named(identifier.system, str(identifier.value), payer_identifiers(policy))
             if found is not None:
                 return found
     return None

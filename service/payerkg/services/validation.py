@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
+from payerkg.graph.catalog import payer_identifiers
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.media import FHIR_JSON, X12_MEDIA
 from payerkg.validation.encounter import DEFAULT_LIMITS, Limits, parse_encounter
@@ -43,7 +44,7 @@ def validate_fhir(policy: PolicyGraph, body: bytes, limits: Limits = DEFAULT_LIM
     finding knows the Claim element it is about (docs/fhir.md)."""
     from payerkg.validation.formats.fhir import read_fhir_claim  # FHIR's models: only when asked
 
-    return validate_mapped(policy, read_fhir_claim(body, limits), limits)
+    return validate_mapped(policy, read_fhir_claim(body, payer_identifiers(policy), limits), limits)
 
 
 def is_fhir(media_type: str) -> bool:
@@ -54,19 +55,19 @@ def is_x12(media_type: str) -> bool:
     return media_type.split(";")[0].strip().lower() == X12_MEDIA
 
 
-def read_x12(body: bytes, max_bytes: int) -> list[MappedEncounter]:
+def read_x12(policy: PolicyGraph, body: bytes, max_bytes: int) -> list[MappedEncounter]:
     """Every claim of an 837P file read as an encounter, or an ``InputError`` naming the segment
     position: the whole file is read before any claim is judged (docs/x12.md)."""
     from payerkg.validation.formats.x12 import read_837p  # pyx12: only when asked
 
-    return read_837p(body, max_bytes)
+    return read_837p(body, max_bytes, payer_identifiers(policy))
 
 
 def validate_x12(
     policy: PolicyGraph, body: bytes, max_bytes: int, limits: Limits = DEFAULT_LIMITS
 ) -> ClaimFileVerdict:
     """An 837P file: one verdict per claim, in file order, and their summary."""
-    verdicts = list(validate_claims(policy, read_x12(body, max_bytes), limits))
+    verdicts = list(validate_claims(policy, read_x12(policy, body, max_bytes), limits))
     return ClaimFileVerdict("x12-837p", verdicts, ClaimsSummary.of(verdicts))
 
 

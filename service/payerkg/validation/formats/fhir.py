@@ -30,6 +30,7 @@ from fhir.resources.R4B.reference import Reference
 from fhir.resources.R4B.resource import Resource
 
 from payerkg.errors import InvalidClaim, ParseError, TooLarge, UnknownPayerIdentifier
+from payerkg.graph.catalog import PayerIdentifiers
 from payerkg.jsondoc import JSONObject
 from payerkg.validation.encounter import DEFAULT_LIMITS, Limits, load_json
 from payerkg.validation.formats.mapped import (
@@ -52,6 +53,8 @@ ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 ROLE_CODE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 CARE_TEAM_ROLE = "http://terminology.hl7.org/CodeSystem/claimcareteamrole"
 PAYERKG_PAYER = "https://w3id.org/payerkg/payer"
+NAIC = "urn:oid:2.16.840.1.113883.6.300"
+"""The identifier system of NAIC company codes (HL7's OID for them, as Da Vinci PDex uses it)."""
 PAYERKG_DOCUMENTATION = "https://w3id.org/payerkg/documentation"
 PAYERKG_RULE = "https://w3id.org/payerkg/rule"
 GRAPH_REVISION_EXTENSION = "https://w3id.org/payerkg/fhir/StructureDefinition/graph-revision"
@@ -59,9 +62,12 @@ PROCEDURE_SYSTEMS = (CPT, HCPCS)
 IN_PERSON_CLASSES = {"AMB", "IMP", "EMER", "HH", "FLD", "ACUTE", "NONAC", "OBSENC", "PRENC", "SS"}
 
 
-def read_fhir_claim(body: bytes, limits: Limits = DEFAULT_LIMITS) -> MappedEncounter:
-    """A FHIR Claim (alone, or in a Bundle) read as an encounter; an ``InputError`` naming the
-    element if it is not valid FHIR R4 or cannot be read as one professional claim."""
+def read_fhir_claim(
+    body: bytes, payers: PayerIdentifiers, limits: Limits = DEFAULT_LIMITS
+) -> MappedEncounter:
+    """A FHIR Claim (alone, or in a Bundle) read as an encounter, its payer named by an identifier
+    ``payers`` (the graph's) knows; an ``InputError`` naming the element if it is not valid FHIR R4
+    or cannot be read as one professional claim."""
     if len(body) > limits.max_bytes:
         raise TooLarge(f"the document is larger than {limits.max_bytes} bytes", "body")
     try:
@@ -86,7 +92,7 @@ def read_fhir_claim(body: bytes, limits: Limits = DEFAULT_LIMITS) -> MappedEncou
     for resource in claim.contained or []:
         if resource.id:
             resources.by_reference["#" + resource.id] = resource
-    return _Reader(claim, resources).mapped()
+    return _Reader(claim, resources, payers).mapped()
 
 
 def _parsed(model: type[Resource], document: JSONObject, root: str) -> Any:
@@ -157,12 +163,23 @@ def _claim_in_bundle(bundle: Bundle) -> tuple[Claim, _Resources]:
     return claims[0], resources
 
 
+def payer_named(system: str | None, value: str, payers: PayerIdentifiers) -> str | None:
+    """The payer an Identifier names: the payerkg system gives the payer id itself, the NAIC system
+    a NAIC company code, any other system an electronic payer ID (docs/fhir.md)."""
+    if system == PAYERKG_PAYER:
+        return value
+    if system == NAIC:
+        return payers.naic(value)
+    return payers.electronic(value)
+
+
 class _Reader:
     """Reads one Claim into the encounter format, noting where each field came from."""
 
-    def __init__(self, claim: Claim, resources: _Resources) -> None:
+    def __init__(self, claim: Claim, resources: _Resources, payers: PayerIdentifiers) -> None:
         self.claim = claim
         self.resources = resources
+        self.payers = payers
         self.locations: dict[str, str] = {"encounter": "Claim", "lines": "Claim.item"}
         self.open: list[OpenFact] = []
 
@@ -307,7 +324,7 @@ class _Reader:
             )
         for identifier, where in candidates:
             value = identifier.value or ""
-            payer = value if identifier.system == PAYERKG_PAYER else crosswalks().payer(value)
+            payer = payer_named(identifier.system, value, self.payers)
             if payer is not None:
                 self.locations["payer"] = where
                 return payer

@@ -161,16 +161,13 @@ def _encounter_field(pointer: str) -> str:
 
 @dataclass(frozen=True)
 class Crosswalks:
-    """The tables in ``crosswalks.json``: payer identifiers, NUCC taxonomy, modifiers, E/M ranges."""
+    """The tables in ``crosswalks.json``: NUCC taxonomy, modifiers, E/M ranges (payer identifiers
+    are the graph's, ``graph.catalog.PayerIdentifiers``)."""
 
-    payer_ids: dict[str, str]
     taxonomy_prefixes: tuple[tuple[str, str], ...]
     modality_modifiers: dict[str, str]
     telehealth_pos: dict[str, str | None]
     status_ranges: tuple[tuple[str, str, str], ...]
-
-    def payer(self, identifier: str) -> str | None:
-        return self.payer_ids.get(identifier)
 
     def practitioner_type(self, taxonomy: str) -> str | None:
         return next((kind for prefix, kind in self.taxonomy_prefixes if taxonomy.startswith(prefix)), None)
@@ -187,7 +184,6 @@ def crosswalks() -> Crosswalks:
     prefixes = data["nucc_taxonomy"]["prefixes"]
     statuses = data["patient_status_codes"]
     return Crosswalks(
-        payer_ids=dict(data["payer_identifiers"]["ids"]),
         taxonomy_prefixes=tuple(sorted(prefixes.items(), key=lambda item: -len(item[0]))),
         modality_modifiers=dict(data["modality_modifiers"]["modifiers"]),
         telehealth_pos=dict(data["telehealth_places_of_service"]["codes"]),

@@ -19,6 +19,7 @@ import pyx12.segment
 import pyx12.x12file
 
 from payerkg.errors import InvalidClaim, ParseError, TooLarge, UnknownPayerIdentifier
+from payerkg.graph.catalog import PayerIdentifiers
 from payerkg.jsondoc import JSONObject
 from payerkg.validation.formats.mapped import (
     MappedEncounter,
@@ -50,7 +51,8 @@ class _Line:
 class _Claim:
     position: int
     claim_id: str
-    payer: tuple[str, int]
+    payer: tuple[str, str, int]
+    """NM108 (the identifier's qualifier), NM109 and the position of the 2010BB NM1*PR segment."""
     place_of_service: str | None
     subscriber_state: tuple[str, int] | None
     patient_state: tuple[str, int] | None
@@ -68,7 +70,7 @@ class _State:
     level: str = ""
     entity: str = ""
     billing_taxonomy: tuple[str, int] | None = None
-    payer: tuple[str, int] | None = None
+    payer: tuple[str, str, int] | None = None
     subscriber_state: tuple[str, int] | None = None
     patient_state: tuple[str, int] | None = None
     claim: _Claim | None = None
@@ -85,9 +87,10 @@ def element(loop: str, segment: str, element: str, position: int, line: str | No
     return f"{loop} {segment}-{element}{', ' + line if line else ''}, segment {position}"
 
 
-def read_837p(body: bytes, max_bytes: int) -> list[MappedEncounter]:
-    """Every claim of an 837P interchange as an encounter, or an ``InputError`` naming the segment
-    position of the first thing wrong (envelope, transaction set, claim)."""
+def read_837p(body: bytes, max_bytes: int, payers: PayerIdentifiers) -> list[MappedEncounter]:
+    """Every claim of an 837P interchange as an encounter, its payer named by an identifier
+    ``payers`` (the graph's) knows, or an ``InputError`` naming the segment position of the first
+    thing wrong (envelope, transaction set, claim)."""
     if len(body) > max_bytes:
         raise TooLarge(f"the file is larger than {max_bytes} bytes", "body")
     try:
@@ -130,7 +133,7 @@ def read_837p(body: bytes, max_bytes: int) -> list[MappedEncounter]:
     _envelope_errors(reader, f"the end of the file (after segment {position})")
     if not claims:
         raise InvalidClaim("the file holds no 837P claim (CLM)", "body")
-    return [_mapped(claim) for claim in claims]
+    return [_mapped(claim, payers) for claim in claims]
 
 
 def _envelope_errors(reader: pyx12.x12file.X12Reader, at: str) -> None:
@@ -173,7 +176,7 @@ def _read(segment: pyx12.segment.Segment, position: int, state: _State, claims: 
     if seg_id == "NM1":
         state.entity = value("NM101") or ""
         if state.entity == "PR" and state.claim is None:
-            state.payer = (value("NM109") or "", position)
+            state.payer = (value("NM108") or "", value("NM109") or "", position)
         return
     if seg_id == "N4":
         if state.entity == "IL" and value("N402"):
@@ -291,7 +294,19 @@ def _bad(position: int) -> str:
     raise InvalidClaim(f"{where(position, 'DTP', '03')}: not a date (CCYYMMDD)", where(position, "DTP", "03"))
 
 
-def _mapped(claim: _Claim) -> MappedEncounter:
+def payer_named(qualifier: str, value: str, payers: PayerIdentifiers) -> str | None:
+    """The payer 2010BB NM108/NM109 name: with ``NI`` a NAIC company code; otherwise (``PI``, as
+    the 837P guide asks) an electronic payer ID, or a payerkg payer id itself (lower case, as
+    ``medicare``) for payers whose electronic IDs are not confirmed; the encounter check then
+    knows that id or refuses it. ``XV`` (CMS PlanID) names no payer payerkg knows."""
+    if qualifier == "NI":
+        return payers.naic(value)
+    if qualifier == "XV":
+        return None
+    return payers.electronic(value) or (value if PAYERKG_PAYER_ID.fullmatch(value) else None)
+
+
+def _mapped(claim: _Claim, payers: PayerIdentifiers) -> MappedEncounter:
     at = claim.position
     if not claim.lines:
         raise InvalidClaim(f"{where(at, 'CLM')}: the claim has no service line (LX, SV1)", where(at, "CLM"))
@@ -300,14 +315,13 @@ def _mapped(claim: _Claim) -> MappedEncounter:
         "lines": f"2400, claim at segment {at}",
     }
     open_facts: list[OpenFact] = []
-    payer_id, payer_at = claim.payer
-    # A payerkg payer id (lower-case, as `medicare`) is taken as itself, for payers whose
-    # electronic IDs are not confirmed; the encounter check then knows it or refuses it.
-    payer = crosswalks().payer(payer_id) or (payer_id if PAYERKG_PAYER_ID.fullmatch(payer_id) else None)
+    qualifier, payer_id, payer_at = claim.payer
+    payer = payer_named(qualifier, payer_id, payers)
     if payer is None:
+        kind = "NAIC company code" if qualifier == "NI" else "payer identifier"
         raise UnknownPayerIdentifier(
-            f"{where(payer_at, 'NM1', '09')}: payer identifier {shown(payer_id)} (2010BB NM1*PR) names "
-            "no payer payerkg knows (docs/x12.md lists them)",
+            f"{where(payer_at, 'NM1', '09')}: {kind} {shown(payer_id)} (2010BB NM1*PR, NM108 "
+            f"{shown(qualifier)}) names no payer payerkg knows (docs/x12.md lists them)",
             where(payer_at, "NM1", "09"),
         )
     locations["payer"] = element("2010BB", "NM1", "09", payer_at)
