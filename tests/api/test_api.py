@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from rdflib.namespace import RDF
 
 from payerkg.api.app import create_app
+from payerkg.graph.catalog import payer_identifiers
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.namespaces import PK
 from payerkg.settings import Settings
@@ -82,6 +83,20 @@ def test_payers_and_payer(client: TestClient) -> None:
     assert "medicare" in ids and ids == sorted(ids)
     assert client.get("/payers/medicare").json()["label"].startswith("Medicare")
     assert client.get("/payers/nobody").status_code == 404
+
+
+def test_each_payer_lists_the_identifiers_a_claim_may_name_it_by(
+    client: TestClient, policy: PolicyGraph
+) -> None:
+    """The identifiers /payers shows are the ones the claim readers resolve to that payer."""
+    identifiers = payer_identifiers(policy)
+    listed = {p["id"]: p for p in client.get("/payers").json()}
+    shown = [(p, value) for p in listed for value in listed[p]["electronic_payer_ids"]]
+    assert shown, "the graph states electronic payer IDs"
+    assert all(identifiers.electronic(value) == payer for payer, value in shown)
+    assert sorted(value for _, value in shown) == sorted(identifiers.electronic_ids)
+    naic = [(p, value) for p in listed for value in listed[p]["naic_company_codes"]]
+    assert sorted(value for _, value in naic) == sorted(identifiers.naic_codes)
 
 
 def test_code_validity_and_recognition(client: TestClient) -> None:

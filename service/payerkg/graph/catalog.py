@@ -36,6 +36,10 @@ class PayerInfo:
     label: str
     kind: str | None
     sources_current_to: str | None
+    electronic_payer_ids: tuple[str, ...] = ()
+    """Electronic (clearinghouse) payer IDs a claim may name this payer by, as the graph states them."""
+    naic_company_codes: tuple[str, ...] = ()
+    """NAIC company codes of the insurer this payer is, as the graph states them."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,7 @@ def summary(policy: PolicyGraph) -> GraphSummary:
 
 
 def payers(policy: PolicyGraph) -> list[PayerInfo]:
+    identifiers = payer_identifiers(policy)
     return [
         PayerInfo(
             id=str(row["id"]),
@@ -108,9 +113,15 @@ def payers(policy: PolicyGraph) -> list[PayerInfo]:
             label=str(row["label"]),
             kind=_text(row.get("kind")),
             sources_current_to=_text(row.get("sourcesCurrentTo")),
+            electronic_payer_ids=_naming(identifiers.electronic_ids, str(row["id"])),
+            naic_company_codes=_naming(identifiers.naic_codes, str(row["id"])),
         )
         for row in policy.select("payers")
     ]
+
+
+def _naming(identifiers: dict[str, str], payer_id: str) -> tuple[str, ...]:
+    return tuple(sorted(value for value, named in identifiers.items() if named == payer_id))
 
 
 def payer(policy: PolicyGraph, payer_id: str) -> PayerInfo:
