@@ -138,6 +138,8 @@ class PayerIdentifiers:
     'cigna-commercial'
     """
 
+    content_only = True  # shared by graphs of one identity (graph.dataset.SharedViews)
+
     def __init__(self, policy: PolicyGraph) -> None:
         by_scheme: dict[str, dict[str, str]] = {str(PK.naicCompanyCode): {}, str(PK.electronicPayerId): {}}
         for row in policy.select("payer-identifiers"):

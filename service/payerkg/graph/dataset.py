@@ -80,7 +80,9 @@ def syntax_error_position(text: str, error: BadSyntax) -> tuple[int, int]:
 def parse_turtle(path: Path, label: str | None = None) -> tuple[Graph, bytes]:
     """Parse one Turtle file, returning the graph and the bytes read.
 
-    A syntax error becomes a DataFileError with file and line.
+    A syntax error becomes a DataFileError with file and line. The graph is shared by every call
+    with the same content (one parse per process: tests and commands seed many stores from the
+    same files), so callers copy from it and never change it.
     """
     name = label or str(path)
     try:
@@ -88,13 +90,18 @@ def parse_turtle(path: Path, label: str | None = None) -> tuple[Graph, bytes]:
         text = content.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise DataFileError(name, f"cannot read file ({exc.__class__.__name__})") from exc
+    return _parsed(text, path.resolve().as_uri(), name), content
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed(text: str, base: str, name: str) -> Graph:
     if "\x00" in text:
         raise DataFileError(
             name, "the file contains a NUL character", line=text[: text.index("\x00")].count("\n") + 1
         )
     graph = Graph()
     try:
-        graph.parse(data=text, format="turtle", publicID=path.resolve().as_uri())
+        graph.parse(data=text, format="turtle", publicID=base)
     except BadSyntax as exc:
         line, _ = syntax_error_position(text, exc)
         raise DataFileError(name, f"Turtle syntax error: {exc._why}", line=line) from exc
@@ -102,7 +109,7 @@ def parse_turtle(path: Path, label: str | None = None) -> tuple[Graph, bytes]:
         raise DataFileError(name, f"Turtle syntax error: {exc}") from exc
     if holds_nul(graph):
         raise DataFileError(name, "the file contains a NUL character (escaped as \\u0000)")
-    return graph, content
+    return graph
 
 
 def holds_nul(graph: Graph) -> bool:
@@ -124,6 +131,37 @@ def graph_identity(number: int, content_hash: str) -> str:
     '3-0123456789ab'
     """
     return f"{number}-{content_hash}"
+
+
+class SharedViews:
+    """Views built from graphs whose content never changes (``Store.frozen``), shared by every
+    graph of the same identity in this process: the identity (revision number and content hash)
+    names the content, so each such view is built once, not once per store seeded from the same
+    files or per replica of a revision. Only views that read nothing but the policy content opt
+    in (``content_only = True``: not the audit trail, which two stores with the same content may
+    tell differently). The views of the newest ``KEPT`` identities are kept."""
+
+    KEPT = 4
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._views: dict[str, dict[object, object]] = {}
+
+    def get(self, kind: Callable[[PolicyGraph], V], policy: PolicyGraph) -> V:
+        with self._lock:
+            found = self._views.get(policy.revision, {}).get(kind)
+        if found is None:
+            found = kind(policy)  # outside the lock: one view may be built from another
+            with self._lock:
+                views = self._views.pop(policy.revision, {})
+                found = views.setdefault(kind, found)
+                self._views[policy.revision] = views  # newest last
+                while len(self._views) > self.KEPT:
+                    del self._views[next(iter(self._views))]
+        return cast(V, found)
+
+
+SHARED_VIEWS = SharedViews()
 
 
 @dataclass
@@ -155,6 +193,8 @@ class PolicyGraph:
                 restore = getattr(kind, "restore", None)
                 if saved is not None and restore is not None:
                     self._views[kind] = restore(self, saved())
+                elif self.store.frozen and self.revision and getattr(kind, "content_only", False):
+                    self._views[kind] = SHARED_VIEWS.get(kind, self)
                 else:
                     self._views[kind] = kind(self)
             return cast(V, self._views[kind])

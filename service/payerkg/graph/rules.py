@@ -246,6 +246,8 @@ class RuleModel:
     payers, codes and vocabularies. Read all at once from a local store, or per (payer, code) when
     first asked from a remote one (whose graph may be too big to read whole)."""
 
+    content_only = True  # shared by graphs of one identity (graph.dataset.SharedViews)
+
     def __init__(self, policy: PolicyGraph) -> None:
         self.policy = policy
         self._lock = threading.Lock()

@@ -331,6 +331,8 @@ class PolicyGraphs:
     """The graphs the endpoint answers from at one revision, built once (``policy.view``); the
     pyoxigraph copy at its first use."""
 
+    content_only = True  # no revision records: shared by graphs of one identity (SharedViews)
+
     def __init__(self, policy: PolicyGraph) -> None:
         self.dataset = policy_graphs(policy.dataset)
         self._served: ServedGraphs | None = None

@@ -46,6 +46,9 @@ class Store(ABC):
     kind: ClassVar[str]
     bulk_reads: bool = True
     """Whether reading every rule statement up front is cheap (local stores) or not (remote)."""
+    frozen: bool = False
+    """Whether the content can never change (a pinned in-memory revision): what is derived from
+    it depends on the graph's identity alone (``PolicyGraph.view`` shares it)."""
 
     @abstractmethod
     def select(self, name: str, bindings: Mapping[str, Identifier]) -> list[Row]:

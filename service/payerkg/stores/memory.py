@@ -28,8 +28,12 @@ class MemoryStore(Store):
 
     kind = "memory"
 
-    def __init__(self, dataset: Dataset | None = None, load: Callable[[], Dataset] | None = None) -> None:
-        """With ``load``, the dataset is read by it when first needed (a start-up snapshot's)."""
+    def __init__(
+        self, dataset: Dataset | None = None, load: Callable[[], Dataset] | None = None, frozen: bool = False
+    ) -> None:
+        """With ``load``, the dataset is read by it when first needed (a start-up snapshot's);
+        ``frozen``: a revision pinned for reading, which refuses updates."""
+        self.frozen = frozen
         self._current = dataset if dataset is not None or load is not None else new_dataset()
         self._load = load
         self._loading = threading.RLock()
@@ -99,7 +103,7 @@ class MemoryStore(Store):
         return self._dataset
 
     def pinned(self) -> Store:
-        return MemoryStore(self._dataset)  # updates replace the dataset, never change it
+        return MemoryStore(self._dataset, frozen=True)  # updates replace the dataset, never change it
 
     def graph_names(self) -> set[URIRef]:
         # rdflib names its default graph too (urn:x-rdflib:default); it is not a stored named graph.
@@ -113,6 +117,7 @@ class MemoryStore(Store):
         return self._dataset.graph(name)
 
     def update(self, text: str) -> None:
+        self._refuse_if_frozen()
         with self._writing, SPARQL_PARSER:
             changed = _copy(self._dataset)
             try:
@@ -122,10 +127,15 @@ class MemoryStore(Store):
             self._dataset = changed
 
     def load(self, dataset: Dataset) -> None:
+        self._refuse_if_frozen()
         with self._writing:
             changed = _copy(self._dataset)
             changed.addN(dataset.quads())  # type: ignore[arg-type]
             self._dataset = changed
+
+    def _refuse_if_frozen(self) -> None:
+        if self.frozen:
+            raise StoreError("a pinned revision is read-only; update the store it was pinned from")
 
 
 def _copy(dataset: Dataset) -> Dataset:
