@@ -16,7 +16,6 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.collection import Collection
 from rdflib.namespace import RDF, SH, SKOS
 from rdflib.term import Identifier, Node
 
@@ -69,25 +68,44 @@ class _Builder:
         self.graph = Graph()
         self.graph.bind("sh", SH)
         self.graph.bind("pk", PK)
+        # Lists of terms and paths are written once and shared by every shape that uses them
+        # (the versions of one rule differ mostly in dates): fewer statements, each read once.
+        self._lists: dict[tuple[Node, ...], BNode] = {}
+        self._paths: dict[tuple[tuple[str, URIRef], ...], Node] = {}
 
     def add(self, subject: Node, predicate: URIRef, obj: Node) -> None:
         self.graph.add((subject, predicate, obj))
 
     def rdf_list(self, items: Sequence[Node]) -> BNode:
-        head = BNode()
-        Collection(self.graph, head, list(items))
+        key = tuple(items)
+        if not key:
+            return BNode()  # as rdflib's Collection writes an empty list: a node with no statements
+        shared = not any(isinstance(item, BNode) for item in key)  # shapes stay each their own
+        if shared and key in self._lists:
+            return self._lists[key]
+        head = node = BNode()
+        for index, item in enumerate(key):
+            self.add(node, RDF.first, item)
+            following = BNode() if index + 1 < len(key) else RDF.nil
+            self.add(node, RDF.rest, following)
+            node = following  # type: ignore[assignment]
+        if shared:
+            self._lists[key] = head
         return head
 
     def path(self, steps: list[tuple[str, URIRef]]) -> Node:
-        nodes: list[Node] = []
-        for kind, prop in steps:
-            if kind == "inverse":
-                inverse = BNode()
-                self.add(inverse, SH.inversePath, prop)
-                nodes.append(inverse)
-            else:
-                nodes.append(prop)
-        return nodes[0] if len(nodes) == 1 else self.rdf_list(nodes)
+        key = tuple(steps)
+        if key not in self._paths:
+            nodes: list[Node] = []
+            for kind, prop in steps:
+                if kind == "inverse":
+                    inverse = BNode()
+                    self.add(inverse, SH.inversePath, prop)
+                    nodes.append(inverse)
+                else:
+                    nodes.append(prop)
+            self._paths[key] = nodes[0] if len(nodes) == 1 else self.rdf_list(nodes)
+        return self._paths[key]
 
     def property(self, steps: list[tuple[str, URIRef]], **constraints: Node | Sequence[Node]) -> BNode:
         shape = BNode()
@@ -140,8 +158,12 @@ def compile_rule_shapes(policy: PolicyGraph, as_of: date | None = None) -> Graph
     """The derived shapes of every rule version current on ``as_of`` (default today), and code validity."""
     builder = _Builder(policy)
     versions = _current_versions(policy, as_of or date.today())
+    overriders: dict[Node, list[RuleVersion]] = {}
     for version in versions:
-        overriding = [v for v in versions if version.rule in v.values(PK.overrides)]
+        for overridden in dict.fromkeys(version.values(PK.overrides)):
+            overriders.setdefault(overridden, []).append(version)
+    for version in versions:
+        overriding = overriders.get(version.rule, []) if version.rule is not None else []
         _compile_version(builder, version, overriding, floor=False)
         # A payer that inherits this one's rules only as a coverage floor (Medicare Advantage):
         # what the baseline refuses or requires is a warning there (the plan's contract decides),
