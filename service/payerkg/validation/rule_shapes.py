@@ -72,6 +72,7 @@ class _Builder:
         # (the versions of one rule differ mostly in dates): fewer statements, each read once.
         self._lists: dict[tuple[Node, ...], BNode] = {}
         self._paths: dict[tuple[tuple[str, URIRef], ...], Node] = {}
+        self._nodes: dict[tuple[object, ...], BNode] = {}
 
     def add(self, subject: Node, predicate: URIRef, obj: Node) -> None:
         self.graph.add((subject, predicate, obj))
@@ -117,6 +118,17 @@ class _Builder:
             else:
                 self.add(shape, predicate, value)  # type: ignore[arg-type]
         return shape
+
+    def shared_node(self, steps: list[tuple[str, URIRef]], **constraints: Node | Sequence[Node]) -> BNode:
+        """``node(property(steps, **constraints))``, written once for every shape that tests the
+        same (APPLIES parts: one payer's ids, one rule's codes, one year's dates)."""
+        key = (
+            tuple(steps),
+            tuple((name, tuple(v) if isinstance(v, list | tuple) else v) for name, v in constraints.items()),
+        )
+        if key not in self._nodes:
+            self._nodes[key] = self.node(self.property(steps, **constraints))
+        return self._nodes[key]
 
     def node(self, *properties: BNode) -> BNode:
         shape = BNode()
@@ -193,6 +205,23 @@ def _path(facet: Facet) -> list[tuple[str, URIRef]]:
 
 
 def _notations(policy: PolicyGraph, nodes: Iterable[Node]) -> list[Literal]:
+    """The sorted notations of codes and code groups (a group's members), worked out once per
+    revision for each combination (a rule's versions repeat theirs)."""
+    key = tuple(nodes)
+    known = policy.view(_Notations).by_terms
+    if key not in known:
+        known[key] = _read_notations(policy, key)
+    return known[key]
+
+
+class _Notations:
+    """Per tuple of codes and code groups: their notations, worked out once per revision."""
+
+    def __init__(self, policy: PolicyGraph) -> None:
+        self.by_terms: dict[tuple[Node, ...], list[Literal]] = {}
+
+
+def _read_notations(policy: PolicyGraph, nodes: Iterable[Node]) -> list[Literal]:
     found: set[str] = set()
     for node in nodes:
         assert isinstance(node, URIRef), "rules apply to codes and code groups, named by IRIs"
@@ -232,26 +261,22 @@ class _PayerIds:
 def _applies(builder: _Builder, version: RuleVersion, overriding: list[RuleVersion], floor: bool) -> BNode:
     policy = builder.policy
     parts: list[Node] = [
-        builder.node(
-            builder.property(
-                [("", PK.code)],
-                minCount=Literal(1),
-                **{"in": _notations(policy, version.values(PK.appliesTo))},
-            )
+        builder.shared_node(
+            [("", PK.code)],
+            minCount=Literal(1),
+            **{"in": _notations(policy, version.values(PK.appliesTo))},
         ),
-        builder.node(
-            builder.property(
-                PAYER_PATH,
-                minCount=Literal(1),
-                **{"in": _payer_ids(policy, version.value(PK.payer), floor)},
-            )
+        builder.shared_node(
+            PAYER_PATH,
+            minCount=Literal(1),
+            **{"in": _payer_ids(policy, version.value(PK.payer), floor)},
         ),
     ]
     dates: dict[str, Node] = {"minCount": Literal(1), "minInclusive": version.value(PK.effectiveStart)}  # type: ignore[dict-item]
     end = version.value(PK.effectiveEnd)
     if end is not None:
         dates["maxInclusive"] = end
-    parts.append(builder.node(builder.property(DATE_PATH, **dates)))
+    parts.append(builder.shared_node(DATE_PATH, **dates))
     for facet in SCOPED:
         scope = version.values(facet.scope)  # type: ignore[arg-type]  # SCOPED facets have one
         if not scope:
@@ -260,7 +285,7 @@ def _applies(builder: _Builder, version: RuleVersion, overriding: list[RuleVersi
         matches = (
             {"in": _notations(policy, scope)} if facet.vocabulary is not None else {"hasValue": scope[0]}
         )
-        parts.append(builder.node(builder.property(_path(facet), minCount=Literal(1), **matches)))
+        parts.append(builder.shared_node(_path(facet), minCount=Literal(1), **matches))
     # An exception that applies displaces this rule.
     parts.extend(builder.negation(_applies(builder, other, [], floor)) for other in overriding)
     return builder.conjunction(parts)
@@ -270,16 +295,19 @@ def _compile_version(
     builder: _Builder, version: RuleVersion, overriding: list[RuleVersion], floor: bool
 ) -> None:
     policy = builder.policy
-    applies = _applies(builder, version, overriding, floor)
+    # Written with the version's first shape: a version that requires nothing gets no APPLIES.
+    applies: list[BNode] = []
     local = str(version.iri).rsplit("/", 1)[-1] + ("-floor" if floor else "")
     floor_note = "; the baseline is only this plan's coverage floor, its contract decides" if floor else ""
 
     def shape(
         kind: str, requirement: Node, field: URIRef, message: str, severity: URIRef = SH.Violation
     ) -> None:
+        if not applies:
+            applies.append(_applies(builder, version, overriding, floor))
         builder.implication(
             URIRef(f"{SHAPES}{local}-{kind}"),
-            applies,
+            applies[0],
             requirement,
             message=f"{FIELDS[field]} {message} ({version.label}{floor_note})",
             enforces=version.iri,
