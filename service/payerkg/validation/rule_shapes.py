@@ -190,9 +190,13 @@ def compile_rule_shapes(policy: PolicyGraph, as_of: date | None = None) -> Graph
 
 def _current_versions(policy: PolicyGraph, as_of: date) -> list[RuleVersion]:
     model = rule_model(policy)
+    rows = policy.select("current-rule-versions", asOf=Literal(as_of))
+    if any(row["version"] not in model.terms.cache for row in rows):
+        # A store read per (payer, code) has not read them all: one query, not one per version.
+        model.terms.preload(policy.select("rule-statements"))
     versions = [
         model.terms.version(row["version"])
-        for row in policy.select("current-rule-versions", asOf=Literal(as_of))
+        for row in rows
         # Not when a revision of it was known by then.
         if not any(day <= as_of for day in model.revised_on.get(row["version"], ()))
     ]
