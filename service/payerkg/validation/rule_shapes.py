@@ -16,7 +16,6 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.collection import Collection
 from rdflib.namespace import RDF, SH, SKOS
 from rdflib.term import Identifier, Node
 
@@ -69,25 +68,45 @@ class _Builder:
         self.graph = Graph()
         self.graph.bind("sh", SH)
         self.graph.bind("pk", PK)
+        # Lists of terms and paths are written once and shared by every shape that uses them
+        # (the versions of one rule differ mostly in dates): fewer statements, each read once.
+        self._lists: dict[tuple[Node, ...], BNode] = {}
+        self._paths: dict[tuple[tuple[str, URIRef], ...], Node] = {}
+        self._nodes: dict[tuple[object, ...], BNode] = {}
 
     def add(self, subject: Node, predicate: URIRef, obj: Node) -> None:
         self.graph.add((subject, predicate, obj))
 
     def rdf_list(self, items: Sequence[Node]) -> BNode:
-        head = BNode()
-        Collection(self.graph, head, list(items))
+        key = tuple(items)
+        if not key:
+            return BNode()  # as rdflib's Collection writes an empty list: a node with no statements
+        shared = not any(isinstance(item, BNode) for item in key)  # shapes stay each their own
+        if shared and key in self._lists:
+            return self._lists[key]
+        head = node = BNode()
+        for index, item in enumerate(key):
+            self.add(node, RDF.first, item)
+            following = BNode() if index + 1 < len(key) else RDF.nil
+            self.add(node, RDF.rest, following)
+            node = following  # type: ignore[assignment]
+        if shared:
+            self._lists[key] = head
         return head
 
     def path(self, steps: list[tuple[str, URIRef]]) -> Node:
-        nodes: list[Node] = []
-        for kind, prop in steps:
-            if kind == "inverse":
-                inverse = BNode()
-                self.add(inverse, SH.inversePath, prop)
-                nodes.append(inverse)
-            else:
-                nodes.append(prop)
-        return nodes[0] if len(nodes) == 1 else self.rdf_list(nodes)
+        key = tuple(steps)
+        if key not in self._paths:
+            nodes: list[Node] = []
+            for kind, prop in steps:
+                if kind == "inverse":
+                    inverse = BNode()
+                    self.add(inverse, SH.inversePath, prop)
+                    nodes.append(inverse)
+                else:
+                    nodes.append(prop)
+            self._paths[key] = nodes[0] if len(nodes) == 1 else self.rdf_list(nodes)
+        return self._paths[key]
 
     def property(self, steps: list[tuple[str, URIRef]], **constraints: Node | Sequence[Node]) -> BNode:
         shape = BNode()
@@ -99,6 +118,17 @@ class _Builder:
             else:
                 self.add(shape, predicate, value)  # type: ignore[arg-type]
         return shape
+
+    def shared_node(self, steps: list[tuple[str, URIRef]], **constraints: Node | Sequence[Node]) -> BNode:
+        """``node(property(steps, **constraints))``, written once for every shape that tests the
+        same (APPLIES parts: one payer's ids, one rule's codes, one year's dates)."""
+        key = (
+            tuple(steps),
+            tuple((name, tuple(v) if isinstance(v, list | tuple) else v) for name, v in constraints.items()),
+        )
+        if key not in self._nodes:
+            self._nodes[key] = self.node(self.property(steps, **constraints))
+        return self._nodes[key]
 
     def node(self, *properties: BNode) -> BNode:
         shape = BNode()
@@ -140,8 +170,12 @@ def compile_rule_shapes(policy: PolicyGraph, as_of: date | None = None) -> Graph
     """The derived shapes of every rule version current on ``as_of`` (default today), and code validity."""
     builder = _Builder(policy)
     versions = _current_versions(policy, as_of or date.today())
+    overriders: dict[Node, list[RuleVersion]] = {}
     for version in versions:
-        overriding = [v for v in versions if version.rule in v.values(PK.overrides)]
+        for overridden in dict.fromkeys(version.values(PK.overrides)):
+            overriders.setdefault(overridden, []).append(version)
+    for version in versions:
+        overriding = overriders.get(version.rule, []) if version.rule is not None else []
         _compile_version(builder, version, overriding, floor=False)
         # A payer that inherits this one's rules only as a coverage floor (Medicare Advantage):
         # what the baseline refuses or requires is a warning there (the plan's contract decides),
@@ -156,9 +190,13 @@ def compile_rule_shapes(policy: PolicyGraph, as_of: date | None = None) -> Graph
 
 def _current_versions(policy: PolicyGraph, as_of: date) -> list[RuleVersion]:
     model = rule_model(policy)
+    rows = policy.select("current-rule-versions", asOf=Literal(as_of))
+    if any(row["version"] not in model.terms.cache for row in rows):
+        # A store read per (payer, code) has not read them all: one query, not one per version.
+        model.terms.preload(policy.select("rule-statements"))
     versions = [
         model.terms.version(row["version"])
-        for row in policy.select("current-rule-versions", asOf=Literal(as_of))
+        for row in rows
         # Not when a revision of it was known by then.
         if not any(day <= as_of for day in model.revised_on.get(row["version"], ()))
     ]
@@ -171,6 +209,23 @@ def _path(facet: Facet) -> list[tuple[str, URIRef]]:
 
 
 def _notations(policy: PolicyGraph, nodes: Iterable[Node]) -> list[Literal]:
+    """The sorted notations of codes and code groups (a group's members), worked out once per
+    revision for each combination (a rule's versions repeat theirs)."""
+    key = tuple(nodes)
+    known = policy.view(_Notations).by_terms
+    if key not in known:
+        known[key] = _read_notations(policy, key)
+    return known[key]
+
+
+class _Notations:
+    """Per tuple of codes and code groups: their notations, worked out once per revision."""
+
+    def __init__(self, policy: PolicyGraph) -> None:
+        self.by_terms: dict[tuple[Node, ...], list[Literal]] = {}
+
+
+def _read_notations(policy: PolicyGraph, nodes: Iterable[Node]) -> list[Literal]:
     found: set[str] = set()
     for node in nodes:
         assert isinstance(node, URIRef), "rules apply to codes and code groups, named by IRIs"
@@ -210,26 +265,22 @@ class _PayerIds:
 def _applies(builder: _Builder, version: RuleVersion, overriding: list[RuleVersion], floor: bool) -> BNode:
     policy = builder.policy
     parts: list[Node] = [
-        builder.node(
-            builder.property(
-                [("", PK.code)],
-                minCount=Literal(1),
-                **{"in": _notations(policy, version.values(PK.appliesTo))},
-            )
+        builder.shared_node(
+            [("", PK.code)],
+            minCount=Literal(1),
+            **{"in": _notations(policy, version.values(PK.appliesTo))},
         ),
-        builder.node(
-            builder.property(
-                PAYER_PATH,
-                minCount=Literal(1),
-                **{"in": _payer_ids(policy, version.value(PK.payer), floor)},
-            )
+        builder.shared_node(
+            PAYER_PATH,
+            minCount=Literal(1),
+            **{"in": _payer_ids(policy, version.value(PK.payer), floor)},
         ),
     ]
     dates: dict[str, Node] = {"minCount": Literal(1), "minInclusive": version.value(PK.effectiveStart)}  # type: ignore[dict-item]
     end = version.value(PK.effectiveEnd)
     if end is not None:
         dates["maxInclusive"] = end
-    parts.append(builder.node(builder.property(DATE_PATH, **dates)))
+    parts.append(builder.shared_node(DATE_PATH, **dates))
     for facet in SCOPED:
         scope = version.values(facet.scope)  # type: ignore[arg-type]  # SCOPED facets have one
         if not scope:
@@ -238,7 +289,7 @@ def _applies(builder: _Builder, version: RuleVersion, overriding: list[RuleVersi
         matches = (
             {"in": _notations(policy, scope)} if facet.vocabulary is not None else {"hasValue": scope[0]}
         )
-        parts.append(builder.node(builder.property(_path(facet), minCount=Literal(1), **matches)))
+        parts.append(builder.shared_node(_path(facet), minCount=Literal(1), **matches))
     # An exception that applies displaces this rule.
     parts.extend(builder.negation(_applies(builder, other, [], floor)) for other in overriding)
     return builder.conjunction(parts)
@@ -248,16 +299,19 @@ def _compile_version(
     builder: _Builder, version: RuleVersion, overriding: list[RuleVersion], floor: bool
 ) -> None:
     policy = builder.policy
-    applies = _applies(builder, version, overriding, floor)
+    # Written with the version's first shape: a version that requires nothing gets no APPLIES.
+    applies: list[BNode] = []
     local = str(version.iri).rsplit("/", 1)[-1] + ("-floor" if floor else "")
     floor_note = "; the baseline is only this plan's coverage floor, its contract decides" if floor else ""
 
     def shape(
         kind: str, requirement: Node, field: URIRef, message: str, severity: URIRef = SH.Violation
     ) -> None:
+        if not applies:
+            applies.append(_applies(builder, version, overriding, floor))
         builder.implication(
             URIRef(f"{SHAPES}{local}-{kind}"),
-            applies,
+            applies[0],
             requirement,
             message=f"{FIELDS[field]} {message} ({version.label}{floor_note})",
             enforces=version.iri,

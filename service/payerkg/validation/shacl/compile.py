@@ -65,7 +65,7 @@ class Compiler:
         the engine does not know (sh:sparql, SHACL-AF ...)."""
         found: dict[str, list[Node]] = {}
         namespace = str(SHACL)
-        for p, o in self.shapes.graph.predicate_objects(shape):
+        for p, o in self.shapes.predicate_objects(shape):
             if not isinstance(p, URIRef) or not p.startswith(namespace):
                 continue
             name = p[len(namespace) :]
@@ -85,7 +85,7 @@ class Compiler:
         """
         if shape not in self.checks:
             ok = self.shape(shape).ok
-            if len(set(self.shapes.graph.subjects(None, shape))) < 2:
+            if len(self.shapes.referrers(shape)) < 2:
                 self.checks[shape] = ok
             else:
                 self.checks[shape] = memoised(shape, ok)

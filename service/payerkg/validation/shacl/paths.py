@@ -36,15 +36,14 @@ def path_key(shapes: ShapesGraph, shape: Node, node: Node, depth: int = 0) -> An
         return node
     if not isinstance(node, BNode) or depth > 64:
         raise ShapeError(shape, f"sh:path {node.n3()} is not a well-formed path")
-    graph = shapes.graph
-    if (node, RDF.first, None) in graph:  # a list is a sequence, whatever else the node says
+    if shapes.objects(node, RDF.first):  # a list is a sequence, whatever else the node says
         members = shapes.items(shape, node, "path")
         if len(members) < 2:
             raise ShapeError(shape, "a sequence path needs at least two members")
         return ("/", *(path_key(shapes, shape, m, depth + 1) for m in members))
     described = [
         (str(p)[len(str(SHACL)) :], o)
-        for p, o in graph.predicate_objects(node)
+        for p, o in shapes.predicate_objects(node)
         if str(p).startswith(str(SHACL))
     ]
     if len(described) == 1:

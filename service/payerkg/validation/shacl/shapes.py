@@ -32,6 +32,30 @@ class ShapesGraph:
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
         self._lists: dict[Node, list[Node]] = {}
+        # Every statement read once into plain dicts: compiling looks each shape up many times,
+        # and an rdflib look-up costs far more than a dict's.
+        out: dict[Node, dict[Node, dict[Node, None]]] = {}
+        self._in: dict[Node, set[Node]] = {}
+        for s, p, o in graph:  # a dataset may give one statement once per graph holding it
+            out.setdefault(s, {}).setdefault(p, {})[o] = None
+            self._in.setdefault(o, set()).add(s)
+        self._out = {s: {p: list(o) for p, o in po.items()} for s, po in out.items()}
+
+    def objects(self, subject: Node, predicate: Node) -> list[Node]:
+        """The objects of ``subject``'s ``predicate`` statements."""
+        return self._out.get(subject, {}).get(predicate, [])
+
+    def value(self, subject: Node, predicate: Node) -> Node | None:
+        """One object of ``subject``'s ``predicate`` statements, or None (as ``Graph.value``)."""
+        found = self.objects(subject, predicate)
+        return found[0] if found else None
+
+    def predicate_objects(self, subject: Node) -> list[tuple[Node, Node]]:
+        return [(p, o) for p, objects in self._out.get(subject, {}).items() for o in objects]
+
+    def referrers(self, node: Node) -> set[Node]:
+        """The subjects of statements whose object is ``node``."""
+        return self._in.get(node, set())
 
     def items(self, shape: Node, head: Node, parameter: str) -> list[Node]:
         """The members of the well-formed RDF list ``head``, the value of ``parameter``."""
@@ -39,8 +63,8 @@ class ShapesGraph:
             members: list[Node] = []
             node, seen = head, set()
             while node != RDF.nil:
-                first = list(self.graph.objects(node, RDF.first))
-                rest = list(self.graph.objects(node, RDF.rest))
+                first = self.objects(node, RDF.first)
+                rest = self.objects(node, RDF.rest)
                 if node in seen or len(first) != 1 or len(rest) != 1 or not isinstance(node, BNode):
                     raise ShapeError(shape, f"the value of sh:{parameter} is not a well-formed list")
                 seen.add(node)
@@ -50,7 +74,7 @@ class ShapesGraph:
         return self._lists[head]
 
     def values(self, shape: Node, parameter: str) -> list[Node]:
-        return list(self.graph.objects(shape, SHACL[parameter]))
+        return list(self.objects(shape, SHACL[parameter]))
 
     def one(self, shape: Node, parameter: str) -> Node | None:
         """The value of a parameter a shape may have at most once."""
@@ -65,7 +89,7 @@ class ShapesGraph:
         return value is not None and value == Literal(True)
 
     def is_property_shape(self, shape: Node) -> bool:
-        return (shape, SHACL["path"], None) in self.graph
+        return bool(self.objects(shape, SHACL["path"]))
 
     def is_deactivated(self, shape: Node) -> bool:
         return any(value == Literal(True) for value in self.values(shape, "deactivated"))
