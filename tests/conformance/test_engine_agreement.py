@@ -4,9 +4,12 @@ the graph rdflib's JSON-LD parser gives.
 Compared per result: focus node, path, constraint component, source shape and severity.
 
 pyshacl is the expensive oracle (about half a second of CPU per encounter over the derived
-shapes), so `make test` runs it on samples that reach every result: the shipped encounter cases
-that together give every (source shape, component) result the cases give, and for each payer a
-case that conforms and one that does not (``covering_cases``); and the distinct generated
+shapes), so `make test` runs it on samples that reach every kind of result: the shipped encounter
+cases that together give every (shape template, component) result the cases give, a template
+being a shape's structure without its constants (``shape_template``: the rule versions of one kind
+and scope differ only in codes, payers, dates and messages, which the compiled engine evaluates
+with the same code), and for each payer a case that conforms and one that does not
+(``covering_cases``); and the distinct generated
 encounters. The generator draws from 7 templates and 5 mistakes, 42 distinct encounters in all;
 the 300 of seed ``GENERATED_SEED`` hold every one of them, so they reach every result the 2,000 of
 the full run reach. Every case, and the 2,000, run in the ``slow`` tests (`make test-slow`).
@@ -15,15 +18,17 @@ the full run reach. Every case, and the 2,000, run in the ``slow`` tests (`make 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from typing import Any
 
 import pytest
 from benchmarks.encounters import generate
-from rdflib import Graph
+from rdflib import RDF, SH, BNode, Graph, Literal
 from rdflib.compare import isomorphic
+from rdflib.term import Node
 
 from payerkg.graph.dataset import PolicyGraph, default_data_root
+from payerkg.namespaces import PK
 from payerkg.validation.encounter import context_document, encounter_from_json, normalized_document
 from payerkg.validation.shacl.graph import IndexedGraph
 from payerkg.validation.shacl.production import pyshacl_results
@@ -82,18 +87,41 @@ def test_every_shape_is_compiled(policy: PolicyGraph) -> None:
     assert compiled_shapes(policy).complete, "a shape fell back to pyshacl; extend the compiled subset"
 
 
+def shape_template(shapes: Graph, shape: Node) -> Hashable:
+    """A shape's structure with its constants left out: value lists, literals (by datatype), IRIs
+    outside the SHACL, RDF and payerkg vocabularies, messages and the rule it enforces."""
+    parts: list[tuple[str, Hashable]] = []
+    for predicate, value in shapes.predicate_objects(shape):
+        if predicate in (SH.message, PK.enforces):
+            continue
+        if predicate == SH["in"]:
+            parts.append((str(predicate), "list"))
+        elif isinstance(value, BNode):
+            parts.append((str(predicate), shape_template(shapes, value)))
+        elif isinstance(value, Literal):
+            parts.append((str(predicate), ("literal", str(value.datatype or ""))))
+        else:
+            vocabulary = str(value).startswith((str(SH), str(RDF), str(PK)))
+            parts.append((str(predicate), str(value) if vocabulary else "iri"))
+    return tuple(sorted(parts, key=repr))
+
+
 def covering_cases(policy: PolicyGraph, cases: dict[str, dict[str, Any]]) -> list[str]:
-    """A small set of case names (greedy set cover) whose compiled results hold every (source
-    shape, component) pair that any case's results hold, with a conforming and a violating case
-    of each payer where the cases have them."""
-    compiled = compiled_shapes(policy)
-    reaches: dict[str, set[tuple[str, ...]]] = {}
+    """A small set of case names (greedy set cover) whose compiled results hold every (shape
+    template, component) pair that any case's results hold, with a conforming and a violating
+    case of each payer where the cases have them."""
+    compiled, shapes = compiled_shapes(policy), shapes_graph(policy)
+    templates: dict[Node, Hashable] = {}
+    reaches: dict[str, set[Hashable]] = {}
     for name, document in cases.items():
         results = compiled.validate(IndexedGraph(encounter_from_json(document).triples))
-        reaches[name] = {(str(r.source_shape), str(r.component)) for r in results} | {
+        for result in results:
+            if result.source_shape not in templates:
+                templates[result.source_shape] = shape_template(shapes, result.source_shape)
+        reaches[name] = {(templates[r.source_shape], str(r.component)) for r in results} | {
             ("payer", str(document.get("payer")), "conforms" if not results else "violates")
         }
-    wanted, reached, chosen = set().union(*reaches.values()), set[tuple[str, ...]](), []
+    wanted, reached, chosen = set[Hashable]().union(*reaches.values()), set[Hashable](), []
     while reached != wanted:
         best = max(sorted(reaches), key=lambda name: len(reaches[name] - reached))
         chosen.append(best)
