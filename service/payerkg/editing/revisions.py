@@ -224,13 +224,16 @@ def seed(store: Store, root: Path | None = None, author: str = "payerkg store se
     """Load the shipped policy files into an empty store as revision 1."""
     if head(store) is not None:
         raise StoreError("the store already holds revisions; seeding twice would mix two histories")
-    files, content_hash = read_files(root)
+    files, content_hash = read_files(root, max_statements=store.max_statements)
     change = Change("seed", author, "admin", "load the shipped policy files", content_hash=content_hash)
     record = _record(change, 1, None)
     revisions = files.graph(REVISIONS_GRAPH)
     for s, p, o, _ in _record_quads(record, change):
         revisions.add((s, p, o))
+    empty = isinstance(store, MemoryStore) and store.is_empty()
     store.load(files)
+    if empty:
+        store.only_revisions = True  # its graph identity names all of its content
     return Head(1, record.hash, record.nonce)
 
 

@@ -16,7 +16,7 @@ from rdflib import Dataset, Graph, URIRef
 from rdflib.plugins.parsers.notation3 import BadSyntax
 from rdflib.term import Identifier
 
-from payerkg.errors import DataFileError
+from payerkg.errors import DataFileError, StoreError
 from payerkg.graph.queries import Row
 from payerkg.namespaces import FILE_GRAPH
 from payerkg.stores import MemoryStore, Store, new_dataset
@@ -134,7 +134,8 @@ def graph_identity(number: int, content_hash: str) -> str:
 
 
 class SharedViews:
-    """Views built from graphs whose content never changes (``Store.frozen``), shared by every
+    """Views built from graphs whose content never changes and is exactly what their revision log
+    says (``Store.frozen`` and ``Store.only_revisions``), shared by every
     graph of the same identity in this process: the identity (revision number and content hash)
     names the content, so each such view is built once, not once per store seeded from the same
     files or per replica of a revision. Only views that read nothing but the policy content opt
@@ -193,11 +194,14 @@ class PolicyGraph:
                 restore = getattr(kind, "restore", None)
                 if saved is not None and restore is not None:
                     self._views[kind] = restore(self, saved())
-                elif self.store.frozen and self.revision and getattr(kind, "content_only", False):
+                elif self._shares_views() and getattr(kind, "content_only", False):
                     self._views[kind] = SHARED_VIEWS.get(kind, self)
                 else:
                     self._views[kind] = kind(self)
             return cast(V, self._views[kind])
+
+    def _shares_views(self) -> bool:
+        return bool(self.revision) and self.store.frozen and self.store.only_revisions
 
     def view_states(self) -> dict[str, object]:
         """The states of the views built so far that a snapshot can keep (``SavedView``)."""
@@ -242,9 +246,12 @@ class PolicyGraph:
                 yield self.files[identifier]
 
 
-def read_files(root: Path | None = None, extra: Iterable[Path] = ()) -> tuple[Dataset, str]:
+def read_files(
+    root: Path | None = None, extra: Iterable[Path] = (), max_statements: int | None = None
+) -> tuple[Dataset, str]:
     """Every graph file under ``root`` (plus ``extra`` files) in one Dataset, one named graph per
-    file, and a hash of their content."""
+    file, and a hash of their content. Past ``max_statements`` (the in-memory store's limit), a
+    StoreError recommending Oxigraph, raised as soon as the files read so far exceed it."""
     root = root or default_data_root()
     dataset = new_dataset()
     digest = hashlib.sha256()
@@ -255,6 +262,12 @@ def read_files(root: Path | None = None, extra: Iterable[Path] = ()) -> tuple[Da
         named += parsed
         digest.update(relpath.encode())
         digest.update(content)
+        if max_statements is not None and len(dataset) > max_statements:
+            raise StoreError(
+                f"the graph files hold more than {max_statements:,} statements, more than the in-memory "
+                "store starts with in about 10 s; use PAYERKG_STORE=oxigraph with PAYERKG_STORE_PATH "
+                "(docs/deployment.md), or raise PAYERKG_MEMORY_MAX_STATEMENTS"
+            )
     return dataset, digest.hexdigest()[:12]
 
 

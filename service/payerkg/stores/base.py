@@ -47,8 +47,14 @@ class Store(ABC):
     bulk_reads: bool = True
     """Whether reading every rule statement up front is cheap (local stores) or not (remote)."""
     frozen: bool = False
-    """Whether the content can never change (a pinned in-memory revision): what is derived from
-    it depends on the graph's identity alone (``PolicyGraph.view`` shares it)."""
+    """Whether the content can never change (a pinned in-memory revision)."""
+    max_statements: int | None = None
+    """The most statements the store takes from the graph files when seeded (None: no limit)."""
+    only_revisions: bool = False
+    """Whether the content is exactly what the revision log says: seeded into an empty store and
+    changed by commits only. With ``frozen``, what is derived from it depends on the graph's
+    identity alone (``PolicyGraph.view`` shares it); a store that held other statements before
+    its seed has an identity that does not name all of its content."""
 
     @abstractmethod
     def select(self, name: str, bindings: Mapping[str, Identifier]) -> list[Row]:

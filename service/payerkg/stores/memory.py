@@ -29,11 +29,20 @@ class MemoryStore(Store):
     kind = "memory"
 
     def __init__(
-        self, dataset: Dataset | None = None, load: Callable[[], Dataset] | None = None, frozen: bool = False
+        self,
+        dataset: Dataset | None = None,
+        load: Callable[[], Dataset] | None = None,
+        frozen: bool = False,
+        only_revisions: bool = False,
+        max_statements: int | None = None,
     ) -> None:
         """With ``load``, the dataset is read by it when first needed (a start-up snapshot's);
-        ``frozen``: a revision pinned for reading, which refuses updates."""
+        ``frozen``: a revision pinned for reading, which refuses updates; ``max_statements``: the
+        most it loads from files (``revisions.seed``), past which it refuses rather than take
+        minutes to start."""
         self.frozen = frozen
+        self.only_revisions = only_revisions
+        self.max_statements = max_statements
         self._current = dataset if dataset is not None or load is not None else new_dataset()
         self._load = load
         self._loading = threading.RLock()
@@ -103,7 +112,11 @@ class MemoryStore(Store):
         return self._dataset
 
     def pinned(self) -> Store:
-        return MemoryStore(self._dataset, frozen=True)  # updates replace the dataset, never change it
+        # Updates replace the dataset, never change it.
+        return MemoryStore(self._dataset, frozen=True, only_revisions=self.only_revisions)
+
+    def is_empty(self) -> bool:
+        return len(self._dataset) == 0
 
     def graph_names(self) -> set[URIRef]:
         # rdflib names its default graph too (urn:x-rdflib:default); it is not a stored named graph.
@@ -128,6 +141,7 @@ class MemoryStore(Store):
 
     def load(self, dataset: Dataset) -> None:
         self._refuse_if_frozen()
+        self.only_revisions = False  # statements from elsewhere: seed() says when they are a seed
         with self._writing:
             changed = _copy(self._dataset)
             changed.addN(dataset.quads())  # type: ignore[arg-type]
