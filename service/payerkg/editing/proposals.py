@@ -195,12 +195,23 @@ def _start(value: Node | str | None) -> date:
     return date.fromisoformat(str(value)) if value is not None else date.min
 
 
-def _scratch(base: PolicyGraph, added: Graph) -> PolicyGraph:
-    """The graph with ``added`` in it, unchecked: to ask it questions."""
+def _scratch(base: PolicyGraph, added: Graph | None, withdraws: int | None = None) -> PolicyGraph:
+    """The graph as it would be, unchecked: in an Oxigraph scratch store, which answers the
+    graph-wide queries of the checks fastest, and as an rdflib Dataset for lint, copied from the
+    base's (reading it back from the scratch store cost a parse of the whole graph per edit)."""
     store = OxigraphStore(None)
+    dataset = new_dataset()
+    dataset.addN(base.dataset.quads())  # type: ignore[arg-type]
     store.load(base.dataset)
-    store.load(_as_edit_dataset(added))
-    return PolicyGraph(store, revision="proposed", revision_number=base.revision_number + 1)
+    if added is not None:
+        edit = _as_edit_dataset(added)
+        store.load(edit)
+        dataset.addN(edit.quads())  # type: ignore[arg-type]
+    if withdraws is not None:
+        withdrawn = EDIT_GRAPH[str(withdraws)]
+        store.update(f"DROP SILENT GRAPH {withdrawn.n3()}")
+        dataset.remove_graph(dataset.graph(withdrawn))
+    return PolicyGraph(store, revision="proposed", revision_number=base.revision_number + 1, _dataset=dataset)
 
 
 def propose_rollback(store: Store, base: PolicyGraph, number: int) -> Proposal:
@@ -283,14 +294,7 @@ def _evaluate(
     codes: frozenset[URIRef],
 ) -> Proposal:
     """Build the graph as it would be and compare its lint problems and conflicts with the base's."""
-    # A scratch store; Oxigraph answers the graph-wide queries of the checks fastest.
-    store = OxigraphStore(None)
-    store.load(base.dataset)
-    if added is not None:
-        store.load(_as_edit_dataset(added))
-    if withdraws is not None:
-        store.update(f"DROP SILENT GRAPH {EDIT_GRAPH[str(withdraws)].n3()}")
-    proposed = PolicyGraph(store, revision="proposed", revision_number=base.revision_number + 1)
+    proposed = _scratch(base, added, withdraws)
     # Lint parses SPARQL (its violation queries, pyshacl's sh:sparql) and rdflib's parser is not
     # thread-safe: two concurrent edits failed inside pyparsing.
     with SPARQL_PARSER:
