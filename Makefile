@@ -29,10 +29,10 @@ lint-code: install-dev
 	$(BIN)/mypy
 
 # Everything but the long runs kept beside a faster equivalent (they would double the time).
-# Two workers, one per core (pytest-xdist), work-stealing so no worker idles at the end: 5,857
-# tests in 8 min 12 s and 9 min 15 s in two runs on an idle 2-core machine (15-17 CPU-minutes); 279 fewer tests
-# took 11 min 46 s with plain load distribution. 3,198 tests took 8 min 4 s before this release's
-# state, Medicaid and carrier layers and the input-parser and SPARQL-engine differentials.
+# Two workers, one per core (pytest-xdist), work-stealing so no worker idles at the end: 6,046
+# tests in 6 min 25 s on an idle 2-core machine (11.5 CPU-minutes; pytest 6 min 19 s), where 5,857
+# took 8 min 12 s to 9 min 15 s (15-17 CPU-minutes) before views were shared per graph identity
+# and shape compilation was reworked.
 test: lint-code browser-deps
 	$(BIN)/pytest -m "not slow and not virtuoso" -n 2 --dist worksteal
 
