@@ -5,6 +5,7 @@ value)."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,6 @@ CASES = json.loads((Path(__file__).with_name("settings-cases.json")).read_text(e
 
 
 def clear_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
-
     for name in list(os.environ):
         if name.upper().startswith("PAYERKG_") and name.upper() != "PAYERKG_CACHE_DIR":
             monkeypatch.delenv(name)

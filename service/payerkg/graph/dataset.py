@@ -255,6 +255,7 @@ def read_files(
     root = root or default_data_root()
     dataset = new_dataset()
     digest = hashlib.sha256()
+    statements = 0
     for path in [*graph_files(root), *extra]:
         relpath = _relative(path, root)
         parsed, content = parse_turtle(path, relpath)
@@ -262,7 +263,8 @@ def read_files(
         named += parsed
         digest.update(relpath.encode())
         digest.update(content)
-        if max_statements is not None and len(dataset) > max_statements:
+        statements += len(parsed)
+        if max_statements is not None and statements > max_statements:
             raise StoreError(
                 f"the graph files hold more than {max_statements:,} statements, more than the in-memory "
                 "store starts with in about 10 s; use PAYERKG_STORE=oxigraph with PAYERKG_STORE_PATH "
