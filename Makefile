@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
+JAVA_LIB ?= /usr/share/java
 
-.PHONY: serve test browser-deps test-fast test-slow test-virtuoso virtuoso coverage lint-code install install-dev bench bench-scale clean
+.PHONY: serve test browser-deps test-fast test-slow test-virtuoso virtuoso coverage lint-code install install-dev bench bench-scale bench-peers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +78,15 @@ $(BIN)/pytest:
 
 bench: install-dev
 	$(BIN)/python -m benchmarks
+
+# pyshacl, Apache Jena SHACL (Debian's libapache-jena-java, installed here when its jars are missing
+# and we may) and the compiled engine on the same Turtle files; without Java or Jena the Jena rows
+# are skipped with a message. About 10 minutes on a busy 2-core machine.
+bench-peers: install-dev
+	@ls $(JAVA_LIB)/jena-shacl.jar >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			libapache-jena-java >/dev/null; } || echo "libapache-jena-java could not be installed"
+	$(BIN)/python -m benchmarks.peers --java-lib $(JAVA_LIB)
 
 # Growth with the policy graph up to 10^7 statements on each store (about 30 minutes).
 bench-scale: install-dev
