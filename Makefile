@@ -81,7 +81,7 @@ bench: install-dev
 
 # pyshacl, Apache Jena SHACL (Debian's libapache-jena-java, installed here when its jars are missing
 # and we may) and the compiled engine on the same Turtle files; without Java or Jena the Jena rows
-# are skipped with a message. About 10 minutes on a busy 2-core machine.
+# are skipped with a message. About 15 minutes on a busy 2-core machine.
 bench-peers: install-dev
 	@ls $(JAVA_LIB)/jena-shacl.jar >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \

@@ -115,7 +115,7 @@ def main() -> None:
     )
     parser.add_argument("--encounters", type=int, default=400)
     parser.add_argument("--sample", type=int, default=50, help="files judged by pyshacl")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=400, help="untimed Jena validations first")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--java-lib", type=Path, default=jena.JAVA_LIB, help="the folder of Jena's jars")
