@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: serve test browser-deps test-fast test-slow test-virtuoso virtuoso coverage lint-code install install-dev bench bench-scale clean
+.PHONY: serve test browser-deps test-fast test-slow test-virtuoso virtuoso coverage lint-code install install-dev bench bench-http bench-scale clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +77,13 @@ $(BIN)/pytest:
 
 bench: install-dev
 	$(BIN)/python -m benchmarks
+
+# HTTP with workers (docs/benchmarks.md, issue 21): the load comes from Debian's wrk, installed
+# here when it is missing and we may (root with apt-get).
+bench-http: install-dev
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	$(BIN)/python -m benchmarks.http_workers
 
 # Growth with the policy graph up to 10^7 statements on each store (about 30 minutes).
 bench-scale: install-dev

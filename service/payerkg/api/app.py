@@ -78,7 +78,7 @@ def create_app(
     pages.install(app)  # the web pages, and their errors as pages
 
     @app.get("/health", tags=["service"], response_model=ServiceHealth)
-    def health(policy: PolicyDep, served: ServedDep) -> ServiceHealth:
+    async def health(policy: PolicyDep, served: ServedDep) -> ServiceHealth:
         """Liveness, with the revision of the graph being served (open to every caller)."""
         store = settings.store if served.editable else "fixed"
         return ServiceHealth(
