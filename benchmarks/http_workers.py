@@ -192,9 +192,17 @@ async def open_loop(base: str, targets: list[str], rate: float) -> OpenLoop:
 
     async def one(target: str, due: float) -> None:
         nonlocal failed
-        reader, writer = idle.pop() if idle else await asyncio.open_connection(host, port)
-        writer.write(f"GET {target} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
-        head = await reader.readuntil(b"\r\n\r\n")
+        while True:  # the server closes a connection kept idle too long: then a new one
+            reused = bool(idle)
+            reader, writer = idle.pop() if reused else await asyncio.open_connection(host, port)
+            writer.write(f"GET {target} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+                break
+            except (asyncio.IncompleteReadError, ConnectionError):
+                writer.close()
+                if not reused:
+                    raise
         lines = head.decode("latin-1").split("\r\n")
         length = next(
             int(line.split(":", 1)[1]) for line in lines if line.lower().startswith("content-length:")
