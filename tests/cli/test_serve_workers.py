@@ -4,6 +4,9 @@ clear refusal (exit 2) where it would not."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -12,6 +15,7 @@ import httpx
 import pytest
 
 from tests.cli.runner import run_cli
+from tests.oxigraph_server import free_port
 from tests.service_process import ServiceProcess
 
 QUESTION = {"payer": "medicare", "code": "99213", "date": "2025-06-01"}
@@ -70,3 +74,18 @@ def ask(service: ServiceProcess) -> dict[str, object]:
     assert response.status_code == 200, response.text
     answer: dict[str, object] = response.json()
     return answer
+
+
+@pytest.mark.process
+def test_a_worker_that_cannot_load_the_graph_stops_the_service_with_its_reason() -> None:
+    env = {"PAYERKG_WORKERS": "2", "PAYERKG_EDITING": "false", "PAYERKG_MEMORY_MAX_STATEMENTS": "10"}
+    ran = subprocess.run(
+        [sys.executable, "-m", "payerkg.cli.main", "serve", "--port", str(free_port())],
+        env=os.environ | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "the service cannot start: the graph files hold more than 10 statements" in ran.stderr
+    assert "Traceback" not in ran.stderr  # stopped, not restarted for ever
