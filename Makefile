@@ -7,7 +7,7 @@ PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 JAVA_LIB ?= /usr/share/java
 
-.PHONY: serve test browser-deps test-fast test-slow test-virtuoso virtuoso coverage lint-code install install-dev bench bench-scale bench-peers clean
+.PHONY: serve test browser-deps test-fast test-slow test-virtuoso virtuoso coverage lint-code install install-dev bench bench-http bench-scale bench-peers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -78,6 +78,13 @@ $(BIN)/pytest:
 
 bench: install-dev
 	$(BIN)/python -m benchmarks
+
+# HTTP with workers (docs/benchmarks.md, issue 21): the load comes from Debian's wrk, installed
+# here when it is missing and we may (root with apt-get).
+bench-http: install-dev
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	$(BIN)/python -m benchmarks.http_workers
 
 # pyshacl, Apache Jena SHACL (Debian's libapache-jena-java, installed here when its jars are missing
 # and we may) and the compiled engine on the same Turtle files; without Java or Jena the Jena rows

@@ -39,7 +39,7 @@ from benchmarks.oneshot import measure as measure_oneshot
 from benchmarks.oneshot import table as oneshot_table
 from payerkg import __version__
 from payerkg.coverage.answer import CoverageQuestion, coverage
-from payerkg.graph.dataset import load_dataset
+from payerkg.graph.dataset import PolicyGraph, load_dataset
 from payerkg.graph.rules import rule_model
 from payerkg.services.validation import claim_records, read_x12, validate_batch
 from payerkg.validation.encounter import parse_encounter
@@ -217,11 +217,7 @@ def bench_validation(n: int, baseline_n: int, data_root: Path | None) -> tuple[l
     rule_model(policy)  # as the service does at start-up: findings cite rules read there
     compiled_shapes(policy)
     bodies = [json.dumps(e).encode() for e in generate(n)]
-    compiled = timed(
-        "validation, in-process, one per call, compiled engine",
-        [lambda b=b: validate_encounter(policy, parse_encounter(b, "application/json")) for b in bodies],
-        "JSON parsing included",
-    )
+    compiled = bench_compiled(policy, bodies)
     shapes = shapes_graph(policy)
     reference = [parse_encounter(b, "application/json").graph for b in bodies[:baseline_n]]
     baseline = timed(
@@ -230,6 +226,15 @@ def bench_validation(n: int, baseline_n: int, data_root: Path | None) -> tuple[l
         "one pyshacl.validate per encounter, all shapes, graph prepared",
     )
     return [baseline, compiled], baseline.rate
+
+
+def bench_compiled(policy: PolicyGraph, bodies: list[bytes]) -> Timing:
+    """One encounter per call through the compiled engine, JSON parsing included."""
+    return timed(
+        "validation, in-process, one per call, compiled engine",
+        [lambda b=b: validate_encounter(policy, parse_encounter(b, "application/json")) for b in bodies],
+        "JSON parsing included",
+    )
 
 
 def bench_batch_in_process(n: int) -> Timing:
@@ -416,9 +421,17 @@ def _free_port() -> int:
 def running_service() -> Iterator[str]:
     """`payerkg serve` on a free loopback port, open to anonymous callers as `make serve` is,
     stopped afterwards."""
+    with served(workers=1) as (base, _):
+        yield base
+
+
+@contextmanager
+def served(workers: int) -> Iterator[tuple[str, int]]:
+    """`payerkg serve --workers N` on a free loopback port (read-only when N > 1), open to anonymous
+    callers: its address and process id, stopped afterwards."""
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "payerkg.cli.main", "serve", "--port", str(port)],
+        [sys.executable, "-m", "payerkg.cli.main", "serve", "--port", str(port), "--workers", str(workers)],
         # The open-loop load comes from one address: lift the per-caller caps (api/limits.py),
         # which would otherwise answer part of it 429 and measure nothing.
         env={
@@ -426,20 +439,21 @@ def running_service() -> Iterator[str]:
             "PAYERKG_ANONYMOUS_ROLE": "integrator",
             "PAYERKG_MAX_CONCURRENT_ANONYMOUS": "100000",
             "PAYERKG_ANONYMOUS_MAX_BATCH_BYTES": str(64 * 1024 * 1024),
+            "PAYERKG_EDITING": "false" if workers > 1 else "true",
         },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             try:
                 httpx.get(f"{base}/health", timeout=1)
                 break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        yield base
+        yield base, server.pid
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,6 +17,8 @@ import httpx
 from tests.oxigraph_server import free_port
 
 START_TIMEOUT_S = 60.0
+ACCESS_LINE = re.compile(r" payerkg\.access \[(\d+)\] ")
+"""An access log line, which names the worker process that answered (api/access_log.py)."""
 
 
 @dataclass
@@ -49,6 +52,15 @@ class ServiceProcess:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"the service did not answer within {START_TIMEOUT_S:g} s")
+
+    def log_size(self) -> int:
+        return self.log.stat().st_size
+
+    def answered_by(self, since: int = 0) -> set[int]:
+        """The processes that logged an answer after byte ``since`` of the log."""
+        with self.log.open("rb") as log:
+            log.seek(since)
+            return {int(found) for found in ACCESS_LINE.findall(log.read().decode(errors="replace"))}
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, as in a crash."""

@@ -77,6 +77,9 @@ class Settings:
 
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = 1
+    """Processes ``payerkg serve`` answers with (uvicorn workers on one port), each with its own copy
+    of the graph; more than one only where no process takes changes (``check_workers``)."""
 
     max_encounter_bytes: int = 256 * 1024
     max_encounter_depth: int = 128
@@ -122,6 +125,28 @@ class Settings:
                 if not _is_instance(value, kind):
                     raise SettingsError(f"{spec.name}: {_expected(kind)} expected")
             setattr(self, spec.name, value)
+
+    def check_workers(self) -> None:
+        """Refuse a number of workers that would not serve one graph. Workers share nothing but the
+        store, so several may serve only where none takes changes: an edit made through one would
+        be missing from the in-memory stores of the others, and two writers on one SPARQL server
+        could both commit on one base (docs/deployment.md). An embedded Oxigraph folder opens in
+        one process only."""
+        if self.workers < 1:
+            raise SettingsError("PAYERKG_WORKERS: at least 1 expected")
+        if self.workers == 1:
+            return
+        if self.store == "oxigraph":
+            raise SettingsError(
+                "an embedded Oxigraph store opens in one process only: run one worker, or serve the "
+                "store from a SPARQL server (PAYERKG_STORE=remote) to run several"
+            )
+        if self.editing:
+            raise SettingsError(
+                f"{self.workers} workers share nothing but the store, and changes must go to one "
+                "process: set PAYERKG_EDITING=false for them and run the writer as its own "
+                "process with one worker (docs/deployment.md)"
+            )
 
     def open_store(self) -> Store:
         """The configured store (empty or seeded; see payerkg.editing.revisions)."""

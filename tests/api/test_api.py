@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
+from datetime import date
+
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import TypeAdapter
 from rdflib.namespace import RDF
 
 from payerkg.api.app import create_app
+from payerkg.coverage.answer import CoverageAnswer, CoverageQuestion
 from payerkg.graph.catalog import payer_identifiers
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.namespaces import PK
+from payerkg.services import coverage
 from payerkg.settings import Settings
 
 
@@ -157,3 +163,25 @@ def test_review_lists_versions_oldest_first_and_refuses_a_bad_age(client: TestCl
     refused = client.get("/review", params={"older_than": "soon"})
     assert refused.status_code == 422
     assert refused.json()["code"] == "invalid_parameter"
+
+
+@pytest.mark.parametrize("payer", ["medicare", "uhc-commercial", "aetna-commercial"])
+def test_a_coverage_answer_is_the_bytes_its_response_model_writes(
+    client: TestClient, policy: PolicyGraph, payer: str
+) -> None:
+    """/coverage writes its answer with orjson; FastAPI wrote the same after checking it against
+    ``response_model``, and still documents it so."""
+    model = TypeAdapter(CoverageAnswer)
+    for code, day, modality in itertools.product(
+        ["99213", "99457", "99442", "G2012", "98004", "90837"],
+        ["2020-06-01", "2024-03-15", "2027-01-02"],
+        [None, "audio-only"],
+    ):
+        params = {"payer": payer, "code": code, "date": day} | ({"modality": modality} if modality else {})
+        response = client.get("/coverage", params=params)
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "application/json"
+        answer = model.validate_json(response.content)
+        assert response.content == model.dump_json(answer)
+        question = CoverageQuestion(payer, code, date.fromisoformat(day), modality=modality)
+        assert response.content == model.dump_json(coverage.ask(policy, question))

@@ -6,13 +6,16 @@ import json
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 from rdflib import Graph
 from rdflib.namespace import SH
 
 from payerkg.api.app import create_app
+from payerkg.api.validation import INLINE_MAX_BYTES, STREAM_CHUNK_LINES
 from payerkg.graph.dataset import PolicyGraph
+from payerkg.services import validation
 from payerkg.settings import Settings
 from payerkg.validation.encounter import example_encounter
 
@@ -99,6 +102,36 @@ def test_batch_streams_one_record_per_line_and_survives_bad_lines(client: TestCl
     assert records[0]["no_violations"] is True
     assert records[1]["error"]["code"] == "parse_error"
     assert records[2]["no_violations"] is False
+
+
+def test_a_long_batch_answers_every_line_once_in_order(client: TestClient) -> None:
+    good = json.dumps(example_encounter())
+    lines = [good if number % 7 else "{not json" for number in range(1, 2 * STREAM_CHUNK_LINES + 12)]
+    body = "\n".join(lines).encode()
+    response = client.post("/validate/batch", content=body, headers={"content-type": "application/x-ndjson"})
+    records = [json.loads(line) for line in response.text.splitlines()]
+    assert [r["line"] for r in records] == list(range(1, len(lines) + 1))
+    assert [r["line"] for r in records if "error" in r] == list(range(7, len(lines) + 1, 7))
+
+
+@pytest.mark.parametrize("size", ["small", "past the inline size"])
+def test_the_verdict_is_written_as_json_response_writes_its_fields(
+    client: TestClient, policy: PolicyGraph, size: str
+) -> None:
+    """The bytes JSONResponse writes for ``to_dict()``, whichever path judged the encounter."""
+    encounter = dict(
+        example_encounter(), lines=[{"code": "99442", "modifiers": ["93"], "place_of_service": "10"}]
+    )
+    text = json.dumps(encounter) + ("" if size == "small" else " " * INLINE_MAX_BYTES)
+    response = post(client, text.encode())
+    assert response.json()["findings"]  # a verdict with findings, not only an empty one
+    assert response.content == as_json_response(response.json())
+    result = validation.validate(policy, text.encode(), "application/json")  # new blank nodes
+    assert orjson.dumps(result.verdict()) == as_json_response(result.to_dict())
+
+
+def as_json_response(content: object) -> bytes:
+    return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
 def test_format_is_published(client: TestClient) -> None:

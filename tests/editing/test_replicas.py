@@ -1,7 +1,8 @@
-"""Two API processes sharing one SPARQL server (Oxigraph, then Virtuoso when installed), one taking
-changes and one reading: an edit made through the writer is answered by the reader, the reader
-refuses changes, concurrent edits on one base through the writer give one revision, and every read
-that takes the whole graph (summary, rule documents, the SPARQL endpoint) answers."""
+"""Two API services sharing one SPARQL server (Oxigraph, then Virtuoso when installed), one taking
+changes and one reading with two worker processes: an edit made through the writer is answered by
+every worker of the reader, the reader refuses changes, concurrent edits on one base through the
+writer give one revision, and every read that takes the whole graph (summary, rule documents, the
+SPARQL endpoint) answers."""
 
 from __future__ import annotations
 
@@ -47,7 +48,9 @@ def replicas(
         assert seeded.returncode == 0, seeded.stderr
         services = (
             ServiceProcess(env=env, log=tmp_path / "writer.log"),
-            ServiceProcess(env=env | {"PAYERKG_EDITING": "false"}, log=tmp_path / "reader.log"),
+            ServiceProcess(
+                env=env | {"PAYERKG_EDITING": "false", "PAYERKG_WORKERS": "2"}, log=tmp_path / "reader.log"
+            ),
         )
         try:
             for service in services:
@@ -98,6 +101,13 @@ def test_an_edit_through_one_replica_is_answered_by_the_other(
     answer = coverage(second)
     assert answer["graph_revision"] == response.json()["graph_revision"]
     assert "https://w3id.org/payerkg/rule-version/test-uhc-rpm-2027" in answer["rules"]  # type: ignore[operator]
+    time.sleep(0.4)  # past PAYERKG_REVISION_CHECK_S: every worker asks the store before answering
+    since = second.log_size()
+    while len(second.answered_by(since)) < 2:  # each answer on a new connection, to either worker
+        assert time.monotonic() < deadline + 30, "only one worker of the reader answered"
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda _: coverage(second), range(8)))
+        assert {a["graph_revision"] for a in answers} == {response.json()["graph_revision"]}
 
 
 def test_the_reader_refuses_changes(replicas: tuple[ServiceProcess, ServiceProcess]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 from dataclasses import dataclass
 
 from fastapi import Depends, FastAPI
@@ -15,7 +17,7 @@ from payerkg.api.head import HeadAsGet
 from payerkg.api.limits import CallerLimits
 from payerkg.api.query_params import check_query_parameters
 from payerkg.editing import revisions
-from payerkg.errors import StoreError
+from payerkg.errors import PayerKGError, StoreError
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.graph.queries import prepare_all
 from payerkg.graph.rules import rule_model
@@ -24,6 +26,9 @@ from payerkg.jsondoc import JSONObject
 from payerkg.settings import Settings
 from payerkg.stores import Store
 from payerkg.web import pages
+
+NOT_SEEDED = "the remote store holds no revision; seed it once with `payerkg store seed`"
+"""A replica never seeds a remote store itself, so that two starting together cannot seed twice."""
 
 
 def create_app(
@@ -45,7 +50,7 @@ def create_app(
         store = store or settings.open_store()
         if revisions.head(store) is None:
             if store.kind == "remote":
-                raise StoreError("the remote store holds no revision; seed it once with `payerkg store seed`")
+                raise StoreError(NOT_SEEDED)
             revisions.seed(store, settings.data_dir)
         served = ServedGraph(store, warm_up, settings.revision_check_s)
     app = FastAPI(
@@ -73,7 +78,7 @@ def create_app(
     pages.install(app)  # the web pages, and their errors as pages
 
     @app.get("/health", tags=["service"], response_model=ServiceHealth)
-    def health(policy: PolicyDep, served: ServedDep) -> ServiceHealth:
+    async def health(policy: PolicyDep, served: ServedDep) -> ServiceHealth:
         """Liveness, with the revision of the graph being served (open to every caller)."""
         store = settings.store if served.editable else "fixed"
         return ServiceHealth(
@@ -96,6 +101,19 @@ def create_app(
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def worker_app() -> FastAPI:
+    """The app of one ``payerkg serve --workers N`` worker, built from the environment's settings.
+    A store it cannot serve is logged as its message and exits with uvicorn's start-up failure
+    code, which stops the other workers instead of restarting this one for ever."""
+    from uvicorn.config import STARTUP_FAILURE
+
+    try:
+        return create_app(Settings())
+    except PayerKGError as error:
+        logging.getLogger("payerkg.errors").error("the service cannot start: %s", error.message)
+        sys.exit(STARTUP_FAILURE)
 
 
 @dataclass(frozen=True)

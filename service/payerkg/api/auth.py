@@ -7,7 +7,7 @@ each includes the ones before it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -68,11 +68,12 @@ def allows(settings: Settings, caller: Caller, minimum: str) -> bool:
     return reaches((caller.role, settings.anonymous_role), minimum)
 
 
-def require(minimum: str) -> Callable[[Request], Caller]:
-    """A dependency admitting callers whose role is ``minimum`` or above."""
+def require(minimum: str) -> Callable[[Request], Awaitable[Caller]]:
+    """A dependency admitting callers whose role is ``minimum`` or above. Async, though it never
+    waits: FastAPI runs a plain function dependency in a worker thread, a hop per request."""
     assert minimum in ROLES
 
-    def check(request: Request) -> Caller:
+    async def check(request: Request) -> Caller:
         caller = identify(request)
         if not allows(request.app.state.settings, caller, minimum):
             if caller.role == "anonymous":

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
-from typing import Annotated
+from itertools import islice
+from typing import Annotated, ParamSpec, TypeVar
 
+import orjson
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from pydantic import TypeAdapter
@@ -35,6 +37,13 @@ router = APIRouter(tags=["validation"])
 ANY_ORIGIN = {"Access-Control-Allow-Origin": "*"}
 """The published format (context, schema) is public: any web page may read it."""
 VERDICT = "application/json"
+INLINE_MAX_BYTES = 16 * 1024
+"""An encounter up to this size is judged on the event loop: it takes a fraction of a millisecond
+(docs/benchmarks.md), less than the hop to a worker thread and back. Larger ones go to a thread,
+so that no request holds the loop for long."""
+STREAM_CHUNK_LINES = 64
+"""Records a batch's answer sends at a time: one hop to the validating thread per record cost more
+than judging it (docs/benchmarks.md); 64 of them take a few milliseconds."""
 REPORT_FORMATS = {"text/turtle": "turtle", "application/ld+json": "json-ld"}
 """The W3C SHACL report, for a client that asks for it by Accept; the verdict (JSON) is the default."""
 
@@ -73,6 +82,17 @@ def document_claim_schemas(schema: JSONObject) -> JSONObject:
         components.setdefault(name, definition)
     components["ClaimFileVerdict"] = generated
     return schema
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+async def judged(size: int, judge: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """``judge(...)`` on the event loop for a document of at most INLINE_MAX_BYTES, else in a thread."""
+    if size <= INLINE_MAX_BYTES:
+        return judge(*args, **kwargs)
+    return await run_in_threadpool(judge, *args, **kwargs)
 
 
 async def read_capped(request: Request, cap: int) -> bytes:
@@ -157,14 +177,16 @@ async def validate(
         answer = await run_in_threadpool(validation.validate_fhir, policy, body, limits)
         result = answer.result
     else:
-        result = await run_in_threadpool(validation.validate, policy, body, content_type, limits)
+        result = await judged(len(body), validation.validate, policy, body, content_type, limits)
     if media == FHIR_JSON:
         outcome = operation_outcome(answer, result)
         return JSONResponse(outcome, media_type=FHIR_JSON, headers={"Vary": "Accept"})
     if media in REPORT_FORMATS:
         report = result.report().serialize(format=REPORT_FORMATS[media])
         return Response(report, media_type=media, headers={"Vary": "Accept"})
-    return JSONResponse(result.to_dict(), headers={"Vary": "Accept"})
+    # orjson writes the verdict's dataclasses as JSONResponse writes their asdict(), byte for
+    # byte, in a tenth of the time (tests/api/test_validate_api.py holds them equal).
+    return Response(orjson.dumps(result.verdict()), media_type=VERDICT, headers={"Vary": "Accept"})
 
 
 @router.post(
@@ -187,12 +209,14 @@ async def validate_ndjson(request: Request, policy: PolicyDep, settings: Setting
     body = await read_capped(request, batch_cap(request, settings))
     limits = settings.encounter_limits()
 
-    def lines() -> Iterator[bytes]:
-        for record in validate_batch(policy, body.splitlines(), limits):
-            yield (record.text + "\n").encode()
+    def chunks() -> Iterator[bytes]:
+        records = validate_batch(policy, body.splitlines(), limits)
+        while chunk := list(islice(records, STREAM_CHUNK_LINES)):
+            yield "".join(record.text + "\n" for record in chunk).encode()
 
-    # A plain iterator is run in a worker thread, so validation never blocks the event loop.
-    return StreamingResponse(lines(), media_type="application/x-ndjson")
+    # A plain iterator is run in a worker thread, so validation never blocks the event loop; each
+    # step is a hop to that thread and back, so a step sends several records.
+    return StreamingResponse(chunks(), media_type="application/x-ndjson")
 
 
 @router.get(

@@ -17,7 +17,7 @@ from payerkg.cli.editing import audit_app, key_app, store_app, what_if_command
 from payerkg.cli.importing import import_app
 from payerkg.cli.shacl import shacl_command
 from payerkg.cli.telehealth_list import telehealth_list_doc_command
-from payerkg.errors import PayerKGError
+from payerkg.errors import PayerKGError, StoreError
 from payerkg.graph.facets import by_name
 from payerkg.media import FHIR_JSON
 from payerkg.settings import Settings
@@ -25,6 +25,8 @@ from payerkg.settings import Settings
 # The services, engines and formats are imported by the commands that use them: a one-shot
 # `payerkg coverage` loads no validation engine, FHIR model, X12 reader or web framework.
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from payerkg.coverage.answer import CoverageAnswer
     from payerkg.graph.dataset import PolicyGraph
     from payerkg.validation.formats.mapped import ClaimVerdict, MappedResult
@@ -557,16 +559,22 @@ def article_check_command(
 def serve(
     host: Annotated[str | None, typer.Option(help="Default: PAYERKG_HOST or 127.0.0.1")] = None,
     port: Annotated[int | None, typer.Option(help="Default: PAYERKG_PORT or 8000")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Worker processes; more than 1 needs PAYERKG_EDITING=false. Default: PAYERKG_WORKERS or 1"
+        ),
+    ] = None,
 ) -> None:
     """Start the HTTP service on the embedded default graph."""
     import uvicorn
 
     from payerkg.api.access_log import LOG_CONFIG
-    from payerkg.api.app import create_app
 
-    settings = Settings()
     try:
-        application = create_app(settings)
+        settings = Settings(workers=workers) if workers is not None else Settings()
+        settings.check_workers()
+        application = _served_application(settings)
     except PayerKGError as error:
         fail(error.message)
     # payerkg.access logs route, status, duration, role and request id; uvicorn's own access log
@@ -575,9 +583,27 @@ def serve(
         application,
         host=host or settings.host,
         port=port or settings.port,
+        workers=settings.workers,
+        factory=settings.workers > 1,
         access_log=False,
         log_config=LOG_CONFIG,
     )
+
+
+def _served_application(settings: Settings) -> FastAPI | str:
+    """One worker: the app, built here so that a store it cannot serve is exit 2. Several: the
+    factory each worker calls (uvicorn imports it by name); a remote store without a revision is
+    refused here first, as one worker would refuse it."""
+    from payerkg.api.app import NOT_SEEDED, create_app
+
+    if settings.workers == 1:
+        return create_app(settings)
+    if settings.store == "remote":
+        from payerkg.editing import revisions
+
+        if revisions.head(settings.open_store()) is None:
+            raise StoreError(NOT_SEEDED)
+    return "payerkg.api.app:worker_app"
 
 
 if __name__ == "__main__":

@@ -43,9 +43,13 @@ class ServedGraph:
         self._past: OrderedDict[int, PolicyGraph] = OrderedDict()
         self._past_lock = threading.Lock()
 
+    def check_due(self) -> bool:
+        """Whether ``current`` would ask the store for its head (and may load a revision)."""
+        return self.editable and time.monotonic() - self._checked_at >= self._check_every_s
+
     def current(self) -> PolicyGraph:
         """The newest revision, reloaded if another replica moved the head since the last check."""
-        if self.editable and time.monotonic() - self._checked_at >= self._check_every_s:
+        if self.check_due():
             with self._lock:
                 if time.monotonic() - self._checked_at >= self._check_every_s:
                     latest = revisions.head(self.store)

@@ -1,0 +1,91 @@
+"""`payerkg serve --workers N`: several processes on one port where that serves one graph, and a
+clear refusal (exit 2) where it would not."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.cli.runner import run_cli
+from tests.oxigraph_server import free_port
+from tests.service_process import ServiceProcess
+
+QUESTION = {"payer": "medicare", "code": "99213", "date": "2025-06-01"}
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "says"),
+    [
+        ({}, ["--workers", "2"], "set PAYERKG_EDITING=false"),
+        ({"PAYERKG_WORKERS": "3"}, [], "3 workers share nothing but the store"),
+        (
+            {"PAYERKG_EDITING": "false", "PAYERKG_STORE": "oxigraph", "PAYERKG_STORE_PATH": "store"},
+            ["--workers", "2"],
+            "opens in one process only",
+        ),
+        ({}, ["--workers", "0"], "PAYERKG_WORKERS: at least 1 expected"),
+        ({"PAYERKG_WORKERS": "two"}, [], "PAYERKG_WORKERS: an integer expected"),
+    ],
+)
+def test_workers_that_would_not_serve_one_graph_are_refused(
+    env: dict[str, str], args: list[str], says: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    ran = run_cli("serve", "--port", "1", *args)
+    assert ran.returncode == 2
+    assert says in ran.stderr
+    assert not (tmp_path / "store").exists()  # refused before anything was opened
+
+
+@pytest.mark.process
+def test_two_read_only_workers_both_answer_from_one_graph(tmp_path: Path) -> None:
+    service = ServiceProcess(
+        env={"PAYERKG_WORKERS": "2", "PAYERKG_EDITING": "false", "PAYERKG_ANONYMOUS_ROLE": "integrator"},
+        log=tmp_path / "service.log",
+    )
+    service.start()
+    try:
+        since = service.log_size()
+        answers: list[dict[str, object]] = []
+        deadline = time.monotonic() + 30  # the second worker may still be loading the graph
+        while len(service.answered_by(since)) < 2:
+            assert time.monotonic() < deadline, "only one worker answered"
+            with ThreadPoolExecutor(4) as pool:  # a new connection each (4: the anonymous cap)
+                answers += pool.map(lambda _: ask(service), range(16))
+        assert len({json.dumps(answer, sort_keys=True) for answer in answers}) == 1
+        health = httpx.get(f"{service.url}/health", timeout=10).json()
+        assert health["store"] == "memory" and health["revision_number"] == 1
+    finally:
+        service.stop()
+
+
+def ask(service: ServiceProcess) -> dict[str, object]:
+    response = httpx.get(f"{service.url}/coverage", params=QUESTION, timeout=30)
+    assert response.status_code == 200, response.text
+    answer: dict[str, object] = response.json()
+    return answer
+
+
+@pytest.mark.process
+def test_a_worker_that_cannot_load_the_graph_stops_the_service_with_its_reason() -> None:
+    env = {"PAYERKG_WORKERS": "2", "PAYERKG_EDITING": "false", "PAYERKG_MEMORY_MAX_STATEMENTS": "10"}
+    ran = subprocess.run(
+        [sys.executable, "-m", "payerkg.cli.main", "serve", "--port", str(free_port())],
+        env=os.environ | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "the service cannot start: the graph files hold more than 10 statements" in ran.stderr
+    assert "Traceback" not in ran.stderr  # stopped, not restarted for ever
