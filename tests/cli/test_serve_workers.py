@@ -47,6 +47,19 @@ def test_workers_that_would_not_serve_one_graph_are_refused(
     assert not (tmp_path / "store").exists()  # refused before anything was opened
 
 
+def test_the_workers_option_wins_over_the_environment_even_at_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One worker asked for on the command line over PAYERKG_WORKERS=3: not refused as several
+    workers; it goes on to open the (here unreachable) store, which fails with exit 2."""
+    monkeypatch.setenv("PAYERKG_WORKERS", "3")
+    monkeypatch.setenv("PAYERKG_STORE", "remote")
+    monkeypatch.setenv("PAYERKG_STORE_QUERY_URL", f"http://127.0.0.1:{free_port()}/query")
+    monkeypatch.setenv("PAYERKG_STORE_UPDATE_URL", f"http://127.0.0.1:{free_port()}/update")
+    ran = run_cli("serve", "--port", "1", "--workers", "1")
+    assert ran.returncode == 2
+    assert "workers" not in ran.stderr
+    assert ran.stderr.startswith("payerkg: ")
+
+
 @pytest.mark.process
 def test_two_read_only_workers_both_answer_from_one_graph(tmp_path: Path) -> None:
     service = ServiceProcess(

@@ -572,7 +572,9 @@ def serve(
     from payerkg.api.access_log import LOG_CONFIG
 
     try:
-        settings = Settings(workers=workers) if workers is not None else Settings()
+        settings = Settings()
+        if workers is not None:  # the option over PAYERKG_WORKERS, even when it says 1
+            settings.workers = workers
         settings.check_workers()
         application = _served_application(settings)
     except PayerKGError as error:
