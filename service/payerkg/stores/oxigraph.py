@@ -80,11 +80,16 @@ class OxigraphStore(Store):
     def select(self, name: str, bindings: Mapping[str, Identifier]) -> list[Row]:
         text = self._texts.get(name) or self._texts.setdefault(name, query_text(name))
         query, projected = substituted(text, bindings)
+        return self.solutions(query, projected)
+
+    def solutions(self, query: str, projected: Row | None = None) -> list[Row]:
+        """The rows of the SELECT ``query`` (text that binds no user value) over the union of the
+        graphs, each starting from ``projected``."""
         solutions: Any = self._store.query(query, use_default_graph_as_union=True)
         variables = [v.value for v in solutions.variables]
         rows: list[Row] = []
         for solution in solutions:
-            row: Row = dict(projected)
+            row: Row = dict(projected or {})
             for variable in variables:
                 value = solution[variable]
                 if value is not None:
@@ -118,7 +123,7 @@ class OxigraphStore(Store):
             except (SyntaxError, OSError, RuntimeError) as exc:  # RuntimeError: failed while running
                 raise StoreError(f"update refused by the embedded store: {exc}") from exc
 
-    def load(self, dataset: Dataset) -> None:
+    def load(self, dataset: Dataset | Graph) -> None:
         # Term by term rather than through N-Quads: twice as fast, and blank nodes keep their labels
         # (Oxigraph's parser renames them), so a blank node read here is the dataset's own.
         ox = self._ox
@@ -142,7 +147,12 @@ class OxigraphStore(Store):
                 graphs[name] = term(name)
             return graphs[name]
 
-        quads = [ox.Quad(term(s), term(p), term(o), graph_of(g)) for s, p, o, g in dataset.quads()]
+        statements = (
+            dataset.quads()
+            if isinstance(dataset, Dataset)
+            else ((*t, DATASET_DEFAULT_GRAPH_ID) for t in dataset)
+        )
+        quads = [ox.Quad(term(s), term(p), term(o), graph_of(g)) for s, p, o, g in statements]
         try:
             self._store.extend(quads)  # one transaction
         except (ValueError, OSError) as exc:
