@@ -31,9 +31,8 @@ lint-code: install-dev
 
 # Everything but the long runs kept beside a faster equivalent (they would double the time).
 # Two workers, one per core (pytest-xdist), work-stealing so no worker idles at the end: 6,046
-# tests in 6 min 25 s on an idle 2-core machine (11.5 CPU-minutes; pytest 6 min 19 s), where 5,857
-# took 8 min 12 s to 9 min 15 s (15-17 CPU-minutes) before views were shared per graph identity
-# and shape compilation was reworked.
+# tests in 6 min 25 s on an idle 2-core AMD EPYC machine (11.5 CPU-minutes); 6,063 tests in
+# 12 min 34 s (23.4 CPU-minutes) on an idle 2-core Intel Xeon machine about half as fast.
 test: lint-code browser-deps
 	$(BIN)/pytest -m "not slow and not virtuoso" -n 2 --dist worksteal
 
