@@ -29,7 +29,6 @@ from payerkg.editing.what_if import answer_in_words, question_in_words
 from payerkg.errors import EditConflict, EditRefused, ParseError, StaleRevision, TooLarge
 from payerkg.graph.dataset import PolicyGraph, holds_nul, syntax_error_position
 from payerkg.graph.facets import SCOPED, Facet
-from payerkg.graph.queries import SPARQL_PARSER
 from payerkg.graph.rules import RuleModel, rule_model, same_value
 from payerkg.namespaces import PK, RULE, RV, SRC
 from payerkg.stores import Store, new_dataset
@@ -295,15 +294,12 @@ def _evaluate(
 ) -> Proposal:
     """Build the graph as it would be and compare its lint problems and conflicts with the base's."""
     proposed = _scratch(base, added, withdraws)
-    # Lint parses SPARQL (its violation queries, pyshacl's sh:sparql) and rdflib's parser is not
-    # thread-safe: two concurrent edits failed inside pyparsing.
-    with SPARQL_PARSER:
-        if added is not None:  # new nodes only: what was already there passed when it was added
-            focus = {s for s in added.subjects() if isinstance(s, URIRef)}
-            problems = sorted(str(p) for p in lint(proposed, focus))
-        else:  # a withdrawal can break what refers to the withdrawn nodes: compare whole graphs
-            before = {str(p) for p in lint(base)}
-            problems = sorted(str(p) for p in lint(proposed) if str(p) not in before)
+    if added is not None:  # new nodes only: what was already there passed when it was added
+        focus = {s for s in added.subjects() if isinstance(s, URIRef)}
+        problems = sorted(str(p) for p in lint(proposed, focus))
+    else:  # a withdrawal can break what refers to the withdrawn nodes: compare whole graphs
+        before = {str(p) for p in lint(base)}
+        problems = sorted(str(p) for p in lint(proposed) if str(p) not in before)
     known = {_conflict_key(c) for c in graph_conflicts(base, codes_of=codes)}
     conflicts = [c for c in graph_conflicts(proposed, codes_of=codes) if _conflict_key(c) not in known]
     return Proposal(base, proposed, added, withdraws, rules, codes, problems, conflicts)

@@ -21,8 +21,8 @@ def query_text(name: str) -> str:
 
 _PREPARED: dict[str, Query] = {}
 SPARQL_PARSER = threading.RLock()
-"""Held while rdflib parses SPARQL (its pyparsing grammar is not thread-safe): here, by lint
-through the edit checks, and by the in-memory store's updates."""
+"""Held while rdflib parses SPARQL (its pyparsing grammar is not thread-safe): here, and by the
+in-memory store's updates. (Lint's queries run on Oxigraph and parse nothing in rdflib.)"""
 
 
 def prepared(name: str) -> Query:
