@@ -240,10 +240,9 @@ class PolicyGraph:
 
     def files_describing(self, node: URIRef) -> Iterator[str]:
         """The files that hold statements about ``node``."""
-        seen = {context for _, _, _, context in self.dataset.quads((node, None, None, None))}
-        for identifier in seen:
-            if isinstance(identifier, URIRef) and identifier in self.files:
-                yield self.files[identifier]
+        for row in self.select("graphs-describing", node=node):
+            if row["graph"] in self.files:
+                yield self.files[row["graph"]]
 
 
 def read_files(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import RDF, XSD
@@ -25,6 +25,9 @@ from rdflib.term import Identifier
 from payerkg.errors import StoreError
 from payerkg.graph.queries import Row
 from payerkg.namespaces import PREFIXES
+
+if TYPE_CHECKING:
+    from payerkg.stores.oxigraph import OxigraphStore
 
 BULK_READ_LIMIT = 2_000_000
 _WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
@@ -63,6 +66,11 @@ class Store(ABC):
     @abstractmethod
     def snapshot(self) -> Dataset:
         """The whole content as an rdflib Dataset, one named graph per stored graph."""
+
+    def oxigraph(self) -> OxigraphStore | None:
+        """The content in an Oxigraph store this store already holds (itself, or the copy it keeps
+        for whole-graph reads), for work that reads every statement; None if it holds none."""
+        return None
 
     def pinned(self) -> Store:
         """A reader that keeps seeing the current content while later updates are applied, where

@@ -97,6 +97,9 @@ class MemoryStore(Store):
             return select(self._dataset, name, **bindings)
         return self._oxigraph_copy().select(name, bindings)
 
+    def oxigraph(self) -> OxigraphStore:
+        return self._oxigraph_copy()
+
     def _oxigraph_copy(self) -> OxigraphStore:
         if self._mirror is not None or self._pending is not None:
             return self._mirrored()
@@ -112,8 +115,13 @@ class MemoryStore(Store):
         return self._dataset
 
     def pinned(self) -> Store:
-        # Updates replace the dataset, never change it.
-        return MemoryStore(self._dataset, frozen=True, only_revisions=self.only_revisions)
+        # Updates replace the dataset, never change it; nor its Oxigraph copy, which is shared.
+        dataset = self._dataset
+        pinned = MemoryStore(dataset, frozen=True, only_revisions=self.only_revisions)
+        with self._copying:
+            if self._indexed is not None and self._indexed[0] is dataset:
+                pinned._indexed = self._indexed
+        return pinned
 
     def is_empty(self) -> bool:
         return len(self._dataset) == 0
@@ -140,9 +148,14 @@ class MemoryStore(Store):
             self._dataset = changed
 
     def load(self, dataset: Dataset) -> None:
+        """An empty store keeps ``dataset`` itself rather than a copy (a seed's files, parsed for
+        it): the caller hands it over and changes it no more."""
         self._refuse_if_frozen()
         self.only_revisions = False  # statements from elsewhere: seed() says when they are a seed
         with self._writing:
+            if len(self._dataset) == 0:
+                self._dataset = dataset
+                return
             changed = _copy(self._dataset)
             changed.addN(dataset.quads())  # type: ignore[arg-type]
             self._dataset = changed

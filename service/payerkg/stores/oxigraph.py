@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,35 @@ class OxigraphStore(Store):
         store.bulk_reads = len(store._store) <= BULK_READ_LIMIT
         return store
 
+    def oxigraph(self) -> OxigraphStore:
+        return self
+
+    def copy(self) -> OxigraphStore:
+        """An in-memory store with the same content, quad for quad (blank nodes keep their labels):
+        no term passes through rdflib."""
+        copy = OxigraphStore(None)
+        copy._store.extend(self._store.quads_for_pattern(None, None, None, None))
+        copy.bulk_reads = len(copy._store) <= BULK_READ_LIMIT
+        return copy
+
+    def triples(self, excluding: Collection[URIRef] = ()) -> list[tuple[Node, Node, Node]]:
+        """The statements of every graph but the named graphs ``excluding``, as rdflib terms (a
+        statement held by several graphs comes once per graph)."""
+        excluded = {self._ox.NamedNode(str(name)) for name in excluding}
+        terms: dict[Any, Node] = {}  # most terms recur: each converted once
+
+        def term(value: Any) -> Node:
+            found = terms.get(value)
+            if found is None:
+                found = terms[value] = _from_ox(value)
+            return found
+
+        return [
+            (term(quad.subject), term(quad.predicate), term(quad.object))
+            for quad in self._store.quads_for_pattern(None, None, None, None)
+            if quad.graph_name not in excluded
+        ]
+
     def nquads(self) -> bytes:
         """The whole content as N-Quads."""
         return self._store.dump(format=self._ox.RdfFormat.N_QUADS) or b""
@@ -82,10 +111,17 @@ class OxigraphStore(Store):
         query, projected = substituted(text, bindings)
         return self.solutions(query, projected)
 
-    def solutions(self, query: str, projected: Row | None = None) -> list[Row]:
+    def solutions(
+        self, query: str, projected: Row | None = None, excluding: Collection[URIRef] = ()
+    ) -> list[Row]:
         """The rows of the SELECT ``query`` (text that binds no user value) over the union of the
-        graphs, each starting from ``projected``."""
-        solutions: Any = self._store.query(query, use_default_graph_as_union=True)
+        graphs (but the named graphs ``excluding``), each starting from ``projected``."""
+        if excluding:
+            left_out = {str(name) for name in excluding}
+            graphs = [g for g in self._store.named_graphs() if getattr(g, "value", None) not in left_out]
+            solutions: Any = self._store.query(query, default_graph=[self._ox.DefaultGraph(), *graphs])
+        else:
+            solutions = self._store.query(query, use_default_graph_as_union=True)
         variables = [v.value for v in solutions.variables]
         rows: list[Row] = []
         for solution in solutions:

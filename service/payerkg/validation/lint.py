@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from rdflib import Graph, URIRef
 from rdflib.namespace import SH
@@ -16,7 +17,9 @@ from rdflib.term import Node
 
 from payerkg.graph.dataset import PolicyGraph, default_data_root, load_dataset
 from payerkg.stores.oxigraph import OxigraphStore
-from payerkg.validation.shacl.production import validate_graph
+from payerkg.validation.shacl.engine import CompiledShapes
+from payerkg.validation.shacl.graph import IndexedGraph, Triple
+from payerkg.validation.shacl.production import validate
 
 POLICY_SHAPES = "shapes/policy/"
 
@@ -45,41 +48,46 @@ def lint_files(paths: Iterable[Path] = (), root: Path | None = None) -> list[Pro
 def lint(policy: PolicyGraph, focus: Collection[URIRef] | None = None) -> list[Problem]:
     """Every problem the policy shapes and violation queries find in the loaded graph; with
     ``focus``, only the problems of these nodes (checking what an edit adds)."""
-    shapes, data = Graph(), Graph()
-    queries: list[str] = []
     # Every named graph is data (files and accepted edits) except the policy shapes themselves.
-    for named in policy.dataset.contexts():
-        relpath = policy.files.get(named.identifier, "")  # type: ignore[call-overload]
-        target = shapes if relpath.startswith(POLICY_SHAPES) else data
-        for triple in named:
-            target.add(triple)
-    root = default_data_root()
-    for query_file in sorted((root / POLICY_SHAPES).glob("*-violation.rq")):
-        queries.append(query_file.read_text(encoding="utf-8"))
+    shape_files = [name for name, relpath in policy.files.items() if relpath.startswith(POLICY_SHAPES)]
+    shapes = Graph()
+    for name in shape_files:
+        shapes += policy.graph(name)
+    # Oxigraph holds the data for both checks: the store's own copy where it keeps one (a dry
+    # run's scratch store, the in-memory store's), so an edit's check copies no statement.
+    evaluator = policy.store.oxigraph()
+    if evaluator is None:
+        evaluator = OxigraphStore(None)
+        evaluator.load(policy.dataset)
+    data = cast(list[Triple], evaluator.triples(excluding=shape_files))
     problems = set(_shape_problems(policy, data, shapes, focus))
-    # Oxigraph evaluates the queries over a copy of the data: rdflib's evaluator took seconds,
-    # most of a dry run's time.
-    evaluator = OxigraphStore(None)
-    evaluator.load(data)
-    for query in queries:
-        for row in evaluator.solutions(query):
+    for query_file in sorted((default_data_root() / POLICY_SHAPES).glob("*-violation.rq")):
+        for row in evaluator.solutions(query_file.read_text(encoding="utf-8"), excluding=shape_files):
             if focus is None or row["focus"] in focus:
                 problems.add(_problem(policy, row["focus"], str(row["message"])))
     return sorted(problems)
 
 
 def _shape_problems(
-    policy: PolicyGraph, data: Graph, shapes: Graph, focus: Collection[URIRef] | None
+    policy: PolicyGraph, data: list[Triple], shapes: Graph, focus: Collection[URIRef] | None
 ) -> Iterable[Problem]:
     """The policy shapes' violations, by the compiled engine (the shapes are SHACL Core, so it
     needs no pyshacl: a whole-graph lint takes a fraction of a second instead of seconds)."""
-    for result in validate_graph(data, shapes).results:
+    validation = validate(CompiledShapes(shapes), IndexedGraph(data), lambda: _graph(data))
+    for result in validation.results:
         if result.severity != SH.Violation or (focus is not None and result.focus not in focus):
             continue
         text = result.message or "violates a policy shape"
         if result.path is not None and result.message is None:
             text = f"{text} ({result.path})"
         yield _problem(policy, result.focus, text)
+
+
+def _graph(triples: list[Triple]) -> Graph:
+    graph = Graph()
+    for triple in triples:
+        graph.add(triple)
+    return graph
 
 
 def _problem(policy: PolicyGraph, focus: Node | None, message: str) -> Problem:
