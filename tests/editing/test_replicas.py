@@ -2,7 +2,10 @@
 changes and one reading with two worker processes: an edit made through the writer is answered by
 every worker of the reader, the reader refuses changes, concurrent edits on one base through the
 writer give one revision, and every read that takes the whole graph (summary, rule documents, the
-SPARQL endpoint) answers."""
+SPARQL endpoint) answers.
+
+The servers start once per module (a few seconds each): the tests share them, so each edits with
+rules of its own on the newest revision, and none depends on another's edits."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from string import Template
 
 import httpx
 import pytest
@@ -26,13 +30,16 @@ from tests.virtuoso_server import VirtuosoServer, virtuoso_server
 pytestmark = pytest.mark.process  # a SPARQL server and two service processes
 
 HERE = Path(__file__).parent
-QUESTION = {"payer": "uhc-commercial", "code": "99457", "date": "2027-03-01"}
+TEMPLATE = Template((HERE / "template-rule.ttl").read_text(encoding="utf-8"))
+# Only test_an_edit_through_one_replica_is_answered_by_the_other adds a rule for e-visits (99421).
+QUESTION = {"payer": "uhc-commercial", "code": "99421", "date": "2027-03-01"}
 
 
-@pytest.fixture(params=["oxigraph", pytest.param("virtuoso", marks=pytest.mark.virtuoso)])
+@pytest.fixture(scope="module", params=["oxigraph", pytest.param("virtuoso", marks=pytest.mark.virtuoso)])
 def replicas(
-    request: pytest.FixtureRequest, tmp_path: Path
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
+    tmp_path = tmp_path_factory.mktemp(f"replicas-{request.param}")
     running = (
         oxigraph_server(tmp_path / "oxigraph") if request.param == "oxigraph" else virtuoso_server(tmp_path)
     )
@@ -78,9 +85,26 @@ def coverage(service: ServiceProcess) -> dict[str, object]:
     return body
 
 
-def post(service: ServiceProcess, name: str, base: int) -> httpx.Response:
-    body = {"rule": (HERE / name).read_text(), "reason": f"replica test: {name}", "base_revision": base}
-    return httpx.post(f"{service.url}/rules", json=body, headers=auth("editor"), timeout=120)
+def new_rule(rule_id: str, group: str) -> str:
+    """A new rule covering ``group`` for uhc-commercial from 2027, with one version."""
+    return TEMPLATE.substitute(
+        rule=rule_id,
+        version=f"{rule_id}-v1",
+        group=group,
+        start="2027-01-01",
+        revises="",
+        declare=f'rule:{rule_id} a pk:CoverageRule ; rdfs:label "Rule {rule_id}" .',
+    )
+
+
+def head(service: ServiceProcess) -> int:
+    number: int = httpx.get(f"{service.url}/health", timeout=30).json()["revision_number"]
+    return number
+
+
+def post(service: ServiceProcess, text: str, base: int, path: str = "/rules") -> httpx.Response:
+    body = {"rule": text, "reason": "replica test", "base_revision": base}
+    return httpx.post(f"{service.url}{path}", json=body, headers=auth("editor"), timeout=120)
 
 
 def outcome(response: httpx.Response) -> tuple[int, dict[str, object]]:
@@ -92,7 +116,7 @@ def test_an_edit_through_one_replica_is_answered_by_the_other(
 ) -> None:
     first, second = replicas
     assert coverage(second)["determination"] == "unknown"
-    response = post(first, "add-uhc-rpm-2027.ttl", base=1)
+    response = post(first, new_rule("replica-e-visits", "e-visits"), base=head(first))
     assert response.status_code == 201, response.text
     deadline = time.monotonic() + 10
     while coverage(second)["determination"] != "covered":
@@ -100,7 +124,7 @@ def test_an_edit_through_one_replica_is_answered_by_the_other(
         time.sleep(0.2)
     answer = coverage(second)
     assert answer["graph_revision"] == response.json()["graph_revision"]
-    assert "https://w3id.org/payerkg/rule-version/test-uhc-rpm-2027" in answer["rules"]  # type: ignore[operator]
+    assert "https://w3id.org/payerkg/rule-version/replica-e-visits-v1" in answer["rules"]  # type: ignore[operator]
     time.sleep(0.4)  # past PAYERKG_REVISION_CHECK_S: every worker asks the store before answering
     since = second.log_size()
     while len(second.answered_by(since)) < 2:  # each answer on a new connection, to either worker
@@ -112,7 +136,7 @@ def test_an_edit_through_one_replica_is_answered_by_the_other(
 
 def test_the_reader_refuses_changes(replicas: tuple[ServiceProcess, ServiceProcess]) -> None:
     _, reader = replicas
-    status, body = outcome(post(reader, "add-uhc-rpm-2027.ttl", base=1))
+    status, body = outcome(post(reader, new_rule("replica-refused", "rtm"), base=head(reader)))
     assert (status, body["code"]) == (503, "editing_off")
 
 
@@ -120,18 +144,19 @@ def test_concurrent_edits_on_one_base_give_one_revision(
     replicas: tuple[ServiceProcess, ServiceProcess],
 ) -> None:
     writer, reader = replicas
+    base = head(writer)
     with ThreadPoolExecutor(2) as pool:
         results = list(
             pool.map(
-                lambda name: outcome(post(writer, name, base=1)),
-                ["add-uhc-rpm-2027.ttl", "add-uhc-rtm-2027.ttl"],
+                lambda rule_id: outcome(post(writer, new_rule(rule_id, "virtual-check-ins"), base=base)),
+                ["replica-concurrent-a", "replica-concurrent-b"],
             )
         )
-    # Both changes are sound; only one can become revision 2, the other is stale.
+    # Both changes are sound; only one can become the next revision, the other is stale.
     assert sorted(code for code, _ in results) == [201, 409]
     assert any(body.get("code") == "stale_revision" for _, body in results)
     log = httpx.get(f"{reader.url}/revisions", headers=auth("reader"), timeout=30).json()
-    assert [r["number"] for r in log] == [1, 2]
+    assert [r["number"] for r in log] == list(range(1, base + 2))
 
 
 def test_reads_of_the_whole_graph_answer_on_every_replica(
@@ -155,7 +180,8 @@ def test_reads_of_the_whole_graph_answer_on_every_replica(
         assert answer.status_code == 200, answer.text
         assert int(answer.json()["results"]["bindings"][0]["n"]["value"]) > 5
     writer, _ = replicas
-    body = {"rule": (HERE / "add-uhc-rpm-2027.ttl").read_text(), "reason": "dry run", "base_revision": 1}
-    dry = httpx.post(f"{writer.url}/rules/dry-run", json=body, headers=auth("editor"), timeout=120)
+    dry = post(
+        writer, new_rule("replica-dry-run", "rpm-management"), base=head(writer), path="/rules/dry-run"
+    )
     assert dry.status_code == 200, dry.text
     assert dry.json()["would_be_accepted"] is True
