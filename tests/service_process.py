@@ -51,7 +51,8 @@ class ServiceProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError(f"the service did not answer within {START_TIMEOUT_S:g} s")
+        self.kill()  # no orphan left answering on the port
+        raise RuntimeError(f"the service did not answer within {START_TIMEOUT_S:g} s: {self.log.read_text()}")
 
     def log_size(self) -> int:
         return self.log.stat().st_size
