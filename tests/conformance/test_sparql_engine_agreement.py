@@ -131,7 +131,7 @@ GRAPH_MEDIA = {
 def shipped() -> tuple[Dataset, ServedGraphs]:
     policy: PolicyGraph = load_dataset()
     dataset = policy_graphs(policy.dataset)
-    return dataset, ServedGraphs(dataset, oxigraph_graphs(dataset))
+    return dataset, ServedGraphs.of(dataset, oxigraph_graphs(dataset))
 
 
 @cache
@@ -146,7 +146,7 @@ def w3c_graphs() -> tuple[Dataset, ServedGraphs]:
     dataset.graph(URIRef("urn:g2")).add(shared)
     dataset.graph(REVISIONS_GRAPH).add((URIRef("urn:revision:1"), URIRef("urn:author"), Literal("someone")))
     served = policy_graphs(dataset)
-    return served, ServedGraphs(served, oxigraph_graphs(served))
+    return served, ServedGraphs.of(served, oxigraph_graphs(served))
 
 
 def both(graphs: tuple[Dataset, ServedGraphs], text: str, media: str) -> Iterator[Answer]:

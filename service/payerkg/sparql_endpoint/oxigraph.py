@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +39,7 @@ from payerkg.sparql_endpoint.formats import (
     TSV,
     TURTLE,
 )
+from payerkg.stores.base import new_dataset, plain_literal
 
 RESULT_WRITERS = {
     SPARQL_JSON: ox.QueryResultsFormat.JSON,
@@ -120,6 +121,55 @@ def oxigraph_graphs(dataset: Dataset) -> OxigraphGraphs | None:
     store = ox.Store()
     store.extend(quads)
     return OxigraphGraphs(store)
+
+
+def oxigraph_graphs_of(quads: Iterable[ox.Quad]) -> OxigraphGraphs:
+    """``quads`` (pyoxigraph's, as another Oxigraph store holds them) in a store of their own, with
+    their merge as its default graph: nothing passes through rdflib."""
+    default = ox.DefaultGraph()
+    store = ox.Store()
+    store.extend(
+        copy
+        for quad in quads
+        for copy in (
+            (ox.Quad(quad.subject, quad.predicate, quad.object, default), quad)
+            if quad.graph_name != default
+            else (quad,)
+        )
+    )
+    return OxigraphGraphs(store)
+
+
+def named_graphs_dataset(graphs: OxigraphGraphs) -> Dataset:
+    """The named graphs of ``graphs`` as an rdflib Dataset whose default graph is their union (the
+    merge is rdflib's own), blank nodes keeping their labels: for a query only rdflib evaluates,
+    read in the query's worker from this copy, never from the store (the worker opens nothing)."""
+    terms: dict[Any, Node] = {}
+
+    def term(value: Any) -> Node:
+        found = terms.get(value)
+        if found is None:
+            if isinstance(value, ox.NamedNode):
+                found = URIRef(value.value)
+            elif isinstance(value, ox.BlankNode):
+                found = BNode(value.value)
+            else:
+                found = plain_literal(value.value, value.datatype.value, value.language)
+            terms[value] = found
+        return found
+
+    dataset = new_dataset()
+    graphs_by_name: dict[Any, Any] = {}
+    quads = []
+    for quad in graphs.store.quads_for_pattern(None, None, None, None):
+        name = quad.graph_name
+        if isinstance(name, ox.DefaultGraph):
+            continue
+        if name not in graphs_by_name:
+            graphs_by_name[name] = dataset.graph(term(name))  # type: ignore[arg-type]
+        quads.append((term(quad.subject), term(quad.predicate), term(quad.object), graphs_by_name[name]))
+    dataset.addN(quads)
+    return dataset
 
 
 def answer(

@@ -11,12 +11,13 @@ features, line and column, never text taken from the query.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from importlib.abc import Traversable
@@ -59,7 +60,12 @@ from payerkg.sparql_endpoint.formats import (
     accept_headers,
     choose_format,
 )
-from payerkg.sparql_endpoint.oxigraph import OxigraphGraphs, oxigraph_graphs
+from payerkg.sparql_endpoint.oxigraph import (
+    OxigraphGraphs,
+    named_graphs_dataset,
+    oxigraph_graphs,
+    oxigraph_graphs_of,
+)
 from payerkg.stores import new_dataset
 
 UPDATE_NAMES = {
@@ -272,12 +278,21 @@ def _address_space_bytes() -> int:
         return 0
 
 
-@dataclass(frozen=True)
+@dataclass
 class ServedGraphs:
-    """The graphs the endpoint answers from, for rdflib and (unless None) for pyoxigraph."""
+    """The graphs the endpoint answers from: for pyoxigraph (unless None), and for rdflib as a
+    Dataset that ``read`` gives when a query first needs one (most never do)."""
 
-    dataset: Dataset
+    read: Callable[[], Dataset]
     oxigraph: OxigraphGraphs | None = None
+
+    @classmethod
+    def of(cls, dataset: Dataset, oxigraph: OxigraphGraphs | None = None) -> ServedGraphs:
+        return cls(lambda: dataset, oxigraph)
+
+    @functools.cached_property
+    def dataset(self) -> Dataset:
+        return self.read()
 
 
 def answer_query(
@@ -293,7 +308,7 @@ def answer_query(
     >>> from rdflib import Dataset
     >>> answer_query(Dataset(), "ASK {}").body  # rdflib writes JSON with orjson when it is installed
     b'{"head":{},"boolean":true}'
-    >>> answer_query(ServedGraphs(Dataset(), oxigraph_graphs(Dataset())), "ASK {}").body
+    >>> answer_query(ServedGraphs.of(Dataset(), oxigraph_graphs(Dataset())), "ASK {}").body
     b'{"head":{},"boolean":true}'
     """
     query = parse_read_only(text, base)  # every refusal, before anything is evaluated
@@ -302,7 +317,6 @@ def answer_query(
     media_type = choose_format("tabular" if tabular else "graph", accept)
     if form == "CONSTRUCT" and not query.algebra.template:  # CONSTRUCT {} WHERE ...: nothing to build
         return Answer(form, media_type, _write_graph(Graph(), media_type))
-    dataset = graphs.dataset if isinstance(graphs, ServedGraphs) else graphs
     if isinstance(graphs, ServedGraphs) and graphs.oxigraph is not None:
         try:
             body = oxigraph.answer(graphs.oxigraph, text, form, media_type, max_rows, base)
@@ -311,6 +325,7 @@ def answer_query(
             pass
     # rdflib evaluates where it must: the graphs hold a term pyoxigraph refuses (no copy was made),
     # pyoxigraph's parser refuses a query rdflib's accepts, or the service is set to use rdflib.
+    dataset = graphs.dataset if isinstance(graphs, ServedGraphs) else graphs
     return _answer_with_rdflib(dataset, query, form, media_type, max_rows)
 
 
@@ -328,21 +343,33 @@ def _answer_with_rdflib(dataset: Dataset, query: Query, form: str, media_type: s
 
 
 class PolicyGraphs:
-    """The graphs the endpoint answers from at one revision, built once (``policy.view``); the
-    pyoxigraph copy at its first use."""
+    """The graphs the endpoint answers from at one revision, built once (``policy.view``): the
+    pyoxigraph copy at its first use, copied quad for quad from the Oxigraph store the policy's
+    store holds where it holds one (rather than from an rdflib Dataset of the whole graph, which
+    an on-disk store would first parse: most of a service's start-up); the rdflib Dataset only
+    when something needs it."""
 
     content_only = True  # no revision records: shared by graphs of one identity (SharedViews)
 
     def __init__(self, policy: PolicyGraph) -> None:
-        self.dataset = policy_graphs(policy.dataset)
+        self._policy = policy
         self._served: ServedGraphs | None = None
         self._building = threading.Lock()
+
+    @functools.cached_property
+    def dataset(self) -> Dataset:
+        return policy_graphs(self._policy.dataset)
 
     def served(self) -> ServedGraphs:
         """The graphs with their pyoxigraph copy (None if pyoxigraph refuses one of their terms)."""
         with self._building:
             if self._served is None:
-                self._served = ServedGraphs(self.dataset, oxigraph_graphs(self.dataset))
+                source = self._policy.store.oxigraph()
+                if source is None:
+                    self._served = ServedGraphs(lambda: self.dataset, oxigraph_graphs(self.dataset))
+                else:
+                    copy = oxigraph_graphs_of(source.native_quads(excluding=[REVISIONS_GRAPH]))
+                    self._served = ServedGraphs(functools.partial(named_graphs_dataset, copy), copy)
             return self._served
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -63,14 +63,20 @@ class OxigraphStore(Store):
         """An in-memory store with the same content, quad for quad (blank nodes keep their labels):
         no term passes through rdflib."""
         copy = OxigraphStore(None)
-        copy._store.extend(self._store.quads_for_pattern(None, None, None, None))
+        copy._store.extend(self.native_quads())
         copy.bulk_reads = len(copy._store) <= BULK_READ_LIMIT
         return copy
+
+    def native_quads(self, excluding: Collection[URIRef] = ()) -> Iterator[Any]:
+        """Its quads as pyoxigraph's terms, but those of the named graphs ``excluding``."""
+        excluded = {self._ox.NamedNode(str(name)) for name in excluding}
+        for quad in self._store.quads_for_pattern(None, None, None, None):
+            if quad.graph_name not in excluded:
+                yield quad
 
     def triples(self, excluding: Collection[URIRef] = ()) -> list[tuple[Node, Node, Node]]:
         """The statements of every graph but the named graphs ``excluding``, as rdflib terms (a
         statement held by several graphs comes once per graph)."""
-        excluded = {self._ox.NamedNode(str(name)) for name in excluding}
         terms: dict[Any, Node] = {}  # most terms recur: each converted once
 
         def term(value: Any) -> Node:
@@ -81,8 +87,7 @@ class OxigraphStore(Store):
 
         return [
             (term(quad.subject), term(quad.predicate), term(quad.object))
-            for quad in self._store.quads_for_pattern(None, None, None, None)
-            if quad.graph_name not in excluded
+            for quad in self.native_quads(excluding)
         ]
 
     def nquads(self) -> bytes:
