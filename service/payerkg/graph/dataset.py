@@ -289,14 +289,31 @@ def files_hash(root: Path | None = None) -> str:
 def load_dataset(root: Path | None = None, extra: Iterable[Path] = ()) -> PolicyGraph:
     """The graph files under ``root`` (plus ``extra`` files) in an in-memory store; queries see
     the union of the files' graphs. Revision 1 with the hash of the files' content: what a store
-    seeded from the same files holds at its first revision, under the same identity."""
-    dataset, content_hash = read_files(root, extra)
+    seeded from the same files holds at its first revision, under the same identity, so the two
+    share their views (``SharedViews``). The store is read-only; files of the same content are
+    read once per process (tests and in-process commands load them again and again)."""
+    root = root or default_data_root()
+    extra = tuple(extra)
+    digest = hashlib.sha256(files_hash(root).encode())
+    for path in extra:
+        digest.update(str(path).encode())
+        try:
+            digest.update(path.read_bytes())
+        except OSError as exc:  # read_files reports it
+            digest.update(repr(exc).encode())
+    dataset, content_hash = _files_read_once(root.resolve(), extra, digest.hexdigest())
     return PolicyGraph(
-        MemoryStore(dataset),
+        MemoryStore(dataset, frozen=True, only_revisions=True),
         revision=graph_identity(1, content_hash),
         revision_number=1,
         content_hash=content_hash,
     )
+
+
+@functools.lru_cache(maxsize=4)
+def _files_read_once(root: Path, extra: tuple[Path, ...], content: str) -> tuple[Dataset, str]:
+    """``read_files``, once per content (the key); no store changes the Dataset it is given."""
+    return read_files(root, extra)
 
 
 def _relative(path: Path, root: Path) -> str:
