@@ -340,9 +340,9 @@ class RuleModel:
     def _own(self, payer: URIRef, code: URIRef) -> list[Candidate]:
         key = (payer, code)
         if not self.complete and key not in self._by_payer_code:
-            rows = self.policy.select("rule-version-index", payer=payer, code=code)
-            # Their statements now too: answers read them next, and one read beats one per version.
-            self.terms.preload(self.policy.select("rule-version-statements", payer=payer, code=code))
+            # Only the dates here: an answer reads the statements of the few versions that govern
+            # its date (one read each), not those of every version of the code.
+            rows = self.policy.select("payer-code-index", payer=payer, code=code)
             with self._lock:
                 self._by_payer_code[key] = _candidates(rows, self.revised_on).get(key, [])
         return self._by_payer_code.get(key, [])
@@ -411,6 +411,19 @@ class RuleModel:
                 else None
             )
         return self._codes[notation]
+
+    def horizon_reached(self, payer: URIRef, code: URIRef, day: date) -> date | None:
+        """The payer's horizon (``horizon``) if ``day`` is on or after it, else None. A day before
+        the last start or end of a candidate for ``code`` is before the horizon, which then is not
+        read: reading it visits every version of the payer (a question's dearest read at 10^7
+        statements)."""
+        bound = max(
+            (d for c in self.candidates(payer, code) for d in (c.start, c.end) if d is not None), default=None
+        )
+        if bound is not None and day < bound:
+            return None
+        last = self.horizon(payer)
+        return last if last is not None and day >= last else None
 
     def horizon(self, payer: URIRef) -> date | None:
         """The latest start or end of the payer's rules and its baselines' (the graph's horizon)."""
