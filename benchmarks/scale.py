@@ -2,6 +2,7 @@
 
     python -m benchmarks.scale [--sizes 100000,1000000,10000000] [--answers N] [--encounters N]
                                [--memory-max T] [--validation-max T] [--no-compact]
+                               [--backends memory,oxigraph,remote]
                                [--output docs/benchmarks-scale.md]
 
 For each size a seeded synthetic graph (benchmarks/synthetic.py) is written as N-Quads, loaded
@@ -140,6 +141,7 @@ def main() -> None:
     parser.add_argument("--encounters", type=int, default=300)
     parser.add_argument("--memory-max", type=float, default=1e6, help="largest graph tried in rdflib")
     parser.add_argument("--validation-max", type=float, default=1e6, help="largest graph validated")
+    parser.add_argument("--backends", default="memory,oxigraph,remote", help="which stores to measure")
     parser.add_argument("--no-compact", dest="compact", action="store_false", help="skip compacting Oxigraph")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks-scale.md")
     parser.add_argument("--child", nargs=3, metavar=("BACKEND", "QUADS", "TRIPLES"), help=argparse.SUPPRESS)
@@ -153,7 +155,7 @@ def main() -> None:
         shape = Shape.of_size(size)
         quads = Path(tempfile.mkdtemp(prefix="payerkg-synthetic-")) / "synthetic.nq"
         written = write(shape, quads)
-        for backend in ("memory", "oxigraph", "remote"):
+        for backend in args.backends.split(","):
             if backend == "memory" and written > args.memory_max:
                 rows.append(_skipped(written, shape, backend, f"over --memory-max {args.memory_max:,.0f}"))
                 continue
@@ -213,7 +215,8 @@ def _write(args: argparse.Namespace, rows: list[str]) -> None:
         "",
         f"Reproduce: `make bench-scale` (runs `.venv/bin/python -m benchmarks.scale --sizes {args.sizes} "
         f"--answers {args.answers} --encounters {args.encounters} --memory-max {args.memory_max:.0f} "
-        f"--validation-max {args.validation_max:.0f}{'' if args.compact else ' --no-compact'}`).",
+        f"--validation-max {args.validation_max:.0f} --backends {args.backends}"
+        f"{'' if args.compact else ' --no-compact'}`).",
         "",
         "- Graph: the shipped files plus a seeded synthetic graph (`benchmarks/synthetic.py`): payers x "
         f"{len(GROUPS)} code groups x 4 modalities x 10 yearly versions, 15 statements a version.",
