@@ -263,6 +263,20 @@ def test_a_blank_node_binding(seeded: Store, kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", BACKENDS)
+def test_select_each_gives_the_rows_of_each_term(seeded: Store, kind: str) -> None:
+    """Several terms read in one query (a VALUES block where the backend takes one) give the rows
+    of reading each in turn; a blank node is refused as in ``select``."""
+    terms = [RV["medicare-brief-check-in-time"], CPT["98000"], SRC["S12"], CPT["98000"]]
+    name = "term-statements-with-citations"
+    together = seeded.select_each(name, "term", terms)
+    one_by_one = [row for term in terms for row in seeded.select(name, {"term": term})]
+    assert together and Counter(_comparable(together)) == Counter(_comparable(one_by_one))
+    if kind != "memory":
+        with pytest.raises(StoreError, match="blank node"):
+            seeded.select_each(name, "term", [CPT["98000"], BNode()])  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
 def test_snapshot_is_the_files_plus_the_revision_record(seeded: Store, kind: str) -> None:
     store = seeded
     files, _ = read_files()

@@ -149,6 +149,14 @@ class TermReader:
             self.cache.setdefault(term, {})
         return self.cache[term]
 
+    def load(self, terms: list[URIRef]) -> None:
+        """Read the terms not read yet in one query (``statements`` reads one at a time)."""
+        missing = [term for term in dict.fromkeys(terms) if term not in self.cache]
+        if len(missing) > 1:
+            self.preload(self.policy.select_each("term-statements-with-citations", "term", missing))
+            for term in missing:
+                self.cache.setdefault(term, {})
+
     def version(self, iri: URIRef) -> RuleVersion:
         return RuleVersion(iri, self.statements(iri))
 
@@ -354,9 +362,9 @@ class RuleModel:
         floor = self.floors.get(payer, frozenset())
         candidates = self.candidates(payer, code)
         ended = self.superseded(candidates, day, day, as_of)
-        versions = [
-            self.terms.version(c.iri) for c in candidates if c.governs(day, as_of) and c.iri not in ended
-        ]
+        governing = [c.iri for c in candidates if c.governs(day, as_of) and c.iri not in ended]
+        self.terms.load(governing)  # one read for all, where a store is read per question
+        versions = [self.terms.version(iri) for iri in governing]
         return [v for v in versions if not (v.value(PK.payer) in floor and self.claim_mechanics(v.rule))]
 
     def superseded(

@@ -10,7 +10,7 @@ an error, and a load reads back how many statements each graph holds before it r
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -20,7 +20,7 @@ from rdflib.term import Identifier, Node
 from payerkg.errors import StoreError
 from payerkg.graph.queries import Row, query_text
 from payerkg.namespaces import STORED_GRAPHS
-from payerkg.stores.base import Store, new_dataset, plain_literal, substituted
+from payerkg.stores.base import Store, new_dataset, plain_literal, substituted, with_values
 
 OURS = "FILTER (" + " || ".join(f'STRSTARTS(STR(?g), "{prefix}")' for prefix in STORED_GRAPHS) + ")"
 """payerkg's named graphs only: a server may hold others (Virtuoso's own, another application's)."""
@@ -44,6 +44,9 @@ class RemoteStore(Store):
     def select(self, name: str, bindings: Mapping[str, Identifier]) -> list[Row]:
         query, projected = substituted(query_text(name), bindings)
         return [projected | row for row in self._select_text(query)]
+
+    def select_each(self, name: str, variable: str, terms: Sequence[URIRef]) -> list[Row]:
+        return self._select_text(with_values(query_text(name), variable, terms))
 
     def _select_text(self, text: str) -> list[Row]:
         response = self._request("POST", self.query_url, data={"query": text}, headers={"accept": RESULTS[0]})
