@@ -21,6 +21,7 @@ import argparse
 import json
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -99,8 +100,17 @@ def measure(store: Store, shape: Shape, args: argparse.Namespace) -> dict[str, A
 
 def run_one(backend: str, quads: Path, triples: int, args: argparse.Namespace) -> dict[str, Any]:
     """Load ``quads`` into a fresh store of ``backend`` and measure it (child process)."""
-    shape = Shape.of_size(triples)
     work = Path(tempfile.mkdtemp(prefix="payerkg-scale-"))
+    try:
+        return _load_and_measure(backend, quads, triples, work, args)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # a store of 10^7 statements takes 2-3 GB
+
+
+def _load_and_measure(
+    backend: str, quads: Path, triples: int, work: Path, args: argparse.Namespace
+) -> dict[str, Any]:
+    shape = Shape.of_size(triples)
     began = time.perf_counter()
     if backend == "memory":
         dataset = new_dataset()
@@ -173,7 +183,7 @@ def main() -> None:
             result = json.loads(child.stdout.strip().splitlines()[-1])
             rows.append(_row(written, shape, backend, result))
             print(rows[-1], flush=True)
-        quads.unlink()
+        shutil.rmtree(quads.parent)
     _write(args, rows)
 
 
