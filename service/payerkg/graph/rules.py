@@ -349,7 +349,7 @@ class RuleModel:
         key = (payer, code)
         if not self.complete and key not in self._by_payer_code:
             # Only the dates here: an answer reads the statements of the few versions that govern
-            # its date (one read each), not those of every version of the code.
+            # its date (in one read, ``governing``), not those of every version of the code.
             rows = self.policy.select("payer-code-index", payer=payer, code=code)
             with self._lock:
                 self._by_payer_code[key] = _candidates(rows, self.revised_on).get(key, [])
