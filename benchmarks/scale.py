@@ -1,12 +1,18 @@
 """How coverage and validation costs grow with the policy graph, on each store backend.
 
     python -m benchmarks.scale [--sizes 100000,1000000,10000000] [--answers N] [--encounters N]
-                               [--memory-max T] [--validation-max T] [--output docs/benchmarks-scale.md]
+                               [--memory-max T] [--validation-max T] [--no-compact]
+                               [--backends memory,oxigraph,remote]
+                               [--output docs/benchmarks-scale.md]
 
 For each size a seeded synthetic graph (benchmarks/synthetic.py) is written as N-Quads, loaded
 into each backend (in-memory rdflib up to --memory-max triples; embedded Oxigraph; an Oxigraph
 server), the shipped files are seeded on top, and one child process per (size, backend) measures
 start-up, memory and answers, so that peak memory is that run's own. Nothing is asserted.
+
+Oxigraph stores are compacted after their bulk load (``Store.optimize``, ``oxigraph optimize``)
+unless --no-compact: a freshly bulk-loaded store kept its data in many overlapping files, and
+each index look-up cost 4-8 times as much (docs/benchmarks-scale.md).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import argparse
 import json
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,7 +32,7 @@ from typing import Any
 
 from tests.oxigraph_server import BINARY, oxigraph_server
 
-from benchmarks.__main__ import machine, questions
+from benchmarks.__main__ import machine, other_load, questions
 from benchmarks.encounters import generate
 from benchmarks.synthetic import GROUPS, Shape, write
 from payerkg.coverage.answer import CoverageQuestion, coverage
@@ -66,13 +73,18 @@ def measure(store: Store, shape: Shape, args: argparse.Namespace) -> dict[str, A
     half = args.answers // 2
     asked = questions(half, seed=7) + synthetic_questions(shape.payers, half, seed=5)
     latencies = []
-    began = time.perf_counter()
+    before = other_load()
+    began, cpu = time.perf_counter(), time.process_time()
     for question in asked:
         t = time.perf_counter()
         coverage(policy, question)
         latencies.append((time.perf_counter() - t) * 1000)
     result["coverage_rate"] = len(asked) / (time.perf_counter() - began)
+    result["coverage_cpu_ms"] = (time.process_time() - cpu) * 1000 / len(asked)
     result["coverage_ms"] = _percentiles(latencies)
+    after = other_load()
+    if before is not None and after is not None:  # cores busy on the machine, this process's included
+        result["busy_cores"] = (after[1] - before[1]) / (after[0] - before[0])
     if shape.triples <= args.validation_max:
         began = time.perf_counter()
         compiled_shapes(policy)
@@ -88,8 +100,17 @@ def measure(store: Store, shape: Shape, args: argparse.Namespace) -> dict[str, A
 
 def run_one(backend: str, quads: Path, triples: int, args: argparse.Namespace) -> dict[str, Any]:
     """Load ``quads`` into a fresh store of ``backend`` and measure it (child process)."""
-    shape = Shape.of_size(triples)
     work = Path(tempfile.mkdtemp(prefix="payerkg-scale-"))
+    try:
+        return _load_and_measure(backend, quads, triples, work, args)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # a store of 10^7 statements takes 2-3 GB
+
+
+def _load_and_measure(
+    backend: str, quads: Path, triples: int, work: Path, args: argparse.Namespace
+) -> dict[str, Any]:
+    shape = Shape.of_size(triples)
     began = time.perf_counter()
     if backend == "memory":
         dataset = new_dataset()
@@ -103,6 +124,8 @@ def run_one(backend: str, quads: Path, triples: int, args: argparse.Namespace) -
         raw = pyoxigraph.Store(str(work / "store"))
         raw.bulk_load(path=str(quads), format=pyoxigraph.RdfFormat.N_QUADS)
         raw.flush()
+        if args.compact:
+            raw.optimize()
         del raw
         loaded = time.perf_counter() - began
         return {"load_s": loaded, **measure(OxigraphStore(work / "store"), shape, args)}
@@ -111,6 +134,10 @@ def run_one(backend: str, quads: Path, triples: int, args: argparse.Namespace) -
         check=True,
         capture_output=True,
     )
+    if args.compact:
+        subprocess.run(
+            [str(BINARY), "optimize", "--location", str(work / "server")], check=True, capture_output=True
+        )
     loaded = time.perf_counter() - began
     with oxigraph_server(work / "server") as server:
         store = RemoteStore(server.query_url, server.update_url)
@@ -124,6 +151,8 @@ def main() -> None:
     parser.add_argument("--encounters", type=int, default=300)
     parser.add_argument("--memory-max", type=float, default=1e6, help="largest graph tried in rdflib")
     parser.add_argument("--validation-max", type=float, default=1e6, help="largest graph validated")
+    parser.add_argument("--backends", default="memory,oxigraph,remote", help="which stores to measure")
+    parser.add_argument("--no-compact", dest="compact", action="store_false", help="skip compacting Oxigraph")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks-scale.md")
     parser.add_argument("--child", nargs=3, metavar=("BACKEND", "QUADS", "TRIPLES"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -136,7 +165,7 @@ def main() -> None:
         shape = Shape.of_size(size)
         quads = Path(tempfile.mkdtemp(prefix="payerkg-synthetic-")) / "synthetic.nq"
         written = write(shape, quads)
-        for backend in ("memory", "oxigraph", "remote"):
+        for backend in args.backends.split(","):
             if backend == "memory" and written > args.memory_max:
                 rows.append(_skipped(written, shape, backend, f"over --memory-max {args.memory_max:,.0f}"))
                 continue
@@ -154,7 +183,7 @@ def main() -> None:
             result = json.loads(child.stdout.strip().splitlines()[-1])
             rows.append(_row(written, shape, backend, result))
             print(rows[-1], flush=True)
-        quads.unlink()
+        shutil.rmtree(quads.parent)
     _write(args, rows)
 
 
@@ -169,19 +198,22 @@ def _passed(args: argparse.Namespace) -> list[str]:
         "--answers", str(args.answers),
         "--encounters", str(args.encounters),
         "--validation-max", str(args.validation_max),
+        *([] if args.compact else ["--no-compact"]),
     ]  # fmt: skip
 
 
 def _row(triples: int, shape: Shape, backend: str, r: dict[str, Any]) -> str:
     validation = f"{r['compile_s']:.1f} | {r['validation_rate']:,.0f}" if "validation_rate" in r else "- | -"
+    busy = f"{r['busy_cores']:.1f}" if "busy_cores" in r else "-"
     return (
         f"| {triples:,} | {shape.payers:,} | {backend} | {r['load_s']:.1f} | {r['startup_s']:.1f} | "
-        f"{r['peak_rss_mb']:,.0f} | {r['coverage_rate']:,.0f} | {r['coverage_ms']} | {validation} |"
+        f"{r['peak_rss_mb']:,.0f} | {r['coverage_rate']:,.0f} | {r['coverage_cpu_ms']:.2f} | {busy} | "
+        f"{r['coverage_ms']} | {validation} |"
     )
 
 
 def _skipped(triples: int, shape: Shape, backend: str, why: str) -> str:
-    return f"| {triples:,} | {shape.payers:,} | {backend} | {why} | | | | | | |"
+    return f"| {triples:,} | {shape.payers:,} | {backend} | {why} | | | | | | | | |"
 
 
 def _write(args: argparse.Namespace, rows: list[str]) -> None:
@@ -193,23 +225,26 @@ def _write(args: argparse.Namespace, rows: list[str]) -> None:
         "",
         f"Reproduce: `make bench-scale` (runs `.venv/bin/python -m benchmarks.scale --sizes {args.sizes} "
         f"--answers {args.answers} --encounters {args.encounters} --memory-max {args.memory_max:.0f} "
-        f"--validation-max {args.validation_max:.0f}`).",
+        f"--validation-max {args.validation_max:.0f} --backends {args.backends}"
+        f"{'' if args.compact else ' --no-compact'}`).",
         "",
         "- Graph: the shipped files plus a seeded synthetic graph (`benchmarks/synthetic.py`): payers x "
         f"{len(GROUPS)} code groups x 4 modalities x 10 yearly versions, 15 statements a version.",
         "- Each (size, backend) runs in its own process: load (rdflib parse; Oxigraph bulk load; "
-        "`oxigraph load` before the server starts), start-up (seed the shipped files, open the newest "
-        "revision, warm up), peak memory of that process, then coverage answers (half Medicare "
-        "questions, half questions to synthetic payers; all distinct) and, up to --validation-max "
-        "triples, shape compilation and validation one encounter per call.",
+        "`oxigraph load` before the server starts; then each Oxigraph store compacted), start-up (seed "
+        "the shipped files, open the newest revision, warm up), peak memory of that process, then "
+        "coverage answers (half Medicare questions, half questions to synthetic payers; all distinct) "
+        "and, up to --validation-max triples, shape compilation and validation one encounter per call.",
         "- In memory and embedded Oxigraph up to 2 x 10^6 statements read every rule statement at start-up; "
-        "the remote store (and a larger embedded one) reads per (payer, code), with those versions' "
-        "statements, when first asked, so its start-up stays flat and its first answers pay round trips "
-        "to the store.",
+        "the remote store (and a larger embedded one) reads per (payer, code) when first asked, and the "
+        "statements of the versions that govern an answer's date, so its start-up stays flat and its "
+        "first answers pay round trips to the store.",
+        "- Coverage CPU ms is this process's CPU time per answer (a remote server's is not in it); busy "
+        "cores is the CPU time of the whole machine during the answers per second of wall time.",
         "",
-        "| triples | payers | backend | load s | start-up s | peak MB | coverage / s | coverage ms p50 / p95 "
-        "/ p99 | shape compile s | validation / s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| triples | payers | backend | load s | start-up s | peak MB | coverage / s | coverage CPU ms | "
+        "busy cores | coverage ms p50 / p95 / p99 | shape compile s | validation / s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
         *rows,
         "",
     ]

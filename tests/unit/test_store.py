@@ -63,9 +63,9 @@ EXAMPLES: list[tuple[str, dict[str, Identifier]]] = [
     ("recognition-for-code", {"code": CPT["98000"], "date": Literal(date(2025, 6, 1))}),
     ("rule-revisions", {}),
     ("rule-statements", {}),
-    ("rule-version-statements", {"payer": PAYER["medicare"], "code": CPT["99213"]}),
+    ("payer-code-index", {"payer": PAYER["medicare"], "code": CPT["99213"]}),
+    ("payer-code-index", {"payer": PAYER["medicare"], "code": CPT["98000"]}),
     ("rule-version-index", {}),
-    ("rule-version-index", {"payer": PAYER["medicare"], "code": CPT["99213"]}),
     ("rule-versions", {}),
     ("rule-versions", {"payerId": Literal("medicare"), "status": PK.Active}),
     ("rule-versions", {"rule": RULE["medicare-telehealth-waiver"]}),
@@ -261,6 +261,20 @@ def test_a_blank_node_binding(seeded: Store, kind: str) -> None:
     else:
         with pytest.raises(StoreError, match="blank node"):
             store.select("term-statements", {"term": citation})
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_select_each_gives_the_rows_of_each_term(seeded: Store, kind: str) -> None:
+    """Several terms read in one query (a VALUES block where the backend takes one) give the rows
+    of reading each in turn; a blank node is refused as in ``select``."""
+    terms = [RV["medicare-brief-check-in-time"], CPT["98000"], SRC["S12"], CPT["98000"]]
+    name = "term-statements-with-citations"
+    together = seeded.select_each(name, "term", terms)
+    one_by_one = [row for term in terms for row in seeded.select(name, {"term": term})]
+    assert together and Counter(_comparable(together)) == Counter(_comparable(one_by_one))
+    if kind != "memory":
+        with pytest.raises(StoreError, match="blank node"):
+            seeded.select_each(name, "term", [CPT["98000"], BNode()])  # type: ignore[list-item]
 
 
 @pytest.mark.parametrize("kind", BACKENDS)

@@ -1,7 +1,8 @@
 """Coverage answers: what a payer requires for a code on a date of service, and why.
 
 Rule selection is SPARQL (``queries/rule-version-index.rq`` builds a (payer, code) index once per
-graph revision, then versions are filtered by date of service and "as known on"); this module combines the
+graph revision, or ``payer-code-index.rq`` per (payer, code) when first asked of a store too big to
+read whole; then versions are filtered by date of service and "as known on"); this module combines the
 selected rule versions. A version speaks to a situation (its scope: modality, patient setting,
 patient status, clinical purpose, rural flag). Against a question it either applies, does not
 apply, or applies only if an unstated fact of the question takes a given value (a branch).
@@ -223,7 +224,7 @@ def _answer(policy: PolicyGraph, question: CoverageQuestion, as_of: date) -> Cov
         answer = dataclasses.replace(
             evaluated, date_of_service=answer.date_of_service, as_of=answer.as_of, notices=[]
         )
-    _add_notices(model, answer, payer, question.date_of_service)
+    _add_notices(model, answer, payer, code.iri, question.date_of_service)
     return answer
 
 
@@ -531,7 +532,7 @@ def _mentioned(answer: CoverageAnswer, outcome: _Outcome) -> bool:
 REVIEW_HORIZON = timedelta(days=365)
 
 
-def _add_notices(model: RuleModel, answer: CoverageAnswer, payer: Payer, day: date) -> None:
+def _add_notices(model: RuleModel, answer: CoverageAnswer, payer: Payer, code: URIRef, day: date) -> None:
     answer.notices.extend(_freshness_notices(model.terms, answer.rules, day))
     floor = model.floors.get(payer.iri)
     if floor:
@@ -547,8 +548,8 @@ def _add_notices(model: RuleModel, answer: CoverageAnswer, payer: Payer, day: da
         )
     if answer.determination == "unknown":
         _unknown_reasons(model, answer, payer)
-    last, current_to = model.horizon(payer.iri), payer.sources_current_to
-    if last is not None and day >= last:
+    last, current_to = model.horizon_reached(payer.iri, code, day), payer.sources_current_to
+    if last is not None:
         answer.notices.append(
             f"The date of service is on or after {last}, the last change in this payer's rules that the "
             f"graph knows; the answer applies the law as known"

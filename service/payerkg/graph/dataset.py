@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -215,6 +215,10 @@ class PolicyGraph:
     def select(self, name: str, **bindings: Identifier) -> list[Row]:
         """Rows of the named query, run by the store, with RDF-term bindings."""
         return self.store.select(name, bindings)
+
+    def select_each(self, name: str, variable: str, terms: Sequence[URIRef]) -> list[Row]:
+        """The rows of the named query for each of ``terms`` bound to ``variable``, read together."""
+        return self.store.select_each(name, variable, terms)
 
     @property
     def dataset(self) -> Dataset:

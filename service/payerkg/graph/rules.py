@@ -149,6 +149,14 @@ class TermReader:
             self.cache.setdefault(term, {})
         return self.cache[term]
 
+    def load(self, terms: list[URIRef]) -> None:
+        """Read the terms not read yet in one query (``statements`` reads one at a time)."""
+        missing = [term for term in dict.fromkeys(terms) if term not in self.cache]
+        if len(missing) > 1:
+            self.preload(self.policy.select_each("term-statements-with-citations", "term", missing))
+            for term in missing:
+                self.cache.setdefault(term, {})
+
     def version(self, iri: URIRef) -> RuleVersion:
         return RuleVersion(iri, self.statements(iri))
 
@@ -340,9 +348,9 @@ class RuleModel:
     def _own(self, payer: URIRef, code: URIRef) -> list[Candidate]:
         key = (payer, code)
         if not self.complete and key not in self._by_payer_code:
-            rows = self.policy.select("rule-version-index", payer=payer, code=code)
-            # Their statements now too: answers read them next, and one read beats one per version.
-            self.terms.preload(self.policy.select("rule-version-statements", payer=payer, code=code))
+            # Only the dates here: an answer reads the statements of the few versions that govern
+            # its date (in one read, ``governing``), not those of every version of the code.
+            rows = self.policy.select("payer-code-index", payer=payer, code=code)
             with self._lock:
                 self._by_payer_code[key] = _candidates(rows, self.revised_on).get(key, [])
         return self._by_payer_code.get(key, [])
@@ -354,9 +362,9 @@ class RuleModel:
         floor = self.floors.get(payer, frozenset())
         candidates = self.candidates(payer, code)
         ended = self.superseded(candidates, day, day, as_of)
-        versions = [
-            self.terms.version(c.iri) for c in candidates if c.governs(day, as_of) and c.iri not in ended
-        ]
+        governing = [c.iri for c in candidates if c.governs(day, as_of) and c.iri not in ended]
+        self.terms.load(governing)  # one read for all, where a store is read per question
+        versions = [self.terms.version(iri) for iri in governing]
         return [v for v in versions if not (v.value(PK.payer) in floor and self.claim_mechanics(v.rule))]
 
     def superseded(
@@ -411,6 +419,19 @@ class RuleModel:
                 else None
             )
         return self._codes[notation]
+
+    def horizon_reached(self, payer: URIRef, code: URIRef, day: date) -> date | None:
+        """The payer's horizon (``horizon``) if ``day`` is on or after it, else None. A day before
+        the last start or end of a candidate for ``code`` is before the horizon, which then is not
+        read: reading it visits every version of the payer (a question's dearest read at 10^7
+        statements)."""
+        bound = max(
+            (d for c in self.candidates(payer, code) for d in (c.start, c.end) if d is not None), default=None
+        )
+        if bound is not None and day < bound:
+            return None
+        last = self.horizon(payer)
+        return last if last is not None and day >= last else None
 
     def horizon(self, payer: URIRef) -> date | None:
         """The latest start or end of the payer's rules and its baselines' (the graph's horizon)."""

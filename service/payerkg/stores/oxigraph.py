@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,14 @@ from rdflib.term import Identifier, Node
 
 from payerkg.errors import StoreError, StoreLocked
 from payerkg.graph.queries import Row, query_text
-from payerkg.stores.base import BULK_READ_LIMIT, Store, new_dataset, plain_literal, substituted
+from payerkg.stores.base import (
+    BULK_READ_LIMIT,
+    Store,
+    new_dataset,
+    plain_literal,
+    substituted,
+    with_values,
+)
 
 
 class OxigraphStore(Store):
@@ -115,6 +122,10 @@ class OxigraphStore(Store):
         text = self._texts.get(name) or self._texts.setdefault(name, query_text(name))
         query, projected = substituted(text, bindings)
         return self.solutions(query, projected)
+
+    def select_each(self, name: str, variable: str, terms: Sequence[URIRef]) -> list[Row]:
+        text = self._texts.get(name) or self._texts.setdefault(name, query_text(name))
+        return self.solutions(with_values(text, variable, terms))
 
     def solutions(
         self, query: str, projected: Row | None = None, excluding: Collection[URIRef] = ()
