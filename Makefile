@@ -31,8 +31,9 @@ lint-code: install-dev
 
 # Everything but the long runs kept beside a faster equivalent (they would double the time).
 # Two workers, one per core (pytest-xdist), work-stealing so no worker idles at the end: 6,046
-# tests in 6 min 25 s on an idle 2-core AMD EPYC machine (11.5 CPU-minutes); 6,063 tests in
-# 12 min 34 s (23.4 CPU-minutes) on an idle 2-core Intel Xeon machine about half as fast.
+# tests in 6 min 25 s on an idle 2-core AMD EPYC machine (11.5 CPU-minutes); 6,071 tests in
+# 11 min 1 s (21.5 CPU-minutes; 11 min 54 s with lint) on an idle 2-core Intel Xeon machine about
+# half as fast.
 test: lint-code browser-deps
 	$(BIN)/pytest -m "not slow and not virtuoso" -n 2 --dist worksteal
 
