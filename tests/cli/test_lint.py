@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from payerkg.graph.dataset import default_data_root
+from payerkg.validation.lint import lint_files
 from tests.cli.runner import run_cli as run_cli  # also used by test_validate_cli
 from tests.cli.runner import run_cli_process
 
@@ -47,3 +49,11 @@ def test_broken_rule_file(row: list[str]) -> None:
     elif exit_code == "2":
         assert fragment in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_statements_that_two_files_both_hold_count_once(tmp_path: Path) -> None:
+    """A file read twice (a shipped rule file and a copy of it) states each of its statements in
+    two graphs; the policy shapes count values in the merge, so no version has two payers."""
+    copy = tmp_path / "telehealth-modality-copy.ttl"
+    copy.write_bytes((default_data_root() / "policies" / "medicare" / "telehealth-modality.ttl").read_bytes())
+    assert lint_files([copy]) == []

@@ -82,8 +82,8 @@ class OxigraphStore(Store):
                 yield quad
 
     def triples(self, excluding: Collection[URIRef] = ()) -> list[tuple[Node, Node, Node]]:
-        """The statements of every graph but the named graphs ``excluding``, as rdflib terms (a
-        statement held by several graphs comes once per graph)."""
+        """The statements of every graph but the named graphs ``excluding``, as rdflib terms, each
+        once however many graphs hold it (their merge, as rdflib's union graph gives it)."""
         terms: dict[Any, Node] = {}  # most terms recur: each converted once
 
         def term(value: Any) -> Node:
@@ -92,10 +92,11 @@ class OxigraphStore(Store):
                 found = terms[value] = _from_ox(value)
             return found
 
-        return [
+        merged = dict.fromkeys(
             (term(quad.subject), term(quad.predicate), term(quad.object))
             for quad in self.native_quads(excluding)
-        ]
+        )
+        return list(merged)
 
     def nquads(self) -> bytes:
         """The whole content as N-Quads."""
