@@ -25,6 +25,7 @@ from payerkg.stores.remote import RemoteStore
 from tests.virtuoso_server import virtuoso_server
 
 HTML = b"<!DOCTYPE html><html><body><h1>Welcome</h1></body></html>"
+REFUSAL = b"Error SP031: SPARQL compiler:\n cannot compile this query"
 EMPTY_RESULTS = b'{"head": {"vars": ["g", "n"]}, "results": {"bindings": []}}'
 
 
@@ -34,6 +35,7 @@ class StandIn:
 
     query_answer: tuple[str, bytes]
     update_answer: tuple[str, bytes] = ("text/html", HTML)
+    status: int = 200
     url: str = ""
     updates: list[str] = field(default_factory=list)
 
@@ -48,7 +50,7 @@ def serve(stand_in: StandIn) -> Iterator[StandIn]:
                 media, answer = stand_in.update_answer
             else:
                 media, answer = stand_in.query_answer
-            self.send_response(200)
+            self.send_response(stand_in.status)
             self.send_header("content-type", media)
             self.send_header("content-length", str(len(answer)))
             self.end_headers()
@@ -78,6 +80,12 @@ def forgetful() -> Iterator[StandIn]:
     yield from serve(StandIn(("application/sparql-results+json", EMPTY_RESULTS)))
 
 
+@pytest.fixture
+def refusing() -> Iterator[StandIn]:
+    """Refuses every request with 400 and says why in plain text, as SPARQL servers do."""
+    yield from serve(StandIn(("text/plain", REFUSAL), ("text/plain", REFUSAL), status=400))
+
+
 def seed(url: str) -> tuple[int, str]:
     env = {"PAYERKG_STORE": "remote", "PAYERKG_STORE_QUERY_URL": url, "PAYERKG_STORE_UPDATE_URL": url}
     result = CliRunner().invoke(app, ["store", "seed"], env=env)
@@ -99,6 +107,12 @@ def test_a_server_that_accepts_the_load_and_keeps_nothing_fails_the_seed(forgetf
     assert "seeded revision" not in output
     assert forgetful.updates and forgetful.updates[0].startswith("INSERT {")
     assert forgetful.updates[-1].startswith("DROP SILENT GRAPH")  # what it may have added is removed
+
+
+def test_a_refusal_passes_on_the_servers_own_words(refusing: StandIn) -> None:
+    code, output = seed(refusing.url)
+    assert code == 2, output
+    assert "answered 400: Error SP031: SPARQL compiler: cannot compile this query" in output
 
 
 @pytest.mark.process

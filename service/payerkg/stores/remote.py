@@ -157,7 +157,11 @@ class RemoteStore(Store):
         except httpx.HTTPError as exc:
             raise StoreError(f"the SPARQL server at {url} did not answer: {exc.__class__.__name__}") from exc
         if response.status_code >= 300:
-            raise StoreError(f"the SPARQL server at {url} answered {response.status_code}")
+            # The server's own words (Virtuoso names the SPARQL it cannot compile), cut short.
+            said = " ".join(response.text.split())[:300]
+            raise StoreError(
+                f"the SPARQL server at {url} answered {response.status_code}" + (f": {said}" if said else "")
+            )
         return response
 
 
