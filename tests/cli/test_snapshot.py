@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from rdflib import RDF, XSD, BNode, Literal, URIRef
+from rdflib.term import Node
 
 from payerkg.cli.common import current_policy, warm_up
 from payerkg.coverage.answer import CoverageQuestion, coverage
@@ -216,3 +219,37 @@ def test_processes_building_at_once_leave_one_good_snapshot(tmp_path: Path) -> N
     assert saved is not None and saved.dataset and saved.views
     after = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=True)
     assert json.loads(after.stdout) == json.loads(outputs[0])
+
+
+def test_terms_come_back_from_a_snapshot_as_rdflib_made_them() -> None:
+    """A snapshot pickles IRIs and literals as their parts, not through rdflib's constructors:
+    each must come back equal, with the same hash, value, datatype, language and ill-typedness."""
+    terms: list[Node] = [
+        URIRef("https://w3id.org/payerkg/payer/medicare"),
+        Literal("plain"),
+        Literal("tagged", lang="en-US"),
+        Literal("2024-01-01", datatype=XSD.date),
+        Literal("2024-01-01T10:00:00Z", datatype=XSD.dateTime),
+        Literal("1.50", datatype=XSD.decimal),
+        Literal("007", datatype=XSD.integer),
+        Literal("true", datatype=XSD.boolean),
+        Literal("P1D", datatype=XSD.duration),
+        Literal("2024-13-45", datatype=XSD.date),
+        Literal("<b>bold</b>", datatype=RDF.HTML),
+        Literal("https://example.org/a", datatype=XSD.anyURI),
+        BNode("citation1"),
+    ]
+    restored = pickle.loads(snapshot.dumps(terms))
+    assert len(restored) == len(terms)
+    for term, back in zip(terms, restored, strict=True):
+        assert type(back) is type(term) and back == term and hash(back) == hash(term), term
+        assert back.n3() == term.n3()
+        if isinstance(term, Literal):
+            assert isinstance(back, Literal)
+            assert (back.language, back.datatype, back.ill_typed) == (
+                term.language,
+                term.datatype,
+                term.ill_typed,
+            )
+            if type(term.value) in snapshot.PLAIN_VALUES:
+                assert back.value == term.value and type(back.value) is type(term.value), term

@@ -5,6 +5,7 @@ package). Each backend is seeded from the shipped files once."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 
 import pytest
 
@@ -26,33 +27,27 @@ BACKENDS = [
 tests carry the process marker."""
 
 
-@pytest.fixture(scope="session")
-def sparql_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OxigraphServer]:
-    """An Oxigraph server on a free loopback port, its data in a temporary folder."""
-    with oxigraph_server(tmp_path_factory.mktemp("oxigraph-server") / "data") as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VirtuosoServer]:
-    with virtuoso_server(tmp_path_factory.mktemp("virtuoso-server")) as server:
-        yield server
-
-
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend_policy(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[PolicyGraph]:
-    """The shipped graph, seeded as revision 1 into a store of each kind."""
-    store: Store
-    if request.param == "memory":
-        store = MemoryStore()
-    elif request.param == "oxigraph":
-        store = OxigraphStore(tmp_path_factory.mktemp("oxigraph-embedded"))
-    else:
-        name = "sparql_server" if request.param == "remote" else "virtuoso"
-        server: OxigraphServer | VirtuosoServer = request.getfixturevalue(name)
-        store = RemoteStore(server.query_url, server.update_url)
-    revisions.seed(store)
-    yield revisions.policy_at_head(store)
-    store.close()
+    """The shipped graph, seeded as revision 1 into a store of each kind. A server is started for
+    each setup: pytest may set a parametrized session fixture up again when other tests come
+    between its parameters' tests, and a server kept from the first would already hold revision 1."""
+    with ExitStack() as stack:
+        store: Store
+        if request.param == "memory":
+            store = MemoryStore()
+        elif request.param == "oxigraph":
+            store = OxigraphStore(tmp_path_factory.mktemp("oxigraph-embedded"))
+        else:
+            folder = tmp_path_factory.mktemp(f"{request.param}-server")
+            server: OxigraphServer | VirtuosoServer = (
+                stack.enter_context(oxigraph_server(folder / "data"))
+                if request.param == "remote"
+                else stack.enter_context(virtuoso_server(folder))
+            )
+            store = RemoteStore(server.query_url, server.update_url)
+        stack.callback(store.close)
+        revisions.seed(store)
+        yield revisions.policy_at_head(store)

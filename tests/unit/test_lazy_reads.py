@@ -13,8 +13,8 @@ from rdflib import URIRef
 
 from payerkg.coverage.answer import CoverageQuestion, coverage
 from payerkg.editing import revisions
-from payerkg.graph.dataset import PolicyGraph
-from payerkg.graph.rules import rule_model
+from payerkg.graph.dataset import PolicyGraph, load_dataset
+from payerkg.graph.rules import RuleModel, rule_model
 from payerkg.stores.oxigraph import OxigraphStore
 
 DATES = (date(2025, 6, 1), date(2031, 1, 1))
@@ -89,3 +89,27 @@ def test_the_horizon_is_read_only_when_it_may_be_passed(
         for day in days:
             expected = horizon if horizon is not None and day >= horizon else None
             assert model.horizon_reached(payer, code, day) == expected, (payer, code, day)
+
+
+def test_look_ups_read_at_once_are_those_read_one_by_one() -> None:
+    """``read_look_ups`` (what a start-up snapshot keeps) reads payers, horizons, codes and named
+    terms in a few queries; each must be what the one-at-a-time reads give."""
+    bulk = load_dataset()
+    at_once, one_by_one = RuleModel(bulk), RuleModel(bulk)
+    at_once.read_look_ups()
+    payers = sorted(str(row["id"]) for row in bulk.select("payers"))
+    assert len(payers) > 10
+    horizons = set()
+    for payer_id in payers:
+        payer = one_by_one.payer(payer_id)
+        assert at_once.payer(payer_id) == payer
+        assert at_once.horizon(payer.iri) == one_by_one.horizon(payer.iri), payer_id
+        horizons.add(one_by_one.horizon(payer.iri))
+    assert len(horizons) > 1
+    notations = sorted({str(row["notation"]) for row in bulk.select("procedure-codes")})
+    for notation in notations:
+        assert at_once.code(notation) == one_by_one.code(notation), notation
+    named = [term for term in at_once.terms.cache if isinstance(term, URIRef)]
+    assert len(named) > len(notations)
+    for term in named:
+        assert at_once.terms.statements(term) == one_by_one.terms.statements(term), term

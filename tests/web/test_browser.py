@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, FilePayload, Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.process]
-TIMEOUT_MS = 15_000
+TIMEOUT_MS = 60_000
+"""How long a step may wait: a guard against a page that never answers, not a speed test (a dry
+run or a commit behind a click took over 15 s on a busy 2-core machine)."""
 
 
 @pytest.fixture

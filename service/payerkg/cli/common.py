@@ -70,7 +70,7 @@ def warm_up(policy: PolicyGraph) -> None:
     from payerkg.graph.rules import rule_model
     from payerkg.validation.validate import shapes_graph
 
-    rule_model(policy)
+    rule_model(policy).read_look_ups()
     shapes_graph(policy)
 
 

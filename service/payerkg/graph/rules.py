@@ -262,6 +262,7 @@ class RuleModel:
         self._selected: dict[tuple[str, frozenset[tuple[str, Identifier]]], list[Row]] = {}
         self._payers: dict[str, Payer] = {}
         self._codes: dict[str, Code | None] = {}
+        self._horizons: dict[URIRef, date | None] = {}
         self.terms = TermReader(policy)
         if policy.store.bulk_reads:
             # Blank-node citations can only be read together with their subjects.
@@ -299,6 +300,7 @@ class RuleModel:
                 selected=dict(self._selected),
                 payers=dict(self._payers),
                 codes=dict(self._codes),
+                horizons=dict(self._horizons),
                 terms=dict(self.terms.cache),
                 citations=dict(self.terms.citation_cache),
                 revised_on=self.revised_on,
@@ -320,6 +322,7 @@ class RuleModel:
         model._selected = state.selected
         model._payers = state.payers
         model._codes = state.codes
+        model._horizons = state.horizons
         model.terms = TermReader(policy)
         model.terms.cache = state.terms
         model.terms.citation_cache = state.citations
@@ -397,28 +400,38 @@ class RuleModel:
             rows = self.select_once("payer-by-id", id=Literal(payer_id))
             if not rows:
                 raise UnknownPayer("no payer with this id is in the graph", "payer")
-            self._payers[payer_id] = Payer(rows[0]["payer"], literal_date(rows[0].get("sourcesCurrentTo")))
+            self._payers[payer_id] = _payer(rows[0])
         return self._payers[payer_id]
 
     def code(self, notation: str) -> Code | None:
         """The code with this notation and its validity dates, or None if the graph has none."""
         if notation not in self._codes:
             rows = self.select_once("code-by-notation", notation=Literal(notation))
-            row = rows[0] if rows else None
-            self._codes[notation] = (
-                Code(
-                    row["code"],
-                    notation,
-                    str(row["label"]),
-                    row["system"],
-                    row.get("category"),
-                    literal_date(row.get("validFrom")),
-                    literal_date(row.get("validThrough")),
-                )
-                if row is not None
-                else None
-            )
+            self._codes[notation] = _code(rows[0]) if rows else None
         return self._codes[notation]
+
+    def read_look_ups(self) -> None:
+        """Read every payer with its horizon, every code and the statements of every term that the
+        rule statements read so far name, in a few queries, for a start-up snapshot to keep: a
+        one-shot question then asks the store nothing (on the in-memory store, the first query
+        copies the whole graph into Oxigraph, most of such a question's time)."""
+        for row in self.policy.select("payer-by-id"):
+            self._payers.setdefault(str(row["id"]), _payer(row))
+        found = {
+            row["payer"]: literal_date(row.get("lastChange")) for row in self.policy.select("payer-horizons")
+        }
+        for payer in self._payers.values():
+            self._horizons.setdefault(payer.iri, found.get(payer.iri))
+        for row in self.policy.select("code-by-notation"):
+            self._codes.setdefault(str(row["notation"]), _code(row))
+        named = {
+            value
+            for statements in list(self.terms.cache.values())
+            for values in statements.values()
+            for value in values
+            if isinstance(value, URIRef)
+        }
+        self.terms.load(sorted(named))
 
     def horizon_reached(self, payer: URIRef, code: URIRef, day: date) -> date | None:
         """The payer's horizon (``horizon``) if ``day`` is on or after it, else None. A day before
@@ -435,13 +448,14 @@ class RuleModel:
 
     def horizon(self, payer: URIRef) -> date | None:
         """The latest start or end of the payer's rules and its baselines' (the graph's horizon)."""
-        days = []
-        for baseline in self.baselines.get(payer, [payer]):
-            rows = self.select_once("payer-horizon", payer=baseline)
-            last = literal_date(rows[0].get("lastChange")) if rows else None
-            if last is not None:
-                days.append(last)
+        days = [d for baseline in self.baselines.get(payer, [payer]) if (d := self._own_horizon(baseline))]
         return max(days, default=None)
+
+    def _own_horizon(self, payer: URIRef) -> date | None:
+        if payer not in self._horizons:
+            rows = self.policy.select("payer-horizon", payer=payer)
+            self._horizons[payer] = literal_date(rows[0].get("lastChange")) if rows else None
+        return self._horizons[payer]
 
     def citations_of(self, subject: URIRef) -> list[Citation]:
         """The citations of a rule version (or a code), with their sources and evidence level."""
@@ -455,6 +469,7 @@ class RuleModelState:
     selected: dict[tuple[str, frozenset[tuple[str, Identifier]]], list[Row]]
     payers: dict[str, Payer]
     codes: dict[str, Code | None]
+    horizons: dict[URIRef, date | None]
     terms: dict[Node, dict[URIRef, list[Node]]]
     citations: dict[Node, list[Citation]]
     revised_on: dict[URIRef, tuple[date, ...]]
@@ -469,6 +484,22 @@ class RuleModelState:
 def rule_model(policy: PolicyGraph) -> RuleModel:
     """The rule model of a revision, built once (``make serve`` builds it at start-up)."""
     return policy.view(RuleModel)
+
+
+def _payer(row: Row) -> Payer:
+    return Payer(row["payer"], literal_date(row.get("sourcesCurrentTo")))
+
+
+def _code(row: Row) -> Code:
+    return Code(
+        row["code"],
+        str(row["notation"]),
+        str(row["label"]),
+        row["system"],
+        row.get("category"),
+        literal_date(row.get("validFrom")),
+        literal_date(row.get("validThrough")),
+    )
 
 
 def _candidates(
@@ -494,8 +525,9 @@ def _candidates(
 
 
 def _ordered(found: dict[URIRef, list[Node]]) -> dict[URIRef, list[Node]]:
-    """Values sorted, so that answers list things in the same order on every run."""
-    return {p: sorted(v, key=lambda n: (type(n).__name__, str(n))) for p, v in found.items()}
+    """Values once each (a source is read once per version citing it, a statement once per graph
+    holding it) and sorted, so that answers list things in the same order on every run."""
+    return {p: sorted(dict.fromkeys(v), key=lambda n: (type(n).__name__, str(n))) for p, v in found.items()}
 
 
 def literal_date(node: Node | None) -> date | None:
