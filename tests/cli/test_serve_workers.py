@@ -102,3 +102,6 @@ def test_a_worker_that_cannot_load_the_graph_stops_the_service_with_its_reason()
     )
     assert "the service cannot start: the graph files hold more than 10 statements" in ran.stderr
     assert "Traceback" not in ran.stderr  # stopped, not restarted for ever
+    # uvicorn's parent returns as after a shutdown; the command still says why and fails.
+    assert ran.returncode == 2, ran.stderr
+    assert "a worker could not start, so the service stopped: the graph files hold more" in ran.stderr

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
@@ -103,16 +105,24 @@ def create_app(
     return app
 
 
+WORKER_FAILURE_FILE = "PAYERKG_WORKER_FAILURE_FILE"
+"""Set by ``payerkg serve`` for its workers: where a worker that cannot start writes why."""
+
+
 def worker_app() -> FastAPI:
     """The app of one ``payerkg serve --workers N`` worker, built from the environment's settings.
     A store it cannot serve is logged as its message and exits with uvicorn's start-up failure
-    code, which stops the other workers instead of restarting this one for ever."""
+    code, which stops the other workers instead of restarting this one for ever. uvicorn's parent
+    then returns as after a shutdown, so the reason is also written where ``payerkg serve`` reads
+    it to exit with status 2."""
     from uvicorn.config import STARTUP_FAILURE
 
     try:
         return create_app(Settings())
     except PayerKGError as error:
         logging.getLogger("payerkg.errors").error("the service cannot start: %s", error.message)
+        if report := os.environ.get(WORKER_FAILURE_FILE):
+            Path(report).write_text(error.message, encoding="utf-8")
         sys.exit(STARTUP_FAILURE)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -579,17 +580,24 @@ def serve(
         application = _served_application(settings)
     except PayerKGError as error:
         fail(error.message)
-    # payerkg.access logs route, status, duration, role and request id; uvicorn's own access log
-    # (full query strings) stays off (docs/security.md).
-    uvicorn.run(
-        application,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=settings.workers,
-        factory=settings.workers > 1,
-        access_log=False,
-        log_config=LOG_CONFIG,
-    )
+    from payerkg.api.app import WORKER_FAILURE_FILE
+
+    with tempfile.TemporaryDirectory(prefix="payerkg-serve-") as folder:
+        report = Path(folder) / "worker-failure"
+        os.environ[WORKER_FAILURE_FILE] = str(report)  # spawned workers inherit it
+        # payerkg.access logs route, status, duration, role and request id; uvicorn's own access
+        # log (full query strings) stays off (docs/security.md).
+        uvicorn.run(
+            application,
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=settings.workers,
+            factory=settings.workers > 1,
+            access_log=False,
+            log_config=LOG_CONFIG,
+        )
+        if report.exists():
+            fail(f"a worker could not start, so the service stopped: {report.read_text(encoding='utf-8')}")
 
 
 def _served_application(settings: Settings) -> FastAPI | str:
