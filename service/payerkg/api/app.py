@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -122,7 +123,9 @@ def worker_app() -> FastAPI:
     except PayerKGError as error:
         logging.getLogger("payerkg.errors").error("the service cannot start: %s", error.message)
         if report := os.environ.get(WORKER_FAILURE_FILE):
-            Path(report).write_text(error.message, encoding="utf-8")
+            # Any other exit code would have uvicorn start this worker again, for ever.
+            with contextlib.suppress(OSError):
+                Path(report).write_text(error.message, encoding="utf-8")
         sys.exit(STARTUP_FAILURE)
 
 

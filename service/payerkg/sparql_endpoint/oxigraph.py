@@ -39,7 +39,8 @@ from payerkg.sparql_endpoint.formats import (
     TSV,
     TURTLE,
 )
-from payerkg.stores.base import new_dataset, plain_literal
+from payerkg.stores.base import new_dataset
+from payerkg.stores.oxigraph import rdflib_terms
 
 RESULT_WRITERS = {
     SPARQL_JSON: ox.QueryResultsFormat.JSON,
@@ -107,20 +108,14 @@ def oxigraph_graphs(dataset: Dataset) -> OxigraphGraphs | None:
         return found
 
     default = ox.DefaultGraph()
-    quads = []
+    quads: list[ox.Quad] = []
     try:
         for graph in dataset.graphs():  # graph by graph: rdflib's quads() looks up each triple's graphs
-            name = None if graph.identifier == DATASET_DEFAULT_GRAPH_ID else term(graph.identifier)
-            for s, p, o in graph:
-                triple = (term(s), term(p), term(o))
-                quads.append(ox.Quad(*triple, default))
-                if name is not None:
-                    quads.append(ox.Quad(*triple, name))
+            name = default if graph.identifier == DATASET_DEFAULT_GRAPH_ID else term(graph.identifier)
+            quads.extend(ox.Quad(term(s), term(p), term(o), name) for s, p, o in graph)
     except ValueError:
         return None
-    store = ox.Store()
-    store.extend(quads)
-    return OxigraphGraphs(store)
+    return oxigraph_graphs_of(quads)
 
 
 def oxigraph_graphs_of(quads: Iterable[ox.Quad]) -> OxigraphGraphs:
@@ -144,20 +139,7 @@ def named_graphs_dataset(graphs: OxigraphGraphs) -> Dataset:
     """The named graphs of ``graphs`` as an rdflib Dataset whose default graph is their union (the
     merge is rdflib's own), blank nodes keeping their labels: for a query only rdflib evaluates,
     read in the query's worker from this copy, never from the store (the worker opens nothing)."""
-    terms: dict[Any, Node] = {}
-
-    def term(value: Any) -> Node:
-        found = terms.get(value)
-        if found is None:
-            if isinstance(value, ox.NamedNode):
-                found = URIRef(value.value)
-            elif isinstance(value, ox.BlankNode):
-                found = BNode(value.value)
-            else:
-                found = plain_literal(value.value, value.datatype.value, value.language)
-            terms[value] = found
-        return found
-
+    term = rdflib_terms()
     dataset = new_dataset()
     graphs_by_name: dict[Any, Any] = {}
     quads = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -84,14 +84,7 @@ class OxigraphStore(Store):
     def triples(self, excluding: Collection[URIRef] = ()) -> list[tuple[Node, Node, Node]]:
         """The statements of every graph but the named graphs ``excluding``, as rdflib terms, each
         once however many graphs hold it (their merge, as rdflib's union graph gives it)."""
-        terms: dict[Any, Node] = {}  # most terms recur: each converted once
-
-        def term(value: Any) -> Node:
-            found = terms.get(value)
-            if found is None:
-                found = terms[value] = _from_ox(value)
-            return found
-
+        term = rdflib_terms()
         merged = dict.fromkeys(
             (term(quad.subject), term(quad.predicate), term(quad.object))
             for quad in self.native_quads(excluding)
@@ -215,6 +208,20 @@ class OxigraphStore(Store):
     def close(self) -> None:
         self._store.flush()
         del self._store
+
+
+def rdflib_terms() -> Callable[[Any], Node]:
+    """A converter of pyoxigraph terms to rdflib's that converts each distinct term once: most
+    terms of a graph recur."""
+    seen: dict[Any, Node] = {}
+
+    def term(value: Any) -> Node:
+        found = seen.get(value)
+        if found is None:
+            found = seen[value] = _from_ox(value)
+        return found
+
+    return term
 
 
 def _from_ox(value: Any) -> Node:

@@ -157,8 +157,9 @@ class RemoteStore(Store):
         except httpx.HTTPError as exc:
             raise StoreError(f"the SPARQL server at {url} did not answer: {exc.__class__.__name__}") from exc
         if response.status_code >= 300:
-            # The server's own words (Virtuoso names the SPARQL it cannot compile), cut short.
-            said = " ".join(response.text.split())[:300]
+            # The first line of the server's own words (Virtuoso names the SPARQL it cannot
+            # compile), cut short: the lines after it may repeat the query with its bound values.
+            said = next((line.strip() for line in response.text.splitlines() if line.strip()), "")[:300]
             raise StoreError(
                 f"the SPARQL server at {url} answered {response.status_code}" + (f": {said}" if said else "")
             )
