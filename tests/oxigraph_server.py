@@ -18,6 +18,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.http import HTTP
+
 BINARY = Path(sys.executable).parent / "oxigraph"
 START_TIMEOUT_S = 30.0
 
@@ -79,7 +81,7 @@ def _wait_until_answering(server: OxigraphServer, process: subprocess.Popen[byte
                 f"the oxigraph server exited with {process.returncode} before answering: {log.read_text()}"
             )
         try:
-            response = httpx.post(server.query_url, data={"query": "ASK {}"}, timeout=1.0)
+            response = HTTP.post(server.query_url, data={"query": "ASK {}"}, timeout=1.0)
             if response.status_code == 200:
                 return
         except httpx.TransportError:

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from tests.oxigraph_server import free_port
+from tests.support.http import HTTP
 
 START_TIMEOUT_S = 60.0
 ACCESS_LINE = re.compile(r" payerkg\.access \[(\d+)\] ")
@@ -46,7 +47,7 @@ class ServiceProcess:
                 code = self.process.returncode
                 raise RuntimeError(f"the service exited with {code}: {self.log.read_text()}")
             try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
+                if HTTP.get(f"{self.url}/health", timeout=2).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass

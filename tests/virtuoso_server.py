@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from tests.oxigraph_server import free_port
+from tests.support.http import HTTP
 
 SERVER = "virtuoso-t"
 CLIENT = "isql-vt"
@@ -132,7 +133,7 @@ def _wait_until_answering(server: VirtuosoServer, process: subprocess.Popen[byte
             log = (folder / "server.log").read_text(errors="replace")
             raise RuntimeError(f"virtuoso exited with {process.returncode} before answering: {log[-2000:]}")
         try:
-            response = httpx.post(
+            response = HTTP.post(
                 server.query_url,
                 data={"query": "SELECT * WHERE { ?s ?p ?o } LIMIT 1"},
                 headers={"accept": "application/sparql-results+json"},

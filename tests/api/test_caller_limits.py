@@ -23,6 +23,7 @@ from payerkg.graph.dataset import PolicyGraph, load_dataset
 from payerkg.settings import Settings
 from tests.editing.keys import API_KEYS, KEYS, auth
 from tests.service_process import ServiceProcess
+from tests.support.http import HTTP
 
 T = 2.0
 T_SERVED = 6.0
@@ -185,9 +186,7 @@ def test_limits_hold_on_a_real_server(tmp_path: Path) -> None:
 
         def ask(role: str, query: str) -> httpx.Response:
             headers = {"authorization": f"Bearer {KEYS[role]}"} if role in KEYS else {}
-            return httpx.get(
-                f"{service.url}/sparql", params={"query": query}, headers=headers, timeout=T + 10
-            )
+            return HTTP.get(f"{service.url}/sparql", params={"query": query}, headers=headers, timeout=T + 10)
 
         with running(
             [lambda: ask("reader", RUNAWAY).status_code] * 2 + [lambda: ask("editor", RUNAWAY).status_code],
@@ -195,7 +194,7 @@ def test_limits_hold_on_a_real_server(tmp_path: Path) -> None:
         ):
             over_share, elapsed_share = timed(lambda: ask("reader", SMALL))
             busy, elapsed_busy = timed(lambda: ask("admin", SMALL))
-            health = httpx.get(f"{service.url}/health", timeout=5)
+            health = HTTP.get(f"{service.url}/health", timeout=5)
         assert over_share.status_code == 429 and retry_after(over_share) >= 1 and elapsed_share < 2.0
         assert busy.status_code == 503 and busy.json()["code"] == "busy" and retry_after(busy) >= 1
         assert elapsed_busy < 2.0 and health.status_code == 200

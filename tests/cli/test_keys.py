@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.cli.runner import run_cli
 from tests.service_process import ServiceProcess
+from tests.support.http import HTTP
 
 
 def new_key(key_file: Path, role: str, name: str) -> str:
@@ -59,12 +59,12 @@ def test_a_running_service_admits_a_new_key_and_refuses_a_revoked_one_at_once(tm
     try:
         key = new_key(key_file, "admin", "alice")
         headers = {"authorization": f"Bearer {key}"}
-        assert httpx.get(f"{service.url}/audit/verify", headers=headers, timeout=30).status_code == 200
+        assert HTTP.get(f"{service.url}/audit/verify", headers=headers, timeout=30).status_code == 200
         other = new_key(key_file, "reader", "bob")
-        assert httpx.get(f"{service.url}/payers", headers={"x-api-key": other}, timeout=30).status_code == 200
+        assert HTTP.get(f"{service.url}/payers", headers={"x-api-key": other}, timeout=30).status_code == 200
         revoked = run_cli("key", "revoke", "--name", "alice", "--key-file", str(key_file))
         assert revoked.returncode == 0, revoked.stderr
-        assert httpx.get(f"{service.url}/audit/verify", headers=headers, timeout=30).status_code == 401
-        assert httpx.get(f"{service.url}/payers", headers={"x-api-key": other}, timeout=30).status_code == 200
+        assert HTTP.get(f"{service.url}/audit/verify", headers=headers, timeout=30).status_code == 401
+        assert HTTP.get(f"{service.url}/payers", headers={"x-api-key": other}, timeout=30).status_code == 200
     finally:
         service.stop()

@@ -11,12 +11,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.cli.runner import run_cli
 from tests.oxigraph_server import free_port
 from tests.service_process import ServiceProcess
+from tests.support.http import HTTP
 
 QUESTION = {"payer": "medicare", "code": "99213", "date": "2025-06-01"}
 
@@ -76,14 +76,14 @@ def test_two_read_only_workers_both_answer_from_one_graph(tmp_path: Path) -> Non
             with ThreadPoolExecutor(4) as pool:  # a new connection each (4: the anonymous cap)
                 answers += pool.map(lambda _: ask(service), range(16))
         assert len({json.dumps(answer, sort_keys=True) for answer in answers}) == 1
-        health = httpx.get(f"{service.url}/health", timeout=10).json()
+        health = HTTP.get(f"{service.url}/health", timeout=10).json()
         assert health["store"] == "memory" and health["revision_number"] == 1
     finally:
         service.stop()
 
 
 def ask(service: ServiceProcess) -> dict[str, object]:
-    response = httpx.get(f"{service.url}/coverage", params=QUESTION, timeout=30)
+    response = HTTP.get(f"{service.url}/coverage", params=QUESTION, timeout=30)
     assert response.status_code == 200, response.text
     answer: dict[str, object] = response.json()
     return answer

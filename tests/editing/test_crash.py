@@ -16,6 +16,7 @@ import pytest
 
 from tests.editing.keys import API_KEYS, auth
 from tests.service_process import ServiceProcess
+from tests.support.http import HTTP
 
 pytestmark = pytest.mark.process  # a service process, killed and restarted
 
@@ -41,8 +42,8 @@ def edit(number: int) -> str:
 def submit(service: ServiceProcess, number: int) -> str:
     """'acknowledged', 'already-in' (committed before a crash hid the reply) or 'lost-reply'."""
     try:
-        head = httpx.get(f"{service.url}/health", timeout=5).json()["revision_number"]
-        response = httpx.post(
+        head = HTTP.get(f"{service.url}/health", timeout=5).json()["revision_number"]
+        response = HTTP.post(
             f"{service.url}/rules",
             json={"rule": edit(number), "reason": f"crash test edit {number}", "base_revision": head},
             headers=auth("editor"),
@@ -99,9 +100,9 @@ def test_sigkill_during_edits_loses_nothing_acknowledged(tmp_path: Path) -> None
         service.kill()
         kills += 1
         service.start()
-        audit = httpx.get(f"{service.url}/audit", headers=auth("admin"), timeout=30).json()
-        verify = httpx.get(f"{service.url}/audit/verify", headers=auth("admin"), timeout=30).json()
-        rules = httpx.get(f"{service.url}/rules", params={"payer": "uhc-commercial"}, headers=auth("reader"))
+        audit = HTTP.get(f"{service.url}/audit", headers=auth("admin"), timeout=30).json()
+        verify = HTTP.get(f"{service.url}/audit/verify", headers=auth("admin"), timeout=30).json()
+        rules = HTTP.get(f"{service.url}/rules", params={"payer": "uhc-commercial"}, headers=auth("reader"))
     finally:
         service.stop()
     # The figures docs/security.md reports (pytest -s shows them).

@@ -25,6 +25,7 @@ import pytest
 from tests.editing.keys import API_KEYS, auth
 from tests.oxigraph_server import OxigraphServer, oxigraph_server
 from tests.service_process import ServiceProcess
+from tests.support.http import HTTP
 from tests.virtuoso_server import VirtuosoServer, virtuoso_server
 
 pytestmark = pytest.mark.process  # a SPARQL server and two service processes
@@ -79,7 +80,7 @@ def _remote_env(server: OxigraphServer | VirtuosoServer) -> dict[str, str]:
 
 
 def coverage(service: ServiceProcess) -> dict[str, object]:
-    response = httpx.get(f"{service.url}/coverage", params=QUESTION, headers=auth("reader"), timeout=30)
+    response = HTTP.get(f"{service.url}/coverage", params=QUESTION, headers=auth("reader"), timeout=30)
     assert response.status_code == 200, response.text
     body: dict[str, object] = response.json()
     return body
@@ -98,13 +99,13 @@ def new_rule(rule_id: str, group: str) -> str:
 
 
 def head(service: ServiceProcess) -> int:
-    number: int = httpx.get(f"{service.url}/health", timeout=30).json()["revision_number"]
+    number: int = HTTP.get(f"{service.url}/health", timeout=30).json()["revision_number"]
     return number
 
 
 def post(service: ServiceProcess, text: str, base: int, path: str = "/rules") -> httpx.Response:
     body = {"rule": text, "reason": "replica test", "base_revision": base}
-    return httpx.post(f"{service.url}{path}", json=body, headers=auth("editor"), timeout=120)
+    return HTTP.post(f"{service.url}{path}", json=body, headers=auth("editor"), timeout=120)
 
 
 def outcome(response: httpx.Response) -> tuple[int, dict[str, object]]:
@@ -155,7 +156,7 @@ def test_concurrent_edits_on_one_base_give_one_revision(
     # Both changes are sound; only one can become the next revision, the other is stale.
     assert sorted(code for code, _ in results) == [201, 409]
     assert any(body.get("code") == "stale_revision" for _, body in results)
-    log = httpx.get(f"{reader.url}/revisions", headers=auth("reader"), timeout=30).json()
+    log = HTTP.get(f"{reader.url}/revisions", headers=auth("reader"), timeout=30).json()
     assert [r["number"] for r in log] == list(range(1, base + 2))
 
 
@@ -163,15 +164,15 @@ def test_reads_of_the_whole_graph_answer_on_every_replica(
     replicas: tuple[ServiceProcess, ServiceProcess],
 ) -> None:
     for service in replicas:
-        summary = httpx.get(f"{service.url}/summary", headers=auth("reader"), timeout=60)
+        summary = HTTP.get(f"{service.url}/summary", headers=auth("reader"), timeout=60)
         assert summary.status_code == 200, summary.text
-        rule = httpx.get(
+        rule = HTTP.get(
             f"{service.url}/rules/medicare-telephone-em-2024",
             headers=auth("reader") | {"accept": "text/turtle"},
             timeout=60,
         )
         assert rule.status_code == 200 and "ngsmedicare.com" in rule.text, rule.text
-        answer = httpx.post(
+        answer = HTTP.post(
             f"{service.url}/sparql",
             data={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?p a pk:Payer }"},
             headers=auth("reader") | {"accept": "application/sparql-results+json"},

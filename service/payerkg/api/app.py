@@ -22,7 +22,6 @@ from payerkg.api.query_params import check_query_parameters
 from payerkg.editing import revisions
 from payerkg.errors import PayerKGError, StoreError
 from payerkg.graph.dataset import PolicyGraph
-from payerkg.graph.queries import prepare_all
 from payerkg.graph.rules import rule_model
 from payerkg.graph.served import ServedGraph
 from payerkg.jsondoc import JSONObject
@@ -40,17 +39,18 @@ def create_app(
     """Build the app over the configured store (seeded from the shipped files if empty), over
     ``store``, or over a fixed ``policy`` graph served read-only."""
     settings = settings or Settings()
-    prepare_all()
 
     def warm_up(policy: PolicyGraph) -> None:
         rule_model(policy)
         sparql.warm_up(policy, settings)
 
     if policy is not None:
+        policy.store.prepare()
         served = ServedGraph(policy.store, rule_model, fixed=policy)
         sparql.warm_up(policy, settings)
     else:
         store = store or settings.open_store()
+        store.prepare()
         if revisions.head(store) is None:
             if store.kind == "remote":
                 raise StoreError(NOT_SEEDED)

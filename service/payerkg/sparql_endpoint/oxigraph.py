@@ -40,7 +40,7 @@ from payerkg.sparql_endpoint.formats import (
     TURTLE,
 )
 from payerkg.stores.base import new_dataset
-from payerkg.stores.oxigraph import rdflib_terms
+from payerkg.stores.oxigraph import rdflib_term
 
 RESULT_WRITERS = {
     SPARQL_JSON: ox.QueryResultsFormat.JSON,
@@ -139,7 +139,7 @@ def named_graphs_dataset(graphs: OxigraphGraphs) -> Dataset:
     """The named graphs of ``graphs`` as an rdflib Dataset whose default graph is their union (the
     merge is rdflib's own), blank nodes keeping their labels: for a query only rdflib evaluates,
     read in the query's worker from this copy, never from the store (the worker opens nothing)."""
-    term = rdflib_terms()
+
     dataset = new_dataset()
     graphs_by_name: dict[Any, Any] = {}
     quads = []
@@ -148,8 +148,15 @@ def named_graphs_dataset(graphs: OxigraphGraphs) -> Dataset:
         if isinstance(name, ox.DefaultGraph):
             continue
         if name not in graphs_by_name:
-            graphs_by_name[name] = dataset.graph(term(name))  # type: ignore[arg-type]
-        quads.append((term(quad.subject), term(quad.predicate), term(quad.object), graphs_by_name[name]))
+            graphs_by_name[name] = dataset.graph(rdflib_term(name))  # type: ignore[arg-type]
+        quads.append(
+            (
+                rdflib_term(quad.subject),
+                rdflib_term(quad.predicate),
+                rdflib_term(quad.object),
+                graphs_by_name[name],
+            )
+        )
     dataset.addN(quads)
     return dataset
 

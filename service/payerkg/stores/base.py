@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, ClassVar
 
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from payerkg.stores.oxigraph import OxigraphStore
 
 BULK_READ_LIMIT = 2_000_000
+TERMS_KEPT = 1 << 17
+"""How many converted terms (store rows to rdflib terms) a process keeps, about 30 MB at most."""
 _WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
 _COMMENT_LINE = re.compile(r"^\s*#.*$", re.MULTILINE)
 _NOT_IN_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\]')
@@ -76,6 +79,9 @@ class Store(ABC):
         """The content in an Oxigraph store this store already holds (itself, or the copy it keeps
         for whole-graph reads), for work that reads every statement; None if it holds none."""
         return None
+
+    def prepare(self) -> None:  # noqa: B027 - Oxigraph and SPARQL servers parse their own queries
+        """Build now what a first read would otherwise build, so that no request pays for it."""
 
     def pinned(self) -> Store:
         """A reader that keeps seeing the current content while later updates are applied, where
@@ -154,10 +160,16 @@ def _variable(name: str) -> re.Pattern[str]:
     return re.compile(rf"[?$]{re.escape(name)}\b")
 
 
+_PLAIN_DATATYPES = frozenset((str(XSD.string), str(RDF.langString)))
+
+
+@lru_cache(maxsize=TERMS_KEPT)
 def plain_literal(lexical: str, datatype: str | None, language: str | None) -> Literal:
-    """An rdflib literal; xsd:string and rdf:langString become plain literals as rdflib writes them."""
+    """An rdflib literal; xsd:string and rdf:langString become plain literals as rdflib writes them.
+    Kept once made: rdflib checks and parses the lexical form of every literal it makes (most of a
+    read's time), and a graph's literals recur in every read of it."""
     if language:
         return Literal(lexical, lang=language)
-    if datatype is None or datatype in (str(XSD.string), str(RDF.langString)):
+    if datatype is None or datatype in _PLAIN_DATATYPES:
         return Literal(lexical)
     return Literal(lexical, datatype=URIRef(datatype))

@@ -10,7 +10,7 @@ from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.term import Identifier
 
 from payerkg.errors import StoreError
-from payerkg.graph.queries import SPARQL_PARSER, Row, select
+from payerkg.graph.queries import SPARQL_PARSER, Row, prepare_all, select
 from payerkg.stores.base import Store, new_dataset
 from payerkg.stores.oxigraph import OxigraphStore
 
@@ -99,6 +99,11 @@ class MemoryStore(Store):
 
     def oxigraph(self) -> OxigraphStore:
         return self._oxigraph_copy()
+
+    def prepare(self) -> None:
+        """Parse every shipped query for rdflib, which answers bound reads (and its parser is not
+        thread-safe: requests would wait on each other's parsing)."""
+        prepare_all()
 
     def _oxigraph_copy(self) -> OxigraphStore:
         if self._mirror is not None or self._pending is not None:

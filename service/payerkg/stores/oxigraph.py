@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from payerkg.errors import StoreError, StoreLocked
 from payerkg.graph.queries import Row, query_text
 from payerkg.stores.base import (
     BULK_READ_LIMIT,
+    TERMS_KEPT,
     Store,
     new_dataset,
     plain_literal,
@@ -84,9 +86,8 @@ class OxigraphStore(Store):
     def triples(self, excluding: Collection[URIRef] = ()) -> list[tuple[Node, Node, Node]]:
         """The statements of every graph but the named graphs ``excluding``, as rdflib terms, each
         once however many graphs hold it (their merge, as rdflib's union graph gives it)."""
-        term = rdflib_terms()
         merged = dict.fromkeys(
-            (term(quad.subject), term(quad.predicate), term(quad.object))
+            (rdflib_term(quad.subject), rdflib_term(quad.predicate), rdflib_term(quad.object))
             for quad in self.native_quads(excluding)
         )
         return list(merged)
@@ -107,7 +108,12 @@ class OxigraphStore(Store):
             if key not in graphs:
                 graphs[key] = dataset.graph(URIRef(key)) if key else dataset.default_context
             quads.append(
-                (_from_ox(quad.subject), _from_ox(quad.predicate), _from_ox(quad.object), graphs[key])
+                (
+                    rdflib_term(quad.subject),
+                    rdflib_term(quad.predicate),
+                    rdflib_term(quad.object),
+                    graphs[key],
+                )
             )
         dataset.addN(quads)
         return dataset
@@ -139,7 +145,7 @@ class OxigraphStore(Store):
             for variable in variables:
                 value = solution[variable]
                 if value is not None:
-                    row[variable] = _from_ox(value)
+                    row[variable] = rdflib_term(value)
             rows.append(row)
         return rows
 
@@ -156,7 +162,7 @@ class OxigraphStore(Store):
     def graph(self, name: URIRef) -> Graph:
         graph = Graph(identifier=name)
         for quad in self._store.quads_for_pattern(None, None, None, self._ox.NamedNode(str(name))):
-            graph.add((_from_ox(quad.subject), _from_ox(quad.predicate), _from_ox(quad.object)))
+            graph.add((rdflib_term(quad.subject), rdflib_term(quad.predicate), rdflib_term(quad.object)))
         return graph
 
     def update(self, text: str) -> None:
@@ -210,21 +216,10 @@ class OxigraphStore(Store):
         del self._store
 
 
-def rdflib_terms() -> Callable[[Any], Node]:
-    """A converter of pyoxigraph terms to rdflib's that converts each distinct term once: most
-    terms of a graph recur."""
-    seen: dict[Any, Node] = {}
-
-    def term(value: Any) -> Node:
-        found = seen.get(value)
-        if found is None:
-            found = seen[value] = _from_ox(value)
-        return found
-
-    return term
-
-
-def _from_ox(value: Any) -> Node:
+@lru_cache(maxsize=TERMS_KEPT)
+def rdflib_term(value: Any) -> Node:
+    """The rdflib term for a pyoxigraph term, kept once made: most terms of a graph recur in every
+    read of it, and making rdflib terms is most of a read's time."""
     kind = type(value).__name__
     if kind == "NamedNode":
         return URIRef(value.value)

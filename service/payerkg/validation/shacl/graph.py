@@ -11,6 +11,9 @@ from rdflib.term import Identifier
 
 Triple = tuple[Identifier, URIRef, Identifier]
 Values = list[Identifier]
+# Read once: rdflib's closed namespaces look each term up again on every access.
+TYPE = RDF.type
+SUBCLASS_OF = RDFS.subClassOf
 
 
 class IndexedGraph:
@@ -67,7 +70,7 @@ class IndexedGraph:
         if found is None:
             seen, stack = {cls}, [cls]
             while stack:
-                for parent in self.objects(stack.pop(), RDFS.subClassOf):
+                for parent in self.objects(stack.pop(), SUBCLASS_OF):
                     if parent not in seen:
                         seen.add(parent)
                         stack.append(parent)
@@ -77,14 +80,14 @@ class IndexedGraph:
     def is_instance(self, node: Identifier, cls: Identifier) -> bool:
         """Whether ``node`` is a SHACL instance of ``cls``: of a type that is ``cls`` or one of
         its subclasses."""
-        return any(cls in self.superclasses(t) for t in self.objects(node, RDF.type))
+        return any(cls in self.superclasses(t) for t in self.objects(node, TYPE))
 
     def instances(self, cls: Identifier) -> Values:
         """Every SHACL instance of ``cls``, in the order first typed."""
         found = self._instances.get(cls)
         if found is None:
             members: dict[Identifier, None] = {}
-            for node, t in self.pairs.get(RDF.type, ()):
+            for node, t in self.pairs.get(TYPE, ()):
                 if cls in self.superclasses(t):
                     members[node] = None
             found = self._instances[cls] = list(members)

@@ -21,6 +21,10 @@ def _datatype(context: Context, value: Node) -> list[Constraint]:
     return [Constraint(component("Datatype"), each=lambda g, node: has_datatype(node, datatype))]
 
 
+LANG_STRING = RDF.langString  # read once: rdflib's closed namespaces look terms up on each access
+STRING = XSD.string
+
+
 def has_datatype(value: Identifier, datatype: Node) -> bool:
     """Whether a value is a well-formed literal of ``datatype`` (rdf:langString: any tagged one).
 
@@ -32,9 +36,9 @@ def has_datatype(value: Identifier, datatype: Node) -> bool:
     if not isinstance(value, Literal):
         return False
     if value.language is not None:
-        return datatype == RDF.langString
+        return datatype == LANG_STRING
     if value.datatype is None:
-        return datatype == XSD.string
+        return datatype == STRING
     return value.datatype == datatype and not value.ill_typed
 
 
