@@ -108,7 +108,7 @@ def propose_addition(base: PolicyGraph, submitted: Graph, today: date, supersede
     rules = tuple(
         sorted({r for v in versions for r in added.objects(v, PK.versionOf) if isinstance(r, URIRef)})
     )
-    codes = _codes(base, added, versions)
+    codes = _codes(base, (t for v in versions for t in added.objects(v, PK.appliesTo)))
     proposal = _evaluate(base, added, None, rules, codes)
     if supersedes and proposal.conflicts:
         reach: dict[tuple[URIRef, URIRef], list[tuple[Facet, list[Node]]]] = {}
@@ -168,7 +168,8 @@ def _beyond_text(
     trial = added + Graph()
     trial.add((newer, PK.supersedes, older))
     after = _scratch(base, trial)
-    shared = sorted(_codes(base, trial, [newer]) & _codes(base, base.dataset, [older]), key=str)
+    older_targets = terms.statements(older).get(PK.appliesTo, [])
+    shared = sorted(_codes(base, trial.objects(newer, PK.appliesTo)) & _codes(base, older_targets), key=str)
     payer = added.value(newer, PK.payer)
     start = max(_start(added.value(newer, PK.effectiveStart)), _start(terms.first(older, PK.effectiveStart)))
     changed = []
@@ -222,7 +223,8 @@ def propose_rollback(store: Store, base: PolicyGraph, number: int) -> Proposal:
     withdrawn = Graph().parse(data=record.added, format="nt")
     versions = _versions(withdrawn)
     rules = tuple(URIRef(r) for r in record.rules)
-    return _evaluate(base, None, number, rules, _codes(base, withdrawn, versions))
+    targets = (t for v in versions for t in withdrawn.objects(v, PK.appliesTo))
+    return _evaluate(base, None, number, rules, _codes(base, targets))
 
 
 def accept(
@@ -245,13 +247,12 @@ def _normalized(base: PolicyGraph, submitted: Graph, today: date) -> Graph:
     if len(submitted) == 0:
         raise EditRefused("the change holds no statements")
     problems = []
-    existing = base.dataset
     for subject in sorted(set(submitted.subjects()), key=str):
         if isinstance(subject, BNode):
             continue
         if not str(subject).startswith(EDITABLE_NAMESPACES):
             problems.append(f"{subject}: only rules, rule versions and sources can be added")
-        elif (subject, None, None) in existing:
+        elif base.select("term-statements", term=subject):  # a read per subject, not the whole graph
             kind = "versions never change; add a new version that revises it (prov:wasRevisionOf)"
             problems.append(f"{subject}: already in the graph; {kind}")
     versions = _versions(submitted)
@@ -274,13 +275,14 @@ def _versions(graph: Graph) -> list[URIRef]:
     return sorted(v for v in graph.subjects(RDF.type, PK.RuleVersion) if isinstance(v, URIRef))
 
 
-def _codes(base: PolicyGraph, added: Graph | Dataset, versions: Iterable[URIRef]) -> frozenset[URIRef]:
-    """The procedure codes the versions apply to, code groups expanded."""
+def _codes(base: PolicyGraph, targets: Iterable[Node]) -> frozenset[URIRef]:
+    """The procedure codes of what versions apply to (``pk:appliesTo``), code groups expanded."""
+    terms = rule_model(base).terms
     codes: set[URIRef] = set()
-    for version in versions:
-        for target in added.objects(version, PK.appliesTo):
-            members = [m for m in base.dataset.objects(target, SKOS.member) if isinstance(m, URIRef)]
-            codes.update(members or ([target] if isinstance(target, URIRef) else []))
+    for target in targets:
+        if isinstance(target, URIRef):
+            members = [m for m in terms.statements(target).get(SKOS.member, []) if isinstance(m, URIRef)]
+            codes.update(members or [target])
     return frozenset(codes)
 
 
