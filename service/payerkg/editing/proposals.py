@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import RDF, SKOS
 from rdflib.plugins.parsers.notation3 import BadSyntax
 from rdflib.term import Node
@@ -248,7 +248,7 @@ def _normalized(base: PolicyGraph, submitted: Graph, today: date) -> Graph:
         raise EditRefused("the change holds no statements")
     problems = []
     for subject in sorted(set(submitted.subjects()), key=str):
-        if isinstance(subject, BNode):
+        if not isinstance(subject, URIRef):  # blank nodes: described with their subject
             continue
         if not str(subject).startswith(EDITABLE_NAMESPACES):
             problems.append(f"{subject}: only rules, rule versions and sources can be added")
