@@ -68,11 +68,11 @@ class OxigraphStore(Store):
     def oxigraph(self) -> OxigraphStore:
         return self
 
-    def copy(self) -> OxigraphStore:
-        """An in-memory store with the same content, quad for quad (blank nodes keep their labels):
-        no term passes through rdflib."""
+    def copy(self, excluding: Collection[URIRef] = ()) -> OxigraphStore:
+        """An in-memory store with the same content, quad for quad (blank nodes keep their labels),
+        but the named graphs ``excluding``: no term passes through rdflib."""
         copy = OxigraphStore(None)
-        copy._store.extend(self.native_quads())
+        copy._store.extend(self.native_quads(excluding))
         copy.bulk_reads = len(copy._store) <= BULK_READ_LIMIT
         return copy
 
@@ -83,12 +83,12 @@ class OxigraphStore(Store):
             if quad.graph_name not in excluded:
                 yield quad
 
-    def triples(self, excluding: Collection[URIRef] = ()) -> list[tuple[Node, Node, Node]]:
-        """The statements of every graph but the named graphs ``excluding``, as rdflib terms, each
-        once however many graphs hold it (their merge, as rdflib's union graph gives it)."""
+    def triples(self) -> list[tuple[Node, Node, Node]]:
+        """The statements of every graph as rdflib terms, each once however many graphs hold it
+        (their merge, as rdflib's union graph gives it)."""
         merged = dict.fromkeys(
             (rdflib_term(quad.subject), rdflib_term(quad.predicate), rdflib_term(quad.object))
-            for quad in self.native_quads(excluding)
+            for quad in self.native_quads()
         )
         return list(merged)
 
@@ -127,17 +127,10 @@ class OxigraphStore(Store):
         text = self._texts.get(name) or self._texts.setdefault(name, query_text(name))
         return self.solutions(with_values(text, variable, terms))
 
-    def solutions(
-        self, query: str, projected: Row | None = None, excluding: Collection[URIRef] = ()
-    ) -> list[Row]:
+    def solutions(self, query: str, projected: Row | None = None) -> list[Row]:
         """The rows of the SELECT ``query`` (text that binds no user value) over the union of the
-        graphs (but the named graphs ``excluding``), each starting from ``projected``."""
-        if excluding:
-            left_out = {str(name) for name in excluding}
-            graphs = [g for g in self._store.named_graphs() if getattr(g, "value", None) not in left_out]
-            solutions: Any = self._store.query(query, default_graph=[self._ox.DefaultGraph(), *graphs])
-        else:
-            solutions = self._store.query(query, use_default_graph_as_union=True)
+        graphs, each starting from ``projected``."""
+        solutions: Any = self._store.query(query, use_default_graph_as_union=True)
         variables = [v.value for v in solutions.variables]
         rows: list[Row] = []
         for solution in solutions:

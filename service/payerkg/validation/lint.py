@@ -53,16 +53,19 @@ def lint(policy: PolicyGraph, focus: Collection[URIRef] | None = None) -> list[P
     shapes = Graph()
     for name in shape_files:
         shapes += policy.graph(name)
-    # Oxigraph holds the data for both checks: the store's own copy where it keeps one (a dry
-    # run's scratch store, the in-memory store's), so an edit's check copies no statement.
-    evaluator = policy.store.oxigraph()
-    if evaluator is None:
-        evaluator = OxigraphStore(None)
-        evaluator.load(policy.dataset)
-    data = cast(list[Triple], evaluator.triples(excluding=shape_files))
+    # Oxigraph holds the data for both checks, without the shapes: copied natively from the copy
+    # the store keeps where it keeps one (a dry run's scratch store, the in-memory store's), so
+    # an edit's check converts no statement. (Queries over the other graphs named one by one as
+    # their default graph took 10 to 60 times longer than over the union of this copy's.)
+    source = policy.store.oxigraph()
+    if source is None:
+        source = OxigraphStore(None)
+        source.load(policy.dataset)
+    evaluator = source.copy(excluding=shape_files)
+    data = cast(list[Triple], evaluator.triples())
     problems = set(_shape_problems(policy, data, shapes, focus))
     for query_file in sorted((default_data_root() / POLICY_SHAPES).glob("*-violation.rq")):
-        for row in evaluator.solutions(query_file.read_text(encoding="utf-8"), excluding=shape_files):
+        for row in evaluator.solutions(query_file.read_text(encoding="utf-8")):
             if focus is None or row["focus"] in focus:
                 problems.add(_problem(policy, row["focus"], str(row["message"])))
     return sorted(problems)
