@@ -45,12 +45,10 @@ def create_app(
         sparql.warm_up(policy, settings)
 
     if policy is not None:
-        policy.store.prepare()
         served = ServedGraph(policy.store, rule_model, fixed=policy)
         sparql.warm_up(policy, settings)
     else:
         store = store or settings.open_store()
-        store.prepare()
         if revisions.head(store) is None:
             if store.kind == "remote":
                 raise StoreError(NOT_SEEDED)

@@ -37,13 +37,6 @@ def prepared(name: str) -> Query:
     return query
 
 
-def prepare_all() -> None:
-    """Prepare every shipped query now, so no request pays for (or races on) parsing."""
-    for entry in resources.files(QUERY_PACKAGE).iterdir():
-        if entry.name.endswith(".rq"):
-            prepared(entry.name.removesuffix(".rq"))
-
-
 Row = dict[str, Any]
 
 

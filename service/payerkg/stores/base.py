@@ -80,9 +80,6 @@ class Store(ABC):
         for whole-graph reads), for work that reads every statement; None if it holds none."""
         return None
 
-    def prepare(self) -> None:  # noqa: B027 - Oxigraph and SPARQL servers parse their own queries
-        """Build now what a first read would otherwise build, so that no request pays for it."""
-
     def pinned(self) -> Store:
         """A reader that keeps seeing the current content while later updates are applied, where
         the backend can give one (in-memory); otherwise the store itself."""
