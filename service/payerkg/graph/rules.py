@@ -527,7 +527,11 @@ def _candidates(
 def _ordered(found: dict[URIRef, list[Node]]) -> dict[URIRef, list[Node]]:
     """Values once each (a source is read once per version citing it, a statement once per graph
     holding it) and sorted, so that answers list things in the same order on every run."""
-    return {p: sorted(dict.fromkeys(v), key=lambda n: (type(n).__name__, str(n))) for p, v in found.items()}
+    return {p: v if len(v) == 1 else sorted(dict.fromkeys(v), key=_order) for p, v in found.items()}
+
+
+def _order(node: Node) -> tuple[str, str]:
+    return (type(node).__name__, str(node))
 
 
 def literal_date(node: Node | None) -> date | None:
