@@ -32,7 +32,8 @@ lint-code: install-dev
 # Everything but the long runs kept beside a faster equivalent (they would double the time).
 # Two workers, one per core (pytest-xdist), work-stealing so no worker idles at the end: 6,046
 # tests in 6 min 25 s on an idle 2-core AMD EPYC machine (11.5 CPU-minutes); 6,078 tests in
-# 10 min 1 s on an idle 2-core Intel Xeon machine about half as fast (6,071 in 11 min 1 s before).
+# 5 min 37 s on a 2-core Intel Xeon machine in a fast hour, and 8 min 44 s on the same machine
+# an hour later, when a pure pyshacl test took 2.4 times as long (see CHANGELOG).
 test: lint-code browser-deps
 	$(BIN)/pytest -m "not slow and not virtuoso" -n 2 --dist worksteal
 

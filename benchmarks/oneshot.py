@@ -1,6 +1,7 @@
 """One-shot commands: `payerkg coverage` and `payerkg validate one.json` as a user runs them, each a
 new process, against the import floor `python -c "import rdflib, pyoxigraph"` measured in the
-same run (issue #21's target: within 2x of it).
+same run (issue #21's target: within 2x of it); and `payerkg serve` on the shipped graph, from the
+command to its first answer on /health (issue #21's target: under 1 s with a snapshot).
 
     python -m benchmarks.oneshot [--runs N] [--before FOLDER]
 
@@ -20,6 +21,7 @@ import argparse
 import json
 import os
 import resource
+import socket
 import statistics
 import subprocess
 import sys
@@ -28,6 +30,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import httpx
 
 from benchmarks.encounters import generate
 
@@ -64,6 +68,38 @@ def run(command: list[str], env: dict[str, str], timed: Timed) -> None:
         raise SystemExit(f"{' '.join(command)} failed ({done.returncode}): {done.stderr.decode()[-2000:]}")
 
 
+Runner = Callable[[list[str], dict[str, str], Timed], None]
+"""Runs a command once and adds its times: ``run`` (to its end) or ``serve`` (to its first answer)."""
+
+
+def serve(command: list[str], env: dict[str, str], timed: Timed) -> None:
+    """Start ``command`` (`payerkg serve`) on a free port and add its time to its first answer on
+    /health; then stop it (its CPU time includes the shutdown)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [*command, "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    with httpx.Client(limits=httpx.Limits(max_keepalive_connections=0)) as client:
+        while True:
+            if process.poll() is not None:
+                error = process.stderr.read().decode()[-2000:] if process.stderr else ""
+                raise SystemExit(f"{' '.join(command)} exited ({process.returncode}): {error}")
+            try:
+                if client.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.01)
+    timed.wall.append(time.perf_counter() - started)
+    process.terminate()
+    process.communicate(timeout=30)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    timed.cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+
+
 def measure(runs: int, before: Path | None) -> list[Timed]:
     """The floor and each command, cold and warm, ``runs`` times in turns."""
     with tempfile.TemporaryDirectory(prefix="payerkg-oneshot-") as tmp:
@@ -75,8 +111,8 @@ def measure(runs: int, before: Path | None) -> list[Timed]:
         base = {k: v for k, v in os.environ.items() if not k.startswith("PAYERKG_")}
         warm_env = base | {"PAYERKG_CACHE_DIR": str(folder / "warm")}
         floor = Timed('`python -c "import rdflib, pyoxigraph"` (the floor)')
-        rows: list[tuple[Timed, list[str], Callable[[int], dict[str, str]]]] = [
-            (floor, FLOOR, lambda i: base)
+        rows: list[tuple[Timed, list[str], Callable[[int], dict[str, str]], Runner]] = [
+            (floor, FLOOR, lambda i: base, run)
         ]
 
         cold_runs = iter(range(1_000_000))
@@ -96,17 +132,31 @@ def measure(runs: int, before: Path | None) -> list[Timed]:
         for name, arguments in (("coverage", COVERAGE), ("validate one.json", validate)):
             command = payerkg + arguments
             rows += [
-                (Timed(f"`payerkg {name}`, cold (no snapshot: parse, build, save)"), command, cold),
-                (Timed(f"`payerkg {name}`, warm (snapshot of this revision)"), command, warm),
-                (Timed(f"`payerkg {name}`, snapshots off (`PAYERKG_SNAPSHOTS=false`)"), command, off),
+                (Timed(f"`payerkg {name}`, cold (no snapshot: parse, build, save)"), command, cold, run),
+                (Timed(f"`payerkg {name}`, warm (snapshot of this revision)"), command, warm, run),
+                (Timed(f"`payerkg {name}`, snapshots off (`PAYERKG_SNAPSHOTS=false`)"), command, off, run),
             ]
             if before is not None:
-                rows.append((Timed(f"`payerkg {name}`, before this change"), command, old))
+                rows.append((Timed(f"`payerkg {name}`, before this change"), command, old, run))
+        serving = [*payerkg, "serve"]
+        rows += [
+            (Timed("`payerkg serve` to its first answer, warm (snapshot)"), serving, warm, serve),
+            (Timed("`payerkg serve` to its first answer, snapshots off"), serving, off, serve),
+        ]
+        if before is not None:
+            rows.append(
+                (
+                    Timed("`payerkg serve` to its first answer, before this change"),
+                    serving,
+                    old,
+                    serve,
+                )
+            )
         run(payerkg + COVERAGE, warm_env, Timed("warming"))  # the warm runs' snapshot
         for i in range(runs):
-            for timed, command, env in rows:
-                run(command, env(i), timed)
-        return [timed for timed, _, _ in rows]
+            for timed, command, env, runner in rows:
+                runner(command, env(i), timed)
+        return [timed for timed, _, _, _ in rows]
 
 
 def table(timings: list[Timed]) -> list[str]:
