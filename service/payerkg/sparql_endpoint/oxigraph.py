@@ -22,9 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyoxigraph as ox
-from rdflib import BNode, Dataset, Literal, URIRef
+from rdflib import Dataset
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
-from rdflib.term import Node
 
 from payerkg.errors import MalformedQuery, NotAcceptable, ResultTooLarge
 from payerkg.namespaces import PREFIXES
@@ -40,7 +39,7 @@ from payerkg.sparql_endpoint.formats import (
     TURTLE,
 )
 from payerkg.stores.base import new_dataset
-from payerkg.stores.oxigraph import rdflib_term
+from payerkg.stores.oxigraph import oxigraph_term, rdflib_term
 
 RESULT_WRITERS = {
     SPARQL_JSON: ox.QueryResultsFormat.JSON,
@@ -87,32 +86,16 @@ def oxigraph_graphs(dataset: Dataset) -> OxigraphGraphs | None:
     >>> [len(list(graphs.store.query(q))) for q in ("SELECT * {?s ?p ?o}", "SELECT * {GRAPH ?g {?s ?p ?o}}")]
     [1, 2]
     """
-    terms: dict[Node, Any] = {}
-
-    def term(node: Node) -> Any:
-        found = terms.get(node)
-        if found is None:
-            if isinstance(node, URIRef):
-                found = ox.NamedNode(str(node))
-            elif isinstance(node, BNode):
-                found = ox.BlankNode(str(node))
-            else:
-                assert isinstance(node, Literal)
-                if node.language:
-                    found = ox.Literal(str(node), language=node.language)
-                elif node.datatype is not None:
-                    found = ox.Literal(str(node), datatype=ox.NamedNode(str(node.datatype)))
-                else:
-                    found = ox.Literal(str(node))
-            terms[node] = found
-        return found
-
     default = ox.DefaultGraph()
     quads: list[ox.Quad] = []
     try:
         for graph in dataset.graphs():  # graph by graph: rdflib's quads() looks up each triple's graphs
-            name = default if graph.identifier == DATASET_DEFAULT_GRAPH_ID else term(graph.identifier)
-            quads.extend(ox.Quad(term(s), term(p), term(o), name) for s, p, o in graph)
+            name = (
+                default if graph.identifier == DATASET_DEFAULT_GRAPH_ID else oxigraph_term(graph.identifier)
+            )
+            quads.extend(
+                ox.Quad(oxigraph_term(s), oxigraph_term(p), oxigraph_term(o), name) for s, p, o in graph
+            )
     except ValueError:
         return None
     return oxigraph_graphs_of(quads)
@@ -139,7 +122,6 @@ def named_graphs_dataset(graphs: OxigraphGraphs) -> Dataset:
     """The named graphs of ``graphs`` as an rdflib Dataset whose default graph is their union (the
     merge is rdflib's own), blank nodes keeping their labels: for a query only rdflib evaluates,
     read in the query's worker from this copy, never from the store (the worker opens nothing)."""
-
     dataset = new_dataset()
     graphs_by_name: dict[Any, Any] = {}
     quads = []

@@ -174,22 +174,10 @@ class OxigraphStore(Store):
         ox = self._ox
         graphs: dict[Node, Any] = {DATASET_DEFAULT_GRAPH_ID: ox.DefaultGraph()}
 
-        def term(node: Node) -> Any:
-            if isinstance(node, URIRef):
-                return ox.NamedNode(str(node))
-            if isinstance(node, BNode):
-                return ox.BlankNode(str(node))
-            assert isinstance(node, Literal)
-            if node.language:
-                return ox.Literal(str(node), language=node.language)
-            if node.datatype is not None:
-                return ox.Literal(str(node), datatype=ox.NamedNode(str(node.datatype)))
-            return ox.Literal(str(node))
-
         def graph_of(context: Any) -> Any:
             name = getattr(context, "identifier", context)
             if name not in graphs:
-                graphs[name] = term(name)
+                graphs[name] = oxigraph_term(name)
             return graphs[name]
 
         statements = (
@@ -197,7 +185,10 @@ class OxigraphStore(Store):
             if isinstance(dataset, Dataset)
             else ((*t, DATASET_DEFAULT_GRAPH_ID) for t in dataset)
         )
-        quads = [ox.Quad(term(s), term(p), term(o), graph_of(g)) for s, p, o, g in statements]
+        quads = [
+            ox.Quad(oxigraph_term(s), oxigraph_term(p), oxigraph_term(o), graph_of(g))
+            for s, p, o, g in statements
+        ]
         try:
             self._store.extend(quads)  # one transaction
         except (ValueError, OSError) as exc:
@@ -219,3 +210,21 @@ def rdflib_term(value: Any) -> Node:
     if kind == "BlankNode":
         return BNode(value.value)
     return plain_literal(value.value, value.datatype.value, value.language)
+
+
+@lru_cache(maxsize=TERMS_KEPT)
+def oxigraph_term(node: Node) -> Any:
+    """The pyoxigraph term for an rdflib term (``rdflib_term`` the other way), kept once made;
+    ValueError for a term pyoxigraph refuses (an IRI or language tag rdflib let through)."""
+    import pyoxigraph as ox
+
+    if isinstance(node, URIRef):
+        return ox.NamedNode(str(node))
+    if isinstance(node, BNode):
+        return ox.BlankNode(str(node))
+    assert isinstance(node, Literal)
+    if node.language:
+        return ox.Literal(str(node), language=node.language)
+    if node.datatype is not None:
+        return ox.Literal(str(node), datatype=ox.NamedNode(str(node.datatype)))
+    return ox.Literal(str(node))
