@@ -19,17 +19,20 @@ import pytest
 from rdflib import RDF, XSD, BNode, Literal, URIRef
 from rdflib.term import Node
 
-from payerkg.cli.common import current_policy, warm_up
+from payerkg.cli.common import current_policy
 from payerkg.coverage.answer import CoverageQuestion, coverage
 from payerkg.editing import proposals, revisions
 from payerkg.editing.what_if import question_from
 from payerkg.graph import snapshot
 from payerkg.graph.dataset import PolicyGraph, default_data_root, files_hash, load_dataset
 from payerkg.jsondoc import JSONObject
+from payerkg.services.startup import warm_up
 from payerkg.settings import Settings
 from payerkg.stores.oxigraph import OxigraphStore
 from payerkg.validation.encounter import parse_encounter
 from payerkg.validation.validate import ValidationResult, validate_encounter
+from tests.service_process import ServiceProcess
+from tests.support.http import HTTP
 
 QUESTION = CoverageQuestion(payer="medicare", code="99213", date_of_service=date(2025, 6, 1))
 EDITS = Path(__file__).resolve().parents[1] / "editing"
@@ -199,6 +202,43 @@ def _verdict(result: ValidationResult) -> JSONObject:
     findings = verdict["findings"]
     assert isinstance(findings, list)
     return verdict | {"findings": [{k: v for k, v in f.items() if k != "focus_node"} for f in findings]}
+
+
+@pytest.mark.process
+def test_a_service_starts_from_the_snapshot_its_first_start_saved(tmp_path: Path) -> None:
+    """`payerkg serve` on the in-memory store, started twice on one cache folder: the second start
+    reads the snapshot the first saved (the file is left as it was) and answers every coverage
+    case and encounter case as the first did, from the parsed files."""
+    cache = tmp_path / "cache"
+    service = ServiceProcess(
+        {"PAYERKG_CACHE_DIR": str(cache), "PAYERKG_ANONYMOUS_ROLE": "integrator"}, tmp_path / "log"
+    )
+    answers = []
+    for start in ("parsed", "from the snapshot"):
+        service.start()
+        try:
+            answers.append(_answers(service.url))
+        finally:
+            service.stop()
+        if start == "parsed":
+            [saved] = _snapshot_files(cache)
+            written = saved.stat().st_mtime_ns
+    assert saved.stat().st_mtime_ns == written and _snapshot_files(cache) == [saved]
+    assert len(answers[0]) > 100 and answers[1] == answers[0]
+
+
+def _answers(url: str) -> list[object]:
+    answers: list[object] = []
+    for path in sorted((default_data_root() / "policies").glob("*/cases/coverage.json")):
+        for case in json.loads(path.read_text())["cases"]:
+            answered = HTTP.get(f"{url}/coverage", params=case["question"])
+            answers.append((answered.status_code, answered.json()))
+    for body in _encounters():
+        judged = HTTP.post(f"{url}/validate", content=body, headers={"content-type": "application/json"})
+        verdict = judged.json()
+        verdict["findings"] = [{k: v for k, v in f.items() if k != "focus_node"} for f in verdict["findings"]]
+        answers.append((judged.status_code, verdict))
+    return answers
 
 
 @pytest.mark.process

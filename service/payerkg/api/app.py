@@ -25,6 +25,7 @@ from payerkg.graph.dataset import PolicyGraph
 from payerkg.graph.rules import rule_model
 from payerkg.graph.served import ServedGraph
 from payerkg.jsondoc import JSONObject
+from payerkg.services import startup
 from payerkg.settings import Settings
 from payerkg.stores import Store
 from payerkg.web import pages
@@ -52,7 +53,7 @@ def create_app(
         if revisions.head(store) is None:
             if store.kind == "remote":
                 raise StoreError(NOT_SEEDED)
-            revisions.seed(store, settings.data_dir)
+            startup.seed(store, settings)
         served = ServedGraph(store, warm_up, settings.revision_check_s)
     app = FastAPI(
         title="payerkg",

@@ -31,9 +31,10 @@ from rdflib.namespace import PROV, RDF, XSD
 from rdflib.term import Node
 
 from payerkg.errors import StaleRevision, StoreError, UnknownRevision
-from payerkg.graph.dataset import PolicyGraph, graph_identity, read_files
+from payerkg.graph.dataset import PolicyGraph, graph_identity, read_files, too_many_statements
 from payerkg.namespaces import BASE, FILE_GRAPH, PK
 from payerkg.stores import MemoryStore, Store, new_dataset
+from payerkg.stores.oxigraph import nquads
 
 REVISION = Namespace(BASE + "revision/")
 HEAD = REVISION["head"]
@@ -220,10 +221,24 @@ def _edit_digest(added: str | None) -> str:
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
-def seed(store: Store, root: Path | None = None, author: str = "payerkg store seed") -> Head:
-    """Load the shipped policy files into an empty store as revision 1."""
+def seed(
+    store: Store,
+    root: Path | None = None,
+    author: str = "payerkg store seed",
+    shipped: PolicyGraph | None = None,
+) -> Head:
+    """Load the shipped policy files into an empty store as revision 1. ``shipped``: those files'
+    graph as read before (``load_dataset``, or a start-up snapshot of it), which an empty
+    in-memory store takes as N-Quads instead of parsing the files again."""
     if head(store) is not None:
         raise StoreError("the store already holds revisions; seeding twice would mix two histories")
+    if (
+        shipped is not None
+        and isinstance(shipped.store, MemoryStore)
+        and isinstance(store, MemoryStore)
+        and store.is_empty()
+    ):
+        return _seed_with_nquads(store, shipped.store.nquads(), shipped.content_hash, author)
     files, content_hash = read_files(root, max_statements=store.max_statements)
     change = Change("seed", author, "admin", "load the shipped policy files", content_hash=content_hash)
     record = _record(change, 1, None)
@@ -234,6 +249,17 @@ def seed(store: Store, root: Path | None = None, author: str = "payerkg store se
     store.load(files)
     if empty:
         store.only_revisions = True  # its graph identity names all of its content
+    return Head(1, record.hash, record.nonce)
+
+
+def _seed_with_nquads(store: MemoryStore, data: bytes, content_hash: str, author: str) -> Head:
+    """Seed an empty in-memory store with the files' graph as N-Quads (one statement a line)."""
+    if store.max_statements is not None and data.count(b"\n") > store.max_statements:
+        raise too_many_statements(store.max_statements)
+    change = Change("seed", author, "admin", "load the shipped policy files", content_hash=content_hash)
+    record = _record(change, 1, None)
+    store.load_nquads(data + nquads(_record_quads(record, change)))
+    store.only_revisions = True  # its graph identity names all of its content
     return Head(1, record.hash, record.nonce)
 
 

@@ -140,19 +140,36 @@ class SharedViews:
     names the content, so each such view is built once, not once per store seeded from the same
     files or per replica of a revision. Only views that read nothing but the policy content opt
     in (``content_only = True``: not the audit trail, which two stores with the same content may
-    tell differently). The views of the newest ``KEPT`` identities are kept."""
+    tell differently). The views of the newest ``KEPT`` identities are kept, and so are the
+    states of the views a start-up snapshot saved for them (``offer``), each restored when first
+    asked for instead of being built."""
 
     KEPT = 4
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._views: dict[str, dict[object, object]] = {}
+        self._saved: dict[str, dict[str, Callable[[], object]]] = {}
 
-    def get(self, kind: Callable[[PolicyGraph], V], policy: PolicyGraph) -> V:
+    def offer(self, revision: str, saved: dict[str, Callable[[], object]]) -> None:
+        """The saved states (readers, by ``view_name``) of views of the content ``revision`` names."""
+        with self._lock:
+            self._saved.pop(revision, None)
+            self._saved[revision] = dict(saved)  # newest last
+            while len(self._saved) > self.KEPT:
+                del self._saved[next(iter(self._saved))]
+
+    def get(
+        self, kind: Callable[[PolicyGraph], V], policy: PolicyGraph, saved: Callable[[], object] | None
+    ) -> V:
+        """``kind``'s view of ``policy``'s identity: the one built before, else restored from
+        ``saved`` or an offered state, else built."""
         with self._lock:
             found = self._views.get(policy.revision, {}).get(kind)
+            if found is None and saved is None:
+                saved = self._saved.get(policy.revision, {}).pop(view_name(kind), None)
         if found is None:
-            found = kind(policy)  # outside the lock: one view may be built from another
+            found = built(kind, policy, saved)  # outside the lock: one view may be built from another
             with self._lock:
                 views = self._views.pop(policy.revision, {})
                 found = views.setdefault(kind, found)
@@ -160,6 +177,15 @@ class SharedViews:
                 while len(self._views) > self.KEPT:
                     del self._views[next(iter(self._views))]
         return cast(V, found)
+
+
+def built(kind: Callable[[PolicyGraph], V], policy: PolicyGraph, saved: Callable[[], object] | None) -> V:
+    """``kind``'s view of ``policy``: restored from ``saved`` (the state a snapshot kept) when the
+    kind can be restored, else built."""
+    restore = getattr(kind, "restore", None)
+    if saved is not None and restore is not None:
+        return cast(V, restore(policy, saved()))
+    return kind(policy)
 
 
 SHARED_VIEWS = SharedViews()
@@ -191,13 +217,10 @@ class PolicyGraph:
         with self._views_lock:
             if kind not in self._views:
                 saved = self.saved_views.pop(view_name(kind), None)
-                restore = getattr(kind, "restore", None)
-                if saved is not None and restore is not None:
-                    self._views[kind] = restore(self, saved())
-                elif self._shares_views() and getattr(kind, "content_only", False):
-                    self._views[kind] = SHARED_VIEWS.get(kind, self)
+                if self._shares_views() and getattr(kind, "content_only", False):
+                    self._views[kind] = SHARED_VIEWS.get(kind, self, saved)
                 else:
-                    self._views[kind] = kind(self)
+                    self._views[kind] = built(kind, self, saved)
             return cast(V, self._views[kind])
 
     def _shares_views(self) -> bool:
@@ -268,12 +291,17 @@ def read_files(
         digest.update(content)
         statements += len(parsed)
         if max_statements is not None and statements > max_statements:
-            raise StoreError(
-                f"the graph files hold more than {max_statements:,} statements, more than the in-memory "
-                "store starts with in about 10 s; use PAYERKG_STORE=oxigraph with PAYERKG_STORE_PATH "
-                "(docs/deployment.md), or raise PAYERKG_MEMORY_MAX_STATEMENTS"
-            )
+            raise too_many_statements(max_statements)
     return dataset, digest.hexdigest()[:12]
+
+
+def too_many_statements(max_statements: int) -> StoreError:
+    """The in-memory store's refusal of graph files past its limit, recommending Oxigraph."""
+    return StoreError(
+        f"the graph files hold more than {max_statements:,} statements, more than the in-memory "
+        "store starts with in about 10 s; use PAYERKG_STORE=oxigraph with PAYERKG_STORE_PATH "
+        "(docs/deployment.md), or raise PAYERKG_MEMORY_MAX_STATEMENTS"
+    )
 
 
 def files_hash(root: Path | None = None) -> str:
@@ -290,12 +318,15 @@ def files_hash(root: Path | None = None) -> str:
     return digest.hexdigest()[:12]
 
 
-def load_dataset(root: Path | None = None, extra: Iterable[Path] = ()) -> PolicyGraph:
+def load_dataset(
+    root: Path | None = None, extra: Iterable[Path] = (), max_statements: int | None = None
+) -> PolicyGraph:
     """The graph files under ``root`` (plus ``extra`` files) in an in-memory store; queries see
     the union of the files' graphs. Revision 1 with the hash of the files' content: what a store
     seeded from the same files holds at its first revision, under the same identity, so the two
     share their views (``SharedViews``). The store is read-only; files of the same content are
-    read once per process (tests and in-process commands load them again and again)."""
+    read once per process (tests and in-process commands load them again and again). Past
+    ``max_statements``, refused as ``read_files`` refuses them."""
     root = root or default_data_root()
     extra = tuple(extra)
     digest = hashlib.sha256(files_hash(root).encode())
@@ -305,7 +336,7 @@ def load_dataset(root: Path | None = None, extra: Iterable[Path] = ()) -> Policy
             digest.update(path.read_bytes())
         except OSError as exc:  # read_files reports it
             digest.update(repr(exc).encode())
-    dataset, content_hash = _files_read_once(root.resolve(), extra, digest.hexdigest())
+    dataset, content_hash = _files_read_once(root.resolve(), extra, digest.hexdigest(), max_statements)
     return PolicyGraph(
         MemoryStore(dataset, frozen=True, only_revisions=True),
         revision=graph_identity(1, content_hash),
@@ -315,9 +346,11 @@ def load_dataset(root: Path | None = None, extra: Iterable[Path] = ()) -> Policy
 
 
 @functools.lru_cache(maxsize=4)
-def _files_read_once(root: Path, extra: tuple[Path, ...], content: str) -> tuple[Dataset, str]:
+def _files_read_once(
+    root: Path, extra: tuple[Path, ...], content: str, max_statements: int | None
+) -> tuple[Dataset, str]:
     """``read_files``, once per content (the key); no store changes the Dataset it is given."""
-    return read_files(root, extra)
+    return read_files(root, extra, max_statements)
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -39,7 +39,7 @@ import rdflib
 from rdflib import Literal, URIRef
 
 from payerkg import __version__
-from payerkg.graph.dataset import PolicyGraph, load_dataset
+from payerkg.graph.dataset import SHARED_VIEWS, PolicyGraph, load_dataset
 from payerkg.stores import MemoryStore
 
 FORMAT = 1
@@ -84,23 +84,28 @@ class Saved:
 
 
 def shipped_files(
-    folder: Path, root: Path, content_hash: str, warm_up: Callable[[PolicyGraph], object]
+    folder: Path,
+    root: Path,
+    content_hash: str,
+    warm_up: Callable[[PolicyGraph], object],
+    max_statements: int | None = None,
 ) -> PolicyGraph:
     """The graph files under ``root`` (whose ``files_hash`` is ``content_hash``) as revision 1,
-    from a snapshot when one of this content is in ``folder``; otherwise parsed, warmed up with
-    ``warm_up`` (the views worth keeping) and saved there."""
+    from a snapshot when one of this content is in ``folder``; otherwise parsed (refused past
+    ``max_statements``), warmed up with ``warm_up`` (the views worth keeping) and saved there."""
     key = SnapshotKey(f"files:{root}", content_hash)
     saved = read(folder, key)
     if saved is not None:
-        policy = PolicyGraph(
+        # Its identity names the files' content: a store seeded from it restores these views too.
+        SHARED_VIEWS.offer(saved.revision, _loaders(saved.views))
+        return PolicyGraph(
             MemoryStore.from_nquads(saved.dataset or b""),
             revision=saved.revision,
             revision_number=saved.revision_number,
             content_hash=saved.content_hash,
             saved_views=_loaders(saved.views),
         )
-        return policy
-    policy = load_dataset(root)
+    policy = load_dataset(root, max_statements=max_statements)
     warm_up(policy)
     _save(folder, key, policy, with_dataset=True)
     return policy

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from rdflib import BNode, Dataset, Graph, URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
@@ -23,70 +23,68 @@ class MemoryStore(Store):
     an update (blank nodes keep their labels): rdflib's evaluator took 2 to 4 s for the index of
     every rule version of the shipped graph, the copy and the query 0.3 s, and its bound reads
     were most of an edit's reads. Only a read that binds a blank node runs on rdflib, which alone
-    can match one. A store read from a start-up snapshot (``from_nquads``) has its Oxigraph copy
-    first, and reads the rdflib Dataset from it only when a read or an update needs one."""
+    can match one. A store given N-Quads (``from_nquads``, ``load_nquads``: a start-up
+    snapshot's) has its Oxigraph copy first, and makes the rdflib Dataset from it only when a read
+    or an update needs one."""
 
     kind = "memory"
 
     def __init__(
         self,
         dataset: Dataset | None = None,
-        load: Callable[[], Dataset] | None = None,
         frozen: bool = False,
         only_revisions: bool = False,
         max_statements: int | None = None,
     ) -> None:
-        """With ``load``, the dataset is read by it when first needed (a start-up snapshot's);
-        ``frozen``: a revision pinned for reading, which refuses updates; ``max_statements``: the
-        most it loads from files (``revisions.seed``), past which it refuses rather than take
+        """``frozen``: a revision pinned for reading, which refuses updates; ``max_statements``:
+        the most it loads from files (``revisions.seed``), past which it refuses rather than take
         minutes to start."""
         self.frozen = frozen
         self.only_revisions = only_revisions
         self.max_statements = max_statements
-        self._current = dataset if dataset is not None or load is not None else new_dataset()
-        self._load = load
-        self._loading = threading.RLock()
+        self._current: Dataset | None = dataset if dataset is not None else new_dataset()
+        self._nquads: _NQuadsContent | None = None
+        """The content as given in N-Quads, until the first update (``_current`` is None until
+        something needs the rdflib Dataset)."""
         self._writing = threading.Lock()
         self._copying = threading.Lock()
         self._indexed: tuple[Dataset, OxigraphStore] | None = None
-        self._pending: bytes | None = None
-        self._mirror: OxigraphStore | None = None
-        """A copy that answers reads binding no blank node until the first update (``from_nquads``)."""
 
     @classmethod
     def from_nquads(cls, data: bytes) -> MemoryStore:
-        """A store holding the N-Quads ``data`` (a start-up snapshot's, ``nquads``): loaded into
-        Oxigraph, which answers every read that binds no blank node; the rdflib Dataset is made
-        from that copy (blank-node labels kept) only when something needs it."""
-        store = cls(load=lambda: store._mirrored().dataset())
-        store._pending = data
+        """A store holding the N-Quads ``data`` (as ``nquads`` wrote it, blank-node labels kept)."""
+        store = cls()
+        store._current, store._nquads = None, _NQuadsContent(data)
         return store
 
-    def _mirrored(self) -> OxigraphStore:
-        """The copy made from ``from_nquads`` data, parsed when first read."""
-        with self._loading:
-            if self._pending is not None:
-                self._mirror, self._pending = OxigraphStore.from_nquads(self._pending), None
-            assert self._mirror is not None
-            return self._mirror
+    def load_nquads(self, data: bytes) -> None:
+        """Give an empty store the N-Quads ``data``, all at once (a seed from a start-up snapshot)."""
+        self._refuse_if_frozen()
+        with self._writing:
+            if not self.is_empty():
+                raise StoreError("N-Quads are loaded into an empty in-memory store only")
+            content = _NQuadsContent(data)
+            content.oxigraph()  # parsed now: a syntax error leaves the store empty
+            self.only_revisions = False
+            self._current, self._nquads, self._indexed = None, content, None
 
     def nquads(self) -> bytes:
         """The whole content as N-Quads, blank-node labels kept (``from_nquads`` reads it back)."""
-        return self._oxigraph_copy().nquads()
+        content = self._nquads
+        return content.data if content is not None else self._oxigraph_copy().nquads()
 
     @property
     def _dataset(self) -> Dataset:
-        if self._current is None:
-            with self._loading:
-                if self._current is None:
-                    assert self._load is not None
-                    self._current = self._load()
-        return self._current
+        current = self._current
+        if current is None:
+            content = self._nquads
+            assert content is not None, "a store without a dataset holds N-Quads"
+            return content.dataset()
+        return current
 
     @_dataset.setter
     def _dataset(self, dataset: Dataset) -> None:
-        self._current = dataset
-        self._mirror = self._pending = None  # an update: the copy no longer mirrors the content
+        self._current, self._nquads = dataset, None  # an update: the N-Quads no longer say it
 
     def select(self, name: str, bindings: Mapping[str, Identifier]) -> list[Row]:
         if any(isinstance(term, BNode) for term in bindings.values()):
@@ -97,8 +95,9 @@ class MemoryStore(Store):
         return self._oxigraph_copy()
 
     def _oxigraph_copy(self) -> OxigraphStore:
-        if self._mirror is not None or self._pending is not None:
-            return self._mirrored()
+        content = self._nquads
+        if content is not None:
+            return content.oxigraph()
         dataset = self._dataset  # updates replace it: a copy of this one stays a copy of it
         with self._copying:
             if self._indexed is None or self._indexed[0] is not dataset:
@@ -112,6 +111,11 @@ class MemoryStore(Store):
 
     def pinned(self) -> Store:
         # Updates replace the dataset, never change it; nor its Oxigraph copy, which is shared.
+        content = self._nquads
+        if content is not None:
+            pinned = MemoryStore(frozen=True, only_revisions=self.only_revisions)
+            pinned._current, pinned._nquads = None, content
+            return pinned
         dataset = self._dataset
         pinned = MemoryStore(dataset, frozen=True, only_revisions=self.only_revisions)
         with self._copying:
@@ -120,9 +124,15 @@ class MemoryStore(Store):
         return pinned
 
     def is_empty(self) -> bool:
+        content = self._nquads
+        if content is not None:
+            return not content.data.strip()
         return len(self._dataset) == 0
 
     def graph_names(self) -> set[URIRef]:
+        content = self._nquads
+        if content is not None:
+            return content.oxigraph().graph_names()
         # rdflib names its default graph too (urn:x-rdflib:default); it is not a stored named graph.
         return {
             g.identifier
@@ -131,6 +141,9 @@ class MemoryStore(Store):
         }
 
     def graph(self, name: URIRef) -> Graph:
+        content = self._nquads
+        if content is not None:
+            return content.oxigraph().graph(name)
         return self._dataset.graph(name)
 
     def update(self, text: str) -> None:
@@ -165,3 +178,28 @@ def _copy(dataset: Dataset) -> Dataset:
     copied = new_dataset()
     copied.addN(dataset.quads())  # type: ignore[arg-type]
     return copied
+
+
+class _NQuadsContent:
+    """A store's content given as N-Quads: parsed into Oxigraph when first read, and made into an
+    rdflib Dataset from that copy (blank-node labels kept) when first needed. Shared by the
+    store and the revisions pinned from it, so each is made once."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self._lock = threading.Lock()
+        self._copy: OxigraphStore | None = None
+        self._dataset: Dataset | None = None
+
+    def oxigraph(self) -> OxigraphStore:
+        with self._lock:
+            if self._copy is None:
+                self._copy = OxigraphStore.from_nquads(self.data)
+            return self._copy
+
+    def dataset(self) -> Dataset:
+        copy = self.oxigraph()
+        with self._lock:
+            if self._dataset is None:
+                self._dataset = copy.dataset()
+            return self._dataset

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -228,3 +228,14 @@ def oxigraph_term(node: Node) -> Any:
     if node.datatype is not None:
         return ox.Literal(str(node), datatype=ox.NamedNode(str(node.datatype)))
     return ox.Literal(str(node))
+
+
+def nquads(quads: Iterable[tuple[Node, Node, Node, Node]]) -> bytes:
+    """rdflib quads (subject, predicate, object, graph name) as N-Quads, written by Oxigraph."""
+    import pyoxigraph as ox
+
+    written = [
+        ox.Quad(oxigraph_term(s), oxigraph_term(p), oxigraph_term(o), oxigraph_term(g))
+        for s, p, o, g in quads
+    ]
+    return ox.serialize(written, format=ox.RdfFormat.N_QUADS) or b""

@@ -1,0 +1,70 @@
+"""The graph that commands and the service start from: the shipped files as revision 1, read
+from a start-up snapshot of their content when there is one (``graph/snapshot.py``), which also
+seeds an empty in-memory store.
+
+Kept light to import: a one-shot command loads only what it needs."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from payerkg.graph.dataset import PolicyGraph, default_data_root, files_hash, load_dataset
+
+if TYPE_CHECKING:
+    from payerkg.settings import Settings
+    from payerkg.stores import Store
+
+
+def snapshot_folder(settings: Settings) -> Path | None:
+    """Where start-up snapshots are kept, or None when they are turned off."""
+    if not settings.snapshots:
+        return None
+    from payerkg.graph.snapshot import default_folder
+
+    return settings.cache_dir or default_folder()
+
+
+def warm_up(policy: PolicyGraph) -> None:
+    """Build what one-shot commands read and a snapshot keeps: the rule model (coverage index,
+    rule statements, vocabularies) and the validation shapes."""
+    from payerkg.graph.rules import rule_model
+    from payerkg.validation.validate import shapes_graph
+
+    rule_model(policy).read_look_ups()
+    shapes_graph(policy)
+
+
+def shipped_files(settings: Settings, max_statements: int | None = None) -> PolicyGraph:
+    """The configured data folder's files as revision 1: from a start-up snapshot of their
+    content unless snapshots are off (saved first when there is none). Past ``max_statements``,
+    refused (``too_many_statements``) before they are all parsed."""
+    root = (settings.data_dir or default_data_root()).resolve()
+    return _shipped_files(root, files_hash(root), snapshot_folder(settings), max_statements)
+
+
+@functools.lru_cache(maxsize=4)
+def _shipped_files(
+    root: Path, content_hash: str, folder: Path | None, max_statements: int | None
+) -> PolicyGraph:
+    """The files under ``root`` as revision 1, parsed once per content (the hash is the key: a
+    changed file is parsed again), so commands run in one process share the parsed graph and
+    what it has built (compiled shapes, coverage index). Commands only read it."""
+    if folder is None:
+        return load_dataset(root, max_statements=max_statements)
+    from payerkg.graph import snapshot
+
+    return snapshot.shipped_files(folder, root, content_hash, warm_up, max_statements)
+
+
+def seed(store: Store, settings: Settings) -> None:
+    """Seed an empty store with the shipped files as revision 1. An in-memory store takes them
+    as N-Quads from the files' start-up snapshot (with the views saved there), so that a service
+    starts without parsing the Turtle files; its revision record is written now, as always."""
+    from payerkg.editing import revisions
+
+    shipped = None
+    if store.kind == "memory" and settings.snapshots:
+        shipped = shipped_files(settings, store.max_statements)
+    revisions.seed(store, settings.data_dir, shipped=shipped)
