@@ -29,7 +29,6 @@ from payerkg.validation.encounter import (
     example_encounter,
     json_schema,
 )
-from payerkg.validation.formats.fhir import operation_outcome
 from payerkg.validation.formats.mapped import ClaimFileVerdict, MappedResult
 from payerkg.validation.validate import Verdict
 
@@ -179,6 +178,8 @@ async def validate(
     else:
         result = await judged(len(body), validation.validate, policy, body, content_type, limits)
     if media == FHIR_JSON:
+        from payerkg.validation.formats.fhir import operation_outcome  # FHIR's models: only when asked
+
         outcome = operation_outcome(answer, result)
         return JSONResponse(outcome, media_type=FHIR_JSON, headers={"Vary": "Accept"})
     if media in REPORT_FORMATS:

@@ -9,40 +9,23 @@ unknown, and the answer says what it depends on.
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-import pydantic
-from fhir.resources.R4B import get_fhir_model_class
-from fhir.resources.R4B.appointment import Appointment
-from fhir.resources.R4B.bundle import Bundle
-from fhir.resources.R4B.codeableconcept import CodeableConcept
-from fhir.resources.R4B.coverage import Coverage
-from fhir.resources.R4B.encounter import Encounter
-from fhir.resources.R4B.practitioner import Practitioner
-from fhir.resources.R4B.practitionerrole import PractitionerRole
-from fhir.resources.R4B.resource import Resource
-from fhir.resources.R4B.servicerequest import ServiceRequest
-
 from payerkg.coverage.answer import CoverageQuestion, coverage
 from payerkg.coverage.crd import Assertion, card_detail, coverage_information
 from payerkg.errors import InvalidHookRequest, ParseError, TooLarge, UnknownService
-from payerkg.graph.catalog import payer_identifiers, payers
+from payerkg.graph.catalog import payers
 from payerkg.graph.dataset import PolicyGraph
-from payerkg.graph.rules import CODE_PATTERN
 from payerkg.jsondoc import JSONObject
 from payerkg.validation.encounter import DEFAULT_LIMITS, Limits, load_json
-from payerkg.validation.formats.fhir import ACT_CODE, CPT, HCPCS, NUCC, payer_named
 from payerkg.validation.formats.mapped import crosswalks
 
-BILLING_OPTIONS = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-billing-options"
 CARD_TYPES = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
 CDS_HOOKS_VERSION = "2.0"
 CRD_VERSION = "2.2.1"
-IN_PERSON_CLASSES = {"AMB", "IMP", "EMER", "HH", "FLD"}
 
 
 @dataclass(frozen=True)
@@ -172,14 +155,16 @@ def answer_hook(
     definition = service(service_id) if service_id is not None else None
     if service_id is not None and definition is None:
         raise UnknownService("no CDS service has this id (GET /cds-services lists them)", "service_id")
+    from payerkg.coverage import crd_request  # FHIR's models: only when a hook is answered
+
     request = _request(body, limits, definition)
     definition = definition or next(s for s in SERVICES if s.hook == request["hook"])
     context, prefetch = request["context"], request.get("prefetch") or {}
-    drafts = _drafts(definition.hook, context, prefetch)
+    drafts = crd_request.drafts(definition.hook, context, prefetch)
     day = today or date.today()
     response = HookResponse()
-    coverage_resource = _first(_resources(prefetch.get("coverage"), "prefetch.coverage"), Coverage)
-    payer = _payer(policy, coverage_resource)
+    coverage_resource = crd_request.active_coverage(prefetch)
+    payer = crd_request.payer(policy, coverage_resource)
     if coverage_resource is None or payer is None:
         why = (
             "no Coverage in prefetch"
@@ -191,12 +176,10 @@ def answer_hook(
     if payer not in {p.id for p in payers(policy)}:
         response.cards.append(_card(f"payerkg knows no payer {payer}", "info", _NO_PAYER_DETAIL))
         return response
-    practitioner = _practitioner_type(
-        [r for key in PRACTITIONER_KEYS for r in _resources(prefetch.get(key), f"prefetch.{key}")]
-    )
+    practitioner = crd_request.practitioner_type(prefetch)
     coverage_reference = f"Coverage/{coverage_resource.id}" if coverage_resource.id else "Coverage"
     for draft in drafts:
-        codes, day_of_service, modality = _facts(draft, day)
+        codes, day_of_service, modality = crd_request.facts(draft, day)
         extensions: list[JSONObject] = []
         for code in codes:
             question = CoverageQuestion(
@@ -230,7 +213,11 @@ def answer_hook(
             indicator: Literal["info", "warning"] = "info" if covered == "covered" else "warning"
             response.cards.append(_card(f"{label}: {words[covered]}", indicator, card_detail(answer)))
         if extensions:
-            response.systemActions.append(_attach(draft, extensions))
+            kind = f"{draft.get_resource_type()}/{draft.id or ''}"
+            resource = crd_request.with_extensions(draft, extensions)
+            response.systemActions.append(
+                SystemAction("update", f"Coverage information for {kind}", resource)
+            )
     if not drafts:
         response.cards.append(_card("payerkg found no draft resource with a CPT or HCPCS code", "info", None))
     return response
@@ -269,127 +256,3 @@ def _request(body: bytes, limits: Limits, definition: ServiceDefinition | None) 
     if request.get("prefetch") is not None and not isinstance(request["prefetch"], dict):
         raise InvalidHookRequest("prefetch: must be a JSON object", "prefetch")
     return request
-
-
-def _parsed(document: Any, where: str) -> Resource:
-    if not isinstance(document, dict) or not isinstance(document.get("resourceType"), str):
-        raise InvalidHookRequest(f"{where}: must be a FHIR resource", where)
-    try:
-        model = get_fhir_model_class(document["resourceType"])
-    except (KeyError, ValueError, LookupError):
-        raise InvalidHookRequest(f"{where}: not a FHIR R4 resource type", where) from None
-    try:
-        resource: Resource = model.model_validate(document)  # type: ignore[assignment]
-        return resource
-    except pydantic.ValidationError as error:
-        first = error.errors()[0]
-        path = where + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
-        raise InvalidHookRequest(f"{path}: not valid FHIR R4 ({first['type']})", path) from None
-    except (ValueError, TypeError, KeyError, AttributeError):
-        raise InvalidHookRequest(f"{where}: cannot be read as FHIR R4", where) from None
-
-
-def _resources(document: Any, where: str) -> list[Resource]:
-    """A resource, or the resources of a Bundle (a search result, a collection); None is none."""
-    if document is None:
-        return []
-    resource = _parsed(document, where)
-    if isinstance(resource, Bundle):
-        return [entry.resource for entry in resource.entry or [] if entry.resource is not None]
-    return [resource]
-
-
-def _first(resources: list[Resource], kind: type[Resource]) -> Any:
-    return next((r for r in resources if isinstance(r, kind)), None)
-
-
-def _drafts(hook: str, context: JSONObject, prefetch: JSONObject) -> list[Resource]:
-    if hook == "appointment-book":
-        return [
-            r
-            for r in _resources(context.get("appointments"), "context.appointments")
-            if isinstance(r, Appointment)
-        ]
-    if hook == "order-sign":
-        return [
-            r
-            for r in _resources(context.get("draftOrders"), "context.draftOrders")
-            if isinstance(r, ServiceRequest)
-        ]
-    encounter = _first(_resources(prefetch.get("encounter"), "prefetch.encounter"), Encounter)
-    return [encounter] if encounter is not None else []
-
-
-def _concept_codes(concept: CodeableConcept | None) -> list[str]:
-    if concept is None:
-        return []
-    codes = [c.code for c in concept.coding or [] if c.system in (CPT, HCPCS) and c.code]
-    for extension in concept.extension or []:
-        if extension.url == BILLING_OPTIONS and extension.valueCodeableConcept is not None:
-            codes += [
-                c.code
-                for c in extension.valueCodeableConcept.coding or []
-                if c.system in (CPT, HCPCS) and c.code
-            ]
-    return [code for code in dict.fromkeys(codes) if CODE_PATTERN.fullmatch(code)]
-
-
-def _facts(draft: Resource, today: date) -> tuple[list[str], date, str | None]:
-    """A draft's billing codes, its date (today if it has none) and the modality it decides."""
-    modality: str | None = None
-    when: Any = None
-    if isinstance(draft, Appointment):
-        codes = [c for concept in draft.serviceType or [] for c in _concept_codes(concept)]
-        when = draft.start or (draft.requestedPeriod[0].start if draft.requestedPeriod else None)
-    elif isinstance(draft, ServiceRequest):
-        codes = _concept_codes(draft.code)
-        when = draft.occurrenceDateTime or (draft.occurrencePeriod.start if draft.occurrencePeriod else None)
-    else:
-        assert isinstance(draft, Encounter)
-        codes = [c for concept in draft.type or [] for c in _concept_codes(concept)]
-        when = draft.period.start if draft.period else None
-        if draft.class_fhir is not None and draft.class_fhir.system == ACT_CODE:
-            modality = "in-person" if draft.class_fhir.code in IN_PERSON_CLASSES else None
-    day = when.date() if hasattr(when, "date") else when if isinstance(when, date) else today
-    return codes[:20], day, modality
-
-
-def _payer(policy: PolicyGraph, coverage_resource: Coverage | None) -> str | None:
-    if coverage_resource is None:
-        return None
-    for payor in coverage_resource.payor or []:
-        identifier = payor.identifier
-        if identifier is not None and identifier.value:
-            found = payer_named(identifier.system, str(identifier.value), payer_identifiers(policy))
-            if found is not None:
-                return found
-    return None
-
-
-PRACTITIONER_KEYS = ("practitioner", "practitionerRoles", "practitioners")
-"""Prefetch keys read for the practitioner: payerkg's own template, and CRD's example keys."""
-
-
-def _practitioner_type(resources: list[Resource]) -> str | None:
-    codes: list[str] = []
-    for resource in resources:
-        if isinstance(resource, PractitionerRole):
-            for concept in [*(resource.code or []), *(resource.specialty or [])]:
-                codes += [c.code for c in concept.coding or [] if c.system == NUCC and c.code]
-        elif isinstance(resource, Practitioner):
-            for qualification in resource.qualification or []:
-                codes += [c.code for c in qualification.code.coding or [] if c.system == NUCC and c.code]
-    kinds = {kind for code in codes if (kind := crosswalks().practitioner_type(code))}
-    return kinds.pop() if len(kinds) == 1 else None
-
-
-def _attach(draft: Resource, extensions: list[JSONObject]) -> SystemAction:
-    """The draft with its coverage information, checked as FHIR R4 by fhir.resources."""
-    resource = json.loads(draft.model_dump_json(exclude_none=True))
-    resource["extension"] = [
-        *(e for e in resource.get("extension", []) if e.get("url") != extensions[0]["url"]),
-        *extensions,
-    ]
-    type(draft).model_validate(resource)
-    kind = draft.get_resource_type()
-    return SystemAction("update", f"Coverage information for {kind}/{draft.id or ''}", resource)

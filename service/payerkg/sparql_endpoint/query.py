@@ -1,7 +1,7 @@
 """Read-only SPARQL: refuse what could write or fetch, run the rest where it can be stopped.
 
-Every query is parsed and checked by rdflib, whose algebra names what is refused (updates,
-``SERVICE``, ``LOAD``, dataset clauses) with line and column, before anything is evaluated. It is
+Every query is parsed and checked by rdflib (``checks.py``), whose algebra names what is refused
+(updates, ``SERVICE``, ``LOAD``, dataset clauses) with line and column, before anything is evaluated. It is
 then evaluated and serialized by pyoxigraph (``sparql_endpoint/oxigraph.py``) over an in-memory
 copy of the served graphs, in a forked child process (the loaded graphs are shared copy-on-write)
 that is killed at the deadline; the child counts result rows as they are produced and passes bytes
@@ -22,15 +22,9 @@ from dataclasses import dataclass
 from importlib import resources
 from importlib.abc import Traversable
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import rdflib.plugins.sparql
-from pyparsing import ParseBaseException, ParseResults
 from rdflib import Dataset, Graph, Variable
-from rdflib.plugins.sparql.algebra import translateQuery
-from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
-from rdflib.plugins.sparql.parserutils import CompValue
-from rdflib.plugins.sparql.sparql import Query
 from rdflib.query import Result
 from rdflib.term import Node
 
@@ -68,19 +62,9 @@ from payerkg.sparql_endpoint.oxigraph import (
 )
 from payerkg.stores import new_dataset
 
-UPDATE_NAMES = {
-    "Load": "LOAD",
-    "Clear": "CLEAR",
-    "Drop": "DROP",
-    "Create": "CREATE",
-    "Add": "ADD",
-    "Move": "MOVE",
-    "Copy": "COPY",
-    "InsertData": "INSERT DATA",
-    "DeleteData": "DELETE DATA",
-    "DeleteWhere": "DELETE WHERE",
-    "Modify": "DELETE/INSERT",
-}
+if TYPE_CHECKING:
+    from rdflib.plugins.sparql.sparql import Query
+
 BLOCKED_EVENTS = frozenset(
     {
         "socket.connect",
@@ -151,6 +135,8 @@ def run_query(
     until one fits the query form (what format parameters name, then the request's own);
     ``deadline`` (``time.monotonic()``) defaults to now plus the time limit.
     """
+    from payerkg.sparql_endpoint import checks  # noqa: F401 - loaded before the fork: workers inherit it
+
     limits = limits or QueryLimits()
     deadline = deadline if deadline is not None else time.monotonic() + limits.timeout_s
     context = multiprocessing.get_context("fork")
@@ -247,6 +233,8 @@ def _worker(
 def _lock_down(limits: QueryLimits) -> None:
     """In the worker only: no network, no programs, no graph loading, no new files while
     pyoxigraph evaluates, and a memory budget."""
+    import rdflib.plugins.sparql
+
     rdflib.plugins.sparql.SPARQL_LOAD_GRAPHS = False
     oxigraph.seal_this_process()
 
@@ -311,6 +299,8 @@ def answer_query(
     >>> answer_query(ServedGraphs.of(Dataset(), oxigraph_graphs(Dataset())), "ASK {}").body
     b'{"head":{},"boolean":true}'
     """
+    from payerkg.sparql_endpoint.checks import parse_read_only
+
     query = parse_read_only(text, base)  # every refusal, before anything is evaluated
     form = query.algebra.name.removesuffix("Query").upper()
     tabular = form in ("SELECT", "ASK")
@@ -384,118 +374,6 @@ def policy_graphs(dataset: Dataset) -> Dataset:
             copy = served.graph(graph.identifier)
             copy += graph
     return served
-
-
-def parse_read_only(text: str, base: str | None = None) -> Query:
-    """Parse a query and refuse, from its algebra, anything that writes or reaches outside.
-
-    payerkg's prefixes (pk:, rv:, skos: ...) are declared in advance.
-
-    >>> parse_read_only("SELECT * FROM <http://example.org/g> { ?s ?p ?o }")
-    Traceback (most recent call last):
-    ...
-    payerkg.errors.ForbiddenFeature: FROM is not allowed: the endpoint answers from its own graph only
-    """
-    if _is_blank(text):
-        raise MalformedQuery("the query is empty: write a SELECT, ASK, CONSTRUCT or DESCRIBE query", "query")
-    try:
-        parsed = parseQuery(text)
-    except ParseBaseException as error:
-        _refuse_if_update(text)
-        raise MalformedQuery(
-            f"SPARQL syntax error at line {error.lineno}, column {error.col}", "query"
-        ) from None
-    except RecursionError:
-        raise MalformedQuery("the query nests too deeply", "query") from None
-    try:
-        query = translateQuery(parsed, base=base, initNs=dict(PREFIXES))
-    except RecursionError:
-        raise MalformedQuery("the query nests too deeply", "query") from None
-    except Exception as error:  # unknown prefix, bad aggregate use, ...: rdflib raises Exception
-        raise MalformedQuery(_translation_problem(error), "query") from None
-    _refuse_forbidden(query.algebra)
-    if query.algebra.name == "ConstructQuery" and query.algebra.template is None:
-        query.algebra["template"] = _construct_template(parsed[1], query.algebra)
-    return query
-
-
-def _construct_template(parsed: CompValue, algebra: CompValue) -> list[Any]:
-    """The template rdflib leaves out: the pattern itself for ``CONSTRUCT WHERE { ... }`` (which
-    rdflib's evaluator cannot find once LIMIT, OFFSET or ORDER BY wrap it), none for ``CONSTRUCT {}``.
-
-    >>> query = parse_read_only("CONSTRUCT WHERE { ?s a ?t } LIMIT 1")
-    >>> [str(term) for term in query.algebra.template[0]]
-    ['s', 'http://www.w3.org/1999/02/22-rdf-syntax-ns#type', 't']
-    """
-    where = _field(parsed, "where")
-    if where is None or where.name != "FakeGroupGraphPatten":  # the long form with an empty template
-        return []
-    # The short form's pattern is triples only (SPARQL 1.1 §16.2.4): one basic graph pattern.
-    return [triple for node in _walk(algebra) if node.name == "BGP" for triple in node.triples]
-
-
-def _is_blank(text: str) -> bool:
-    """Whether the text holds nothing but white space and comments.
-
-    >>> _is_blank("  # nothing here\\n")
-    True
-    """
-    return not any(line.split("#", 1)[0].strip() for line in text.splitlines())
-
-
-def _translation_problem(error: Exception) -> str:
-    if str(error).startswith("Unknown namespace prefix"):
-        return "the query uses an undeclared prefix"
-    return f"the query is not valid SPARQL 1.1 ({type(error).__name__})"
-
-
-def _refuse_if_update(text: str) -> None:
-    try:
-        update = parseUpdate(text)
-    except (ParseBaseException, RecursionError):
-        return
-    requests = _field(update, "request") or []
-    operations = [op.name for op in requests if isinstance(op, CompValue)]
-    if not operations:  # only a prologue (PREFIX, BASE): not an update, a query missing its body
-        return
-    feature = next((UPDATE_NAMES[op] for op in operations if op in UPDATE_NAMES), "update")
-    raise ForbiddenFeature(f"{feature} is not allowed: the endpoint only reads", feature)
-
-
-def _refuse_forbidden(algebra: CompValue) -> None:
-    for node in _walk(algebra):
-        clauses = _field(node, "datasetClause")
-        if clauses:
-            named = any(_field(clause, "named") for clause in clauses)
-            feature = "FROM NAMED" if named else "FROM"
-            raise ForbiddenFeature(
-                f"{feature} is not allowed: the endpoint answers from its own graph only", feature
-            )
-        if node.name == "ServiceGraphPattern":
-            raise ForbiddenFeature("SERVICE is not allowed: the endpoint fetches nothing", "SERVICE")
-
-
-def _field(node: CompValue, name: str) -> Any:
-    """A CompValue's field or None (its own ``get`` returns the name itself when it is missing)."""
-    return dict.get(node, name)
-
-
-def _walk(root: CompValue) -> Iterator[CompValue]:
-    """Every CompValue in the algebra, including patterns inside EXISTS and sub-queries."""
-    stack: list[Any] = [root]
-    seen: set[int] = set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, CompValue):
-            yield node
-            stack.extend(node.values())
-        elif isinstance(node, (list, tuple, set, frozenset, ParseResults)):
-            stack.extend(node)
-        elif isinstance(node, dict):
-            stack.extend(node.values())
 
 
 def _bounded(rows: Iterator[Any], max_rows: int) -> list[Any]:
