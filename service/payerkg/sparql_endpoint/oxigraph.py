@@ -104,17 +104,10 @@ def oxigraph_graphs(dataset: Dataset) -> OxigraphGraphs | None:
 def oxigraph_graphs_of(quads: Iterable[ox.Quad]) -> OxigraphGraphs:
     """``quads`` (pyoxigraph's, as another Oxigraph store holds them) in a store of their own, with
     their merge as its default graph: nothing passes through rdflib."""
-    default = ox.DefaultGraph()
     store = ox.Store()
-    store.extend(
-        copy
-        for quad in quads
-        for copy in (
-            (ox.Quad(quad.subject, quad.predicate, quad.object, default), quad)
-            if quad.graph_name != default
-            else (quad,)
-        )
-    )
+    store.extend(quads)
+    # The merge written by Oxigraph itself: a copy of each quad made here took twice as long.
+    store.update("INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }")
     return OxigraphGraphs(store)
 
 
