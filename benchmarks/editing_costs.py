@@ -1,6 +1,7 @@
-"""What an editor and an operator wait for: a service starting on an on-disk Oxigraph store, and a
-dry run of one rule on a seeded in-memory store. CPU seconds of this process (threads included),
-median of 5 after one warm-up; nothing is asserted.
+"""What an editor and an operator wait for: a service starting on an on-disk Oxigraph store, a
+dry run of one rule on a seeded in-memory store, and its commit by a service on the default
+in-memory store (a new service for each commit, started before the clock starts). CPU seconds of
+this process (threads included), median of 5 after one warm-up; nothing is asserted.
 
     python -m benchmarks.editing_costs [--runs N]
 
@@ -41,6 +42,13 @@ def dry_run(base: PolicyGraph, text: str) -> float:
     return time.process_time() - began
 
 
+def commit(text: str) -> float:
+    served = create_app(Settings()).state.served
+    began = time.process_time()
+    editing.commit(served, editing.RuleChange(text, "benchmark", 1), "benchmark", "editor")
+    return time.process_time() - began
+
+
 def spread(figures: list[float]) -> str:
     return f"{statistics.median(figures):.2f} CPU-s ({min(figures):.2f}-{max(figures):.2f})"
 
@@ -62,8 +70,11 @@ def main() -> None:
     text = RULE.read_text(encoding="utf-8")
     dry_run(base, text)
     dry_runs = [dry_run(base, text) for _ in range(runs)]
+    commit(text)
+    commits = [commit(text) for _ in range(runs)]
     print(f"service start on an Oxigraph store: {spread(starts)}")
     print(f"dry run of {RULE.name}: {spread(dry_runs)}")
+    print(f"commit of {RULE.name}: {spread(commits)}")
 
 
 if __name__ == "__main__":

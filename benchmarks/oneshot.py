@@ -11,7 +11,8 @@ in turns (floor, cold, warm, ...) so that other processes on a shared machine we
 them alike. Wall time is the median of ``--runs``; CPU time (user + system of the child) moves
 less with the machine's load and is given beside it. ``--before`` names a folder holding another
 checkout's ``service/``, ``ontology/``, ``shapes/`` and ``policies/`` (e.g. from `git archive`),
-whose commands are timed the same way (it has no snapshots: its runs are all cold).
+whose commands are timed the same way, warm: with their own snapshot folder, written first by an
+untimed run (a checkout without snapshots runs cold).
 Prints the table rows; nothing is asserted.
 """
 
@@ -110,6 +111,9 @@ def measure(runs: int, before: Path | None) -> list[Timed]:
         validate = ["validate", str(encounter)]
         base = {k: v for k, v in os.environ.items() if not k.startswith("PAYERKG_")}
         warm_env = base | {"PAYERKG_CACHE_DIR": str(folder / "warm")}
+        old_env = base | {"PAYERKG_CACHE_DIR": str(folder / "before")}
+        if before is not None:
+            old_env["PYTHONPATH"] = str(before / "service")
         floor = Timed('`python -c "import rdflib, pyoxigraph"` (the floor)')
         rows: list[tuple[Timed, list[str], Callable[[int], dict[str, str]], Runner]] = [
             (floor, FLOOR, lambda i: base, run)
@@ -127,7 +131,7 @@ def measure(runs: int, before: Path | None) -> list[Timed]:
             return warm_env
 
         def old(i: int) -> dict[str, str]:
-            return base | {"PYTHONPATH": str(before / "service")} if before is not None else base
+            return old_env
 
         for name, arguments in (("coverage", COVERAGE), ("validate one.json", validate)):
             command = payerkg + arguments
@@ -137,7 +141,7 @@ def measure(runs: int, before: Path | None) -> list[Timed]:
                 (Timed(f"`payerkg {name}`, snapshots off (`PAYERKG_SNAPSHOTS=false`)"), command, off, run),
             ]
             if before is not None:
-                rows.append((Timed(f"`payerkg {name}`, before this change"), command, old, run))
+                rows.append((Timed(f"`payerkg {name}`, before this change (warm)"), command, old, run))
         serving = [*payerkg, "serve"]
         rows += [
             (Timed("`payerkg serve` to its first answer, warm (snapshot)"), serving, warm, serve),
@@ -146,13 +150,15 @@ def measure(runs: int, before: Path | None) -> list[Timed]:
         if before is not None:
             rows.append(
                 (
-                    Timed("`payerkg serve` to its first answer, before this change"),
+                    Timed("`payerkg serve` to its first answer, before this change (warm)"),
                     serving,
                     old,
                     serve,
                 )
             )
         run(payerkg + COVERAGE, warm_env, Timed("warming"))  # the warm runs' snapshot
+        if before is not None:
+            run(payerkg + COVERAGE, old_env, Timed("warming"))  # and the other checkout's, if it makes one
         for i in range(runs):
             for timed, command, env, runner in rows:
                 runner(command, env(i), timed)

@@ -43,8 +43,8 @@ class MemoryStore(Store):
         self.only_revisions = only_revisions
         self.max_statements = max_statements
         self._current: Dataset | None = dataset if dataset is not None else new_dataset()
-        self._nquads: _NQuadsContent | None = None
-        """The content as given in N-Quads, until the first update (``_current`` is None until
+        self._native: _NativeContent | None = None
+        """The content in Oxigraph, when the store was given N-Quads (``_current`` is None until
         something needs the rdflib Dataset)."""
         self._writing = threading.Lock()
         self._copying = threading.Lock()
@@ -54,7 +54,7 @@ class MemoryStore(Store):
     def from_nquads(cls, data: bytes) -> MemoryStore:
         """A store holding the N-Quads ``data`` (as ``nquads`` wrote it, blank-node labels kept)."""
         store = cls()
-        store._current, store._nquads = None, _NQuadsContent(data)
+        store._current, store._native = None, _NativeContent(data=data)
         return store
 
     def load_nquads(self, data: bytes) -> None:
@@ -63,28 +63,30 @@ class MemoryStore(Store):
         with self._writing:
             if not self.is_empty():
                 raise StoreError("N-Quads are loaded into an empty in-memory store only")
-            content = _NQuadsContent(data)
+            content = _NativeContent(data=data)
             content.oxigraph()  # parsed now: a syntax error leaves the store empty
             self.only_revisions = False
-            self._current, self._nquads, self._indexed = None, content, None
+            self._current, self._native, self._indexed = None, content, None
 
     def nquads(self) -> bytes:
         """The whole content as N-Quads, blank-node labels kept (``from_nquads`` reads it back)."""
-        content = self._nquads
-        return content.data if content is not None else self._oxigraph_copy().nquads()
+        content = self._native
+        if content is not None and content.data is not None:
+            return content.data
+        return self._oxigraph_copy().nquads()
 
     @property
     def _dataset(self) -> Dataset:
         current = self._current
         if current is None:
-            content = self._nquads
+            content = self._native
             assert content is not None, "a store without a dataset holds N-Quads"
             return content.dataset()
         return current
 
     @_dataset.setter
     def _dataset(self, dataset: Dataset) -> None:
-        self._current, self._nquads = dataset, None  # an update: the N-Quads no longer say it
+        self._current, self._native = dataset, None
 
     def select(self, name: str, bindings: Mapping[str, Identifier]) -> list[Row]:
         if any(isinstance(term, BNode) for term in bindings.values()):
@@ -95,7 +97,7 @@ class MemoryStore(Store):
         return self._oxigraph_copy()
 
     def _oxigraph_copy(self) -> OxigraphStore:
-        content = self._nquads
+        content = self._native
         if content is not None:
             return content.oxigraph()
         dataset = self._dataset  # updates replace it: a copy of this one stays a copy of it
@@ -111,10 +113,10 @@ class MemoryStore(Store):
 
     def pinned(self) -> Store:
         # Updates replace the dataset, never change it; nor its Oxigraph copy, which is shared.
-        content = self._nquads
+        content = self._native
         if content is not None:
             pinned = MemoryStore(frozen=True, only_revisions=self.only_revisions)
-            pinned._current, pinned._nquads = None, content
+            pinned._current, pinned._native = None, content
             return pinned
         dataset = self._dataset
         pinned = MemoryStore(dataset, frozen=True, only_revisions=self.only_revisions)
@@ -124,13 +126,13 @@ class MemoryStore(Store):
         return pinned
 
     def is_empty(self) -> bool:
-        content = self._nquads
+        content = self._native
         if content is not None:
-            return not content.data.strip()
+            return content.oxigraph().is_empty()
         return len(self._dataset) == 0
 
     def graph_names(self) -> set[URIRef]:
-        content = self._nquads
+        content = self._native
         if content is not None:
             return content.oxigraph().graph_names()
         # rdflib names its default graph too (urn:x-rdflib:default); it is not a stored named graph.
@@ -141,20 +143,32 @@ class MemoryStore(Store):
         }
 
     def graph(self, name: URIRef) -> Graph:
-        content = self._nquads
+        content = self._native
         if content is not None:
             return content.oxigraph().graph(name)
         return self._dataset.graph(name)
 
     def update(self, text: str) -> None:
         self._refuse_if_frozen()
-        with self._writing, SPARQL_PARSER:
-            changed = _copy(self._dataset)
-            try:
-                changed.update(text)
-            except Exception as exc:  # rdflib raises many types; the served dataset is untouched
-                raise StoreError(f"update refused by the in-memory store: {exc}") from exc
-            self._dataset = changed
+        with self._writing:
+            content = self._native
+            if content is not None:  # applied by Oxigraph to a copy, which then replaces the content
+                changed = content.oxigraph().copy()
+                try:
+                    changed.update(text)
+                except StoreError as exc:
+                    raise StoreError(
+                        f"update refused by the in-memory store: {exc.__cause__ or exc}"
+                    ) from exc
+                self._native = _NativeContent(copy=changed)
+                return
+            with SPARQL_PARSER:
+                copied = _copy(self._dataset)
+                try:
+                    copied.update(text)
+                except Exception as exc:  # rdflib raises many types; the served dataset is untouched
+                    raise StoreError(f"update refused by the in-memory store: {exc}") from exc
+                self._dataset = copied
 
     def load(self, dataset: Dataset) -> None:
         """An empty store keeps ``dataset`` itself rather than a copy (a seed's files, parsed for
@@ -180,20 +194,22 @@ def _copy(dataset: Dataset) -> Dataset:
     return copied
 
 
-class _NQuadsContent:
-    """A store's content given as N-Quads: parsed into Oxigraph when first read, and made into an
-    rdflib Dataset from that copy (blank-node labels kept) when first needed. Shared by the
-    store and the revisions pinned from it, so each is made once."""
+class _NativeContent:
+    """A store's content in Oxigraph: given as N-Quads (parsed when first read) or as a store an
+    update made, and made into an rdflib Dataset (blank-node labels kept) when first needed.
+    Never changed once made; shared by the store and the revisions pinned from it, so each is
+    made once."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes | None = None, copy: OxigraphStore | None = None) -> None:
         self.data = data
         self._lock = threading.Lock()
-        self._copy: OxigraphStore | None = None
+        self._copy = copy
         self._dataset: Dataset | None = None
 
     def oxigraph(self) -> OxigraphStore:
         with self._lock:
             if self._copy is None:
+                assert self.data is not None, "content is given as N-Quads or as a store"
                 self._copy = OxigraphStore.from_nquads(self.data)
             return self._copy
 

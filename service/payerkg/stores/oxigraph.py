@@ -68,6 +68,9 @@ class OxigraphStore(Store):
     def oxigraph(self) -> OxigraphStore:
         return self
 
+    def is_empty(self) -> bool:
+        return len(self._store) == 0
+
     def copy(self, excluding: Collection[URIRef] = ()) -> OxigraphStore:
         """An in-memory store with the same content, quad for quad (blank nodes keep their labels),
         but the named graphs ``excluding``: no term passes through rdflib."""
