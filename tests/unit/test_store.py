@@ -22,7 +22,7 @@ from rdflib.term import Identifier, Node
 from payerkg.editing import revisions
 from payerkg.editing.revisions import HEAD, REVISION, REVISIONS_GRAPH, Change, RevisionRecord
 from payerkg.errors import StaleRevision, StoreError
-from payerkg.graph.dataset import load_dataset, read_files
+from payerkg.graph.dataset import read_files
 from payerkg.graph.queries import QUERY_PACKAGE, Row, query_text
 from payerkg.namespaces import BASE, CPT, FILE_GRAPH, PAYER, PK, RULE, RV, SRC
 from payerkg.stores import MemoryStore, Store
@@ -33,14 +33,13 @@ from tests.virtuoso_server import VirtuosoServer, virtuoso_server
 
 BACKENDS = [
     "memory",
-    "memory-nquads",
     "oxigraph",
     pytest.param("remote", marks=pytest.mark.process),
     pytest.param("virtuoso", marks=[pytest.mark.process, pytest.mark.virtuoso]),
 ]
 """The remote backend on a real `oxigraph serve` process and on a real Virtuoso server, so their
-tests carry the process marker. ``memory-nquads``: the in-memory store seeded with the files'
-N-Quads (as a service starting from a start-up snapshot), which Oxigraph holds and updates."""
+tests carry the process marker. The in-memory store is seeded with the files' N-Quads, as every
+in-memory store is (a service starting from a start-up snapshot too)."""
 SERVERS = ("remote", "virtuoso")
 SERVER_PARAMS = ["remote", pytest.param("virtuoso", marks=pytest.mark.virtuoso)]
 
@@ -95,7 +94,7 @@ def _shipped_queries() -> set[str]:
 
 
 def _open(kind: str, folder: Path, server: OxigraphServer | VirtuosoServer | None) -> Store:
-    if kind.startswith("memory"):
+    if kind == "memory":
         return MemoryStore()
     if kind == "oxigraph":
         return OxigraphStore(folder)
@@ -132,11 +131,10 @@ def seeded_in_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict
     not write to them."""
     stores: dict[str, Store] = {
         "memory": MemoryStore(),
-        "memory-nquads": MemoryStore(),
         "oxigraph": OxigraphStore(tmp_path_factory.mktemp("seeded-oxigraph")),
     }
-    for kind, store in stores.items():
-        _seed(store, kind)
+    for store in stores.values():
+        revisions.seed(store)
     yield stores
     for store in stores.values():
         store.close()
@@ -183,13 +181,9 @@ def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
             store.update(" ; ".join(f"DROP SILENT GRAPH {name.n3()}" for name in names))
     else:
         store = _open(request.param, tmp_path / "store", None)
-    _seed(store, request.param)
+    revisions.seed(store)
     yield store
     store.close()
-
-
-def _seed(store: Store, kind: str) -> None:
-    revisions.seed(store, shipped=load_dataset() if kind == "memory-nquads" else None)
 
 
 def _comparable(rows: list[Row]) -> list[frozenset[tuple[str, Node]]]:
@@ -220,7 +214,7 @@ def test_select_gives_equal_terms_on_every_backend(
     results = {kind: _comparable(store.select(name, bindings)) for kind, store in stores.items()}
     assert results["memory"], f"the example for {name} should find something"
     ordered = "ORDER BY" in query_text(name).upper()
-    for kind in ("memory-nquads", "oxigraph", server):
+    for kind in ("oxigraph", server):
         if ordered:
             assert results[kind] == results["memory"], kind
         else:
@@ -266,7 +260,7 @@ def test_a_blank_node_binding(seeded: Store, kind: str) -> None:
         for o in [row["o"]]
         if isinstance(o, BNode)
     ]
-    if kind.startswith("memory"):
+    if kind == "memory":
         assert {row["p"] for row in store.select("term-statements", {"term": citation})} >= {PK.source}
     else:
         with pytest.raises(StoreError, match="blank node"):
@@ -282,7 +276,7 @@ def test_select_each_gives_the_rows_of_each_term(seeded: Store, kind: str) -> No
     together = seeded.select_each(name, "term", terms)
     one_by_one = [row for term in terms for row in seeded.select(name, {"term": term})]
     assert together and Counter(_comparable(together)) == Counter(_comparable(one_by_one))
-    if not kind.startswith("memory"):
+    if kind != "memory":
         with pytest.raises(StoreError, match="blank node"):
             seeded.select_each(name, "term", [CPT["98000"], BNode()])  # type: ignore[list-item]
 

@@ -31,7 +31,7 @@ from rdflib.namespace import PROV, RDF, XSD
 from rdflib.term import Node
 
 from payerkg.errors import StaleRevision, StoreError, UnknownRevision
-from payerkg.graph.dataset import PolicyGraph, graph_identity, read_files, too_many_statements
+from payerkg.graph.dataset import PolicyGraph, graph_identity, load_dataset, read_files, too_many_statements
 from payerkg.namespaces import BASE, FILE_GRAPH, PK
 from payerkg.stores import MemoryStore, Store, new_dataset
 from payerkg.stores.oxigraph import nquads
@@ -227,28 +227,22 @@ def seed(
     author: str = "payerkg store seed",
     shipped: PolicyGraph | None = None,
 ) -> Head:
-    """Load the shipped policy files into an empty store as revision 1. ``shipped``: those files'
-    graph as read before (``load_dataset``, or a start-up snapshot of it), which an empty
-    in-memory store takes as N-Quads instead of parsing the files again."""
+    """Load the shipped policy files into an empty store as revision 1. An empty in-memory store
+    takes them as N-Quads, which Oxigraph then holds: ``shipped``, those files' graph as read
+    before (perhaps from a start-up snapshot), else as ``load_dataset`` reads them."""
     if head(store) is not None:
         raise StoreError("the store already holds revisions; seeding twice would mix two histories")
-    if (
-        shipped is not None
-        and isinstance(shipped.store, MemoryStore)
-        and isinstance(store, MemoryStore)
-        and store.is_empty()
-    ):
-        return _seed_with_nquads(store, shipped.store.nquads(), shipped.content_hash, author)
-    files, content_hash = read_files(root, max_statements=store.max_statements)
+    if isinstance(store, MemoryStore) and store.is_empty():
+        files = shipped or load_dataset(root, max_statements=store.max_statements)
+        if isinstance(files.store, MemoryStore):
+            return _seed_with_nquads(store, files.store.nquads(), files.content_hash, author)
+    dataset, content_hash = read_files(root, max_statements=store.max_statements)
     change = Change("seed", author, "admin", "load the shipped policy files", content_hash=content_hash)
     record = _record(change, 1, None)
-    revisions = files.graph(REVISIONS_GRAPH)
+    revisions = dataset.graph(REVISIONS_GRAPH)
     for s, p, o, _ in _record_quads(record, change):
         revisions.add((s, p, o))
-    empty = isinstance(store, MemoryStore) and store.is_empty()
-    store.load(files)
-    if empty:
-        store.only_revisions = True  # its graph identity names all of its content
+    store.load(dataset)
     return Head(1, record.hash, record.nonce)
 
 

@@ -60,11 +60,10 @@ def _shipped_files(
 
 def seed(store: Store, settings: Settings) -> None:
     """Seed an empty store with the shipped files as revision 1. An in-memory store takes them
-    as N-Quads from the files' start-up snapshot (with the views saved there), so that a service
-    starts without parsing the Turtle files; its revision record is written now, as always."""
+    as N-Quads from the files' start-up snapshot unless snapshots are off (with the views saved
+    there), so that a service starts without parsing the Turtle files; its revision record is
+    written now, as always."""
     from payerkg.editing import revisions
 
-    shipped = None
-    if store.kind == "memory" and settings.snapshots:
-        shipped = shipped_files(settings, store.max_statements)
+    shipped = shipped_files(settings, store.max_statements) if store.kind == "memory" else None
     revisions.seed(store, settings.data_dir, shipped=shipped)

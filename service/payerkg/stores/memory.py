@@ -1,4 +1,4 @@
-"""The in-memory store: an rdflib Dataset in this process."""
+"""The in-memory store: the graph in this process, held by Oxigraph, and by rdflib where that is needed."""
 
 from __future__ import annotations
 
@@ -10,22 +10,22 @@ from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.term import Identifier
 
 from payerkg.errors import StoreError
-from payerkg.graph.queries import SPARQL_PARSER, Row, select
+from payerkg.graph.queries import Row, select
 from payerkg.stores.base import Store, new_dataset
 from payerkg.stores.oxigraph import OxigraphStore
 
 
 class MemoryStore(Store):
-    """An rdflib Dataset. Updates are applied to a copy that then replaces the served one, so a
-    reader never sees half an update and a failed update leaves no trace.
+    """The graph in this process. Every change (an update, statements loaded) is applied by an
+    in-memory Oxigraph store to a copy that then replaces the content, so a reader never sees half
+    a change and a failed one leaves no trace.
 
-    Reads run on an in-memory Oxigraph copy of the current dataset, made at the first read after
-    an update (blank nodes keep their labels): rdflib's evaluator took 2 to 4 s for the index of
-    every rule version of the shipped graph, the copy and the query 0.3 s, and its bound reads
-    were most of an edit's reads. Only a read that binds a blank node runs on rdflib, which alone
-    can match one. A store given N-Quads (``from_nquads``, ``load_nquads``: a start-up
-    snapshot's) has its Oxigraph copy first, and makes the rdflib Dataset from it only when a read
-    or an update needs one."""
+    Reads run on Oxigraph: rdflib's evaluator took 2 to 4 s for the index of every rule version of
+    the shipped graph, Oxigraph 0.3 s with the copy. Only a read that binds a blank node runs on
+    rdflib, which alone can match one, and a whole-graph ``snapshot`` is an rdflib Dataset: each
+    is made from the Oxigraph content (blank nodes keep their labels) when first needed. A store
+    made from an rdflib Dataset (a pinned revision, the files as ``load_dataset`` parsed them)
+    reads from it and from an Oxigraph copy of it, until its first change."""
 
     kind = "memory"
 
@@ -44,8 +44,7 @@ class MemoryStore(Store):
         self.max_statements = max_statements
         self._current: Dataset | None = dataset if dataset is not None else new_dataset()
         self._native: _NativeContent | None = None
-        """The content in Oxigraph, when the store was given N-Quads (``_current`` is None until
-        something needs the rdflib Dataset)."""
+        """The content in Oxigraph, once given as N-Quads or changed (then ``_current`` is None)."""
         self._writing = threading.Lock()
         self._copying = threading.Lock()
         self._indexed: tuple[Dataset, OxigraphStore] | None = None
@@ -66,7 +65,8 @@ class MemoryStore(Store):
             content = _NativeContent(data=data)
             content.oxigraph()  # parsed now: a syntax error leaves the store empty
             self.only_revisions = False
-            self._current, self._native, self._indexed = None, content, None
+            self._native = content  # before the Dataset goes: a reader sees one or the other
+            self._current = self._indexed = None
 
     def nquads(self) -> bytes:
         """The whole content as N-Quads, blank-node labels kept (``from_nquads`` reads it back)."""
@@ -80,13 +80,9 @@ class MemoryStore(Store):
         current = self._current
         if current is None:
             content = self._native
-            assert content is not None, "a store without a dataset holds N-Quads"
+            assert content is not None, "a store without its own Dataset holds its content in Oxigraph"
             return content.dataset()
         return current
-
-    @_dataset.setter
-    def _dataset(self, dataset: Dataset) -> None:
-        self._current, self._native = dataset, None
 
     def select(self, name: str, bindings: Mapping[str, Identifier]) -> list[Row]:
         if any(isinstance(term, BNode) for term in bindings.values()):
@@ -100,7 +96,7 @@ class MemoryStore(Store):
         content = self._native
         if content is not None:
             return content.oxigraph()
-        dataset = self._dataset  # updates replace it: a copy of this one stays a copy of it
+        dataset = self._dataset  # never changed: a copy of this one stays a copy of it
         with self._copying:
             if self._indexed is None or self._indexed[0] is not dataset:
                 copy = OxigraphStore(None)
@@ -151,47 +147,26 @@ class MemoryStore(Store):
     def update(self, text: str) -> None:
         self._refuse_if_frozen()
         with self._writing:
-            content = self._native
-            if content is not None:  # applied by Oxigraph to a copy, which then replaces the content
-                changed = content.oxigraph().copy()
-                try:
-                    changed.update(text)
-                except StoreError as exc:
-                    raise StoreError(
-                        f"update refused by the in-memory store: {exc.__cause__ or exc}"
-                    ) from exc
-                self._native = _NativeContent(copy=changed)
-                return
-            with SPARQL_PARSER:
-                copied = _copy(self._dataset)
-                try:
-                    copied.update(text)
-                except Exception as exc:  # rdflib raises many types; the served dataset is untouched
-                    raise StoreError(f"update refused by the in-memory store: {exc}") from exc
-                self._dataset = copied
+            changed = self._oxigraph_copy().copy()
+            try:
+                changed.update(text)
+            except StoreError as exc:
+                raise StoreError(f"update refused by the in-memory store: {exc.__cause__ or exc}") from exc
+            self._native = _NativeContent(copy=changed)
+            self._current = self._indexed = None
 
     def load(self, dataset: Dataset) -> None:
-        """An empty store keeps ``dataset`` itself rather than a copy (a seed's files, parsed for
-        it): the caller hands it over and changes it no more."""
         self._refuse_if_frozen()
         self.only_revisions = False  # statements from elsewhere: seed() says when they are a seed
         with self._writing:
-            if len(self._dataset) == 0:
-                self._dataset = dataset
-                return
-            changed = _copy(self._dataset)
-            changed.addN(dataset.quads())  # type: ignore[arg-type]
-            self._dataset = changed
+            changed = self._oxigraph_copy().copy()
+            changed.load(dataset)
+            self._native = _NativeContent(copy=changed)
+            self._current = self._indexed = None
 
     def _refuse_if_frozen(self) -> None:
         if self.frozen:
             raise StoreError("a pinned revision is read-only; update the store it was pinned from")
-
-
-def _copy(dataset: Dataset) -> Dataset:
-    copied = new_dataset()
-    copied.addN(dataset.quads())  # type: ignore[arg-type]
-    return copied
 
 
 class _NativeContent:
