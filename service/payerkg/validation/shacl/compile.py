@@ -20,7 +20,7 @@ from payerkg.validation.shacl.components.logical import all_of
 from payerkg.validation.shacl.graph import IndexedGraph
 from payerkg.validation.shacl.paths import Path, Paths, memoised, path_key
 from payerkg.validation.shacl.report import Result
-from payerkg.validation.shacl.shapes import SHACL, ShapeError, ShapesGraph, Unsupported
+from payerkg.validation.shacl.shapes import SHACL, ShapeError, ShapesGraph, Unsupported, sh
 
 Checker = Callable[[IndexedGraph, Identifier], list[Result]]
 
@@ -109,7 +109,7 @@ class Compiler:
         is_property = shapes.is_property_shape(shape)
         path_node = shapes.one(shape, "path") if is_property else None
         path = self.paths.get(path_key(shapes, shape, path_node)) if path_node is not None else None
-        severity = shapes.one(shape, "severity") or SHACL["Violation"]
+        severity = shapes.one(shape, "severity") or sh("Violation")
         if not isinstance(severity, URIRef):
             raise ShapeError(shape, f"sh:severity must be an IRI, not {severity.n3()}")
         messages = tuple(m for m in shapes.values(shape, "message") if isinstance(m, Literal))

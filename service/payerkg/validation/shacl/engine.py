@@ -20,7 +20,7 @@ from payerkg.validation.shacl.compile import Compiler
 from payerkg.validation.shacl.gates import Gate, TopShape, conditions
 from payerkg.validation.shacl.graph import IndexedGraph
 from payerkg.validation.shacl.report import Result
-from payerkg.validation.shacl.shapes import SHACL, ShapeError, ShapesGraph, Unsupported
+from payerkg.validation.shacl.shapes import ShapeError, ShapesGraph, Unsupported, sh
 from payerkg.validation.shacl.targets import TARGETS, Targets, target_key, targeted_shapes, targets
 
 
@@ -88,7 +88,7 @@ class CompiledShapes:
         return results
 
 
-TARGET_PREDICATES = frozenset(SHACL[t] for t in TARGETS)
+TARGET_PREDICATES = frozenset(sh(t) for t in TARGETS)
 
 
 def _copy_shape(source: Graph, shape: Node, target: Graph, tops: set[Node]) -> None:

@@ -19,7 +19,7 @@ from rdflib.term import Identifier, Node
 from payerkg.validation.shacl.compile import Checker, Compiler
 from payerkg.validation.shacl.graph import IndexedGraph
 from payerkg.validation.shacl.paths import Path, path_key
-from payerkg.validation.shacl.shapes import SHACL
+from payerkg.validation.shacl.shapes import sh
 
 # A necessary condition for a shape to report anything: some value of the path (by its key) is
 # one of the values.
@@ -65,24 +65,24 @@ def conditions(compiler: Compiler, shape: Node) -> list[Condition]:
     evaluated for every focus node)."""
     shapes = compiler.shapes
     heads = compiler.parameters(shape)
-    if list(heads) != ["or"] or len(heads["or"]) != 1 or shapes.value(shape, SHACL["path"]) is not None:
+    if list(heads) != ["or"] or len(heads["or"]) != 1 or shapes.value(shape, sh("path")) is not None:
         return []
     members = shapes.items(shape, heads["or"][0], "or")
     negation = compiler.parameters(members[0]) if members else {}
     if list(negation) != ["not"] or len(negation["not"]) != 1 or _inactive(compiler, members[0]):
         return []
     applies = negation["not"][0]
-    conjunction = shapes.value(applies, SHACL["and"])
+    conjunction = shapes.value(applies, sh("and"))
     parts = [applies, *(shapes.items(applies, conjunction, "and") if conjunction is not None else [])]
     if any(_inactive(compiler, part) for part in parts):
         return []
     found: list[Condition] = []
-    for prop in (p for part in parts for p in shapes.objects(part, SHACL["property"])):
-        path = shapes.value(prop, SHACL["path"])
+    for prop in (p for part in parts for p in shapes.objects(part, sh("property"))):
+        path = shapes.value(prop, sh("path"))
         if path is None or _inactive(compiler, prop):
             continue
-        minimum = shapes.value(prop, SHACL["minCount"])
-        listed = shapes.value(prop, SHACL["in"])
+        minimum = shapes.value(prop, sh("minCount"))
+        listed = shapes.value(prop, sh("in"))
         key = path_key(shapes, prop, path)
         if (
             listed is not None
@@ -91,7 +91,7 @@ def conditions(compiler: Compiler, shape: Node) -> list[Condition]:
             and minimum.value >= 1
         ):
             found.append((key, frozenset(shapes.items(prop, listed, "in"))))
-        found.extend((key, frozenset([value])) for value in shapes.objects(prop, SHACL["hasValue"]))
+        found.extend((key, frozenset([value])) for value in shapes.objects(prop, sh("hasValue")))
     # One order for every shape, so shapes share branches whatever order their parts came in;
     # plain predicates (the line's code) first, as they are the cheapest to read.
     return sorted(found, key=lambda c: (not isinstance(c[0], URIRef), str(c[0])))

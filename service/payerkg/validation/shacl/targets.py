@@ -15,10 +15,10 @@ from rdflib.namespace import RDF
 from rdflib.term import Identifier, Node
 
 from payerkg.validation.shacl.graph import IndexedGraph
-from payerkg.validation.shacl.shapes import SHACL, ShapesGraph
+from payerkg.validation.shacl.shapes import TYPE, ShapesGraph, sh
 
 TARGETS = ("targetNode", "targetClass", "targetSubjectsOf", "targetObjectsOf")
-SHAPE_CLASSES = (SHACL["NodeShape"], SHACL["PropertyShape"])
+SHAPE_CLASSES = (sh("NodeShape"), sh("PropertyShape"))
 Targets = Callable[[IndexedGraph], Sequence[Identifier]]
 
 
@@ -27,7 +27,7 @@ def targeted_shapes(shapes: ShapesGraph) -> list[Node]:
     graph = shapes.graph
     found: set[Node] = set()
     for target in TARGETS:
-        found.update(graph.subjects(SHACL[target], None))
+        found.update(graph.subjects(sh(target), None))
     for cls in SHAPE_CLASSES:
         found.update(shape for shape in graph.subjects(RDF.type, cls) if has_implicit_target(shapes, shape))
     return sorted(found, key=str)
@@ -35,27 +35,25 @@ def targeted_shapes(shapes: ShapesGraph) -> list[Node]:
 
 def has_implicit_target(shapes: ShapesGraph, shape: Node) -> bool:
     """Whether ``shape`` is a class as well as a shape: it targets its own instances."""
-    graph = shapes.graph
-    is_shape = any((shape, RDF.type, cls) in graph for cls in SHAPE_CLASSES)
-    return is_shape and shapes.is_class(shape)
+    types = shapes.objects(shape, TYPE)
+    return any(cls in types for cls in SHAPE_CLASSES) and shapes.is_class(shape)
 
 
 def target_key(shapes: ShapesGraph, shape: Node) -> tuple[Any, ...]:
     """Shapes with equal keys select the same focus nodes."""
-    declared = tuple(frozenset(shapes.graph.objects(shape, SHACL[t])) for t in TARGETS)
+    declared = tuple(frozenset(shapes.objects(shape, sh(t))) for t in TARGETS)
     return (*declared, shape if has_implicit_target(shapes, shape) else None)
 
 
 def targets(shapes: ShapesGraph, shape: Node) -> Targets:
     """The focus nodes of ``shape`` in a data graph."""
-    graph = shapes.graph
     # Target values are IRIs (or literals for sh:targetNode); rdflib types them only as Node.
-    nodes: list[Any] = list(graph.objects(shape, SHACL["targetNode"]))
-    classes: list[Any] = list(graph.objects(shape, SHACL["targetClass"]))
+    nodes: list[Any] = list(shapes.objects(shape, sh("targetNode")))
+    classes: list[Any] = list(shapes.objects(shape, sh("targetClass")))
     if has_implicit_target(shapes, shape):
         classes.append(shape)
-    subjects_of: list[Any] = list(graph.objects(shape, SHACL["targetSubjectsOf"]))
-    objects_of: list[Any] = list(graph.objects(shape, SHACL["targetObjectsOf"]))
+    subjects_of: list[Any] = list(shapes.objects(shape, sh("targetSubjectsOf")))
+    objects_of: list[Any] = list(shapes.objects(shape, sh("targetObjectsOf")))
 
     def select(g: IndexedGraph) -> Sequence[Identifier]:
         found: dict[Identifier, None] = {}

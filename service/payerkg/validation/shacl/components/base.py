@@ -9,7 +9,7 @@ from rdflib import URIRef
 from rdflib.term import Identifier, Node
 
 from payerkg.validation.shacl.graph import IndexedGraph, Values
-from payerkg.validation.shacl.shapes import SHACL, ShapesGraph
+from payerkg.validation.shacl.shapes import ShapesGraph, sh
 
 Check = Callable[[IndexedGraph, Identifier], bool]
 # One result of a set-level constraint: its sh:value (None for none) and, for sh:closed, the
@@ -62,4 +62,4 @@ class Component:
 
 
 def component(name: str) -> URIRef:
-    return SHACL[f"{name}ConstraintComponent"]
+    return sh(f"{name}ConstraintComponent")

@@ -16,7 +16,7 @@ from payerkg.validation.shacl.components.base import (
     component,
 )
 from payerkg.validation.shacl.graph import IndexedGraph, Values
-from payerkg.validation.shacl.shapes import SHACL, ShapeError, integer
+from payerkg.validation.shacl.shapes import ShapeError, integer, sh
 
 
 def _node(context: Context, value: Node) -> list[Constraint]:
@@ -35,8 +35,8 @@ def _qualified(context: Context, value: Node) -> list[Constraint]:
     inner = context.conforms(value)
     siblings: list[Check] = []
     if shapes.is_true(shape, "qualifiedValueShapesDisjoint"):
-        for parent in shapes.graph.subjects(SHACL["property"], shape):
-            for sibling in shapes.graph.objects(parent, SHACL["property"]):
+        for parent in shapes.graph.subjects(sh("property"), shape):
+            for sibling in shapes.graph.objects(parent, sh("property")):
                 siblings.extend(
                     context.conforms(q) for q in shapes.values(sibling, "qualifiedValueShape") if q != value
                 )

@@ -8,7 +8,7 @@ from rdflib.term import Identifier, Node
 
 from payerkg.validation.shacl.components.base import Check, Component, Constraint, Context, component
 from payerkg.validation.shacl.graph import IndexedGraph
-from payerkg.validation.shacl.shapes import SHACL, ShapeError, iri
+from payerkg.validation.shacl.shapes import ShapeError, iri, sh
 
 
 def _class(context: Context, value: Node) -> list[Constraint]:
@@ -43,12 +43,12 @@ def has_datatype(value: Identifier, datatype: Node) -> bool:
 
 
 NODE_KINDS: dict[URIRef, tuple[type, ...]] = {
-    SHACL["IRI"]: (URIRef,),
-    SHACL["BlankNode"]: (BNode,),
-    SHACL["Literal"]: (Literal,),
-    SHACL["BlankNodeOrIRI"]: (BNode, URIRef),
-    SHACL["BlankNodeOrLiteral"]: (BNode, Literal),
-    SHACL["IRIOrLiteral"]: (URIRef, Literal),
+    sh("IRI"): (URIRef,),
+    sh("BlankNode"): (BNode,),
+    sh("Literal"): (Literal,),
+    sh("BlankNodeOrIRI"): (BNode, URIRef),
+    sh("BlankNodeOrLiteral"): (BNode, Literal),
+    sh("IRIOrLiteral"): (URIRef, Literal),
 }
 
 
