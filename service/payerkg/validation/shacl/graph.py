@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from rdflib import URIRef
@@ -68,13 +68,9 @@ class IndexedGraph:
         """``cls`` and every class it is an ``rdfs:subClassOf*`` of, in this graph."""
         found = self._superclasses.get(cls)
         if found is None:
-            seen, stack = {cls}, [cls]
-            while stack:
-                for parent in self.objects(stack.pop(), SUBCLASS_OF):
-                    if parent not in seen:
-                        seen.add(parent)
-                        stack.append(parent)
-            found = self._superclasses[cls] = frozenset(seen)
+            found = self._superclasses[cls] = frozenset(
+                reachable(cls, lambda c: self.objects(c, SUBCLASS_OF))
+            )
         return found
 
     def is_instance(self, node: Identifier, cls: Identifier) -> bool:
@@ -92,3 +88,14 @@ class IndexedGraph:
                     members[node] = None
             found = self._instances[cls] = list(members)
         return found
+
+
+def reachable(start: Any, successors: Callable[[Any], Iterable[Any]]) -> set[Any]:
+    """``start`` and every node reached from it by following ``successors`` (cycles allowed)."""
+    seen, stack = {start}, [start]
+    while stack:
+        for following in successors(stack.pop()):
+            if following not in seen:
+                seen.add(following)
+                stack.append(following)
+    return seen

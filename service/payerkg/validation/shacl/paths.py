@@ -28,7 +28,7 @@ def path_key(shapes: ShapesGraph, shape: Node, node: Node, depth: int = 0) -> An
     >>> g = Graph().parse(data='''@prefix sh: <http://www.w3.org/ns/shacl#> .
     ... <s> sh:path ( [ sh:inversePath ( <a> <b> ) ] [ sh:zeroOrMorePath <c> ] ) .''', format="turtle")
     >>> reader = ShapesGraph(g)
-    >>> key = path_key(reader, None, next(g.objects(None, sh("path"))))
+    >>> key = path_key(reader, None, next(g.objects(None, SHACL["path"])))
     >>> [k if isinstance(k, str) else k[0] for k in key]
     ['/', '/', '*']
     """

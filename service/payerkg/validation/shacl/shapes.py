@@ -8,9 +8,11 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, SH, XSD
 from rdflib.term import Node
 
+from payerkg.validation.shacl.graph import SUBCLASS_OF, TYPE, reachable
+
 SHACL = SH._NS
 TRUE = Literal(True)
-TYPE, SUBCLASS_OF, CLASS = RDF.type, RDFS.subClassOf, RDFS.Class
+CLASS = RDFS.Class
 
 
 @functools.cache
@@ -111,13 +113,7 @@ class ShapesGraph:
 
     def superclasses(self, cls: Node) -> set[Node]:
         """``cls`` and every class it is a ``rdfs:subClassOf*`` of, in the shapes graph."""
-        found, pending = {cls}, [cls]
-        while pending:
-            for parent in self.objects(pending.pop(), SUBCLASS_OF):
-                if parent not in found:
-                    found.add(parent)
-                    pending.append(parent)
-        return found
+        return reachable(cls, lambda c: self.objects(c, SUBCLASS_OF))
 
 
 def integer(shape: Node, parameter: str, value: Node) -> int:

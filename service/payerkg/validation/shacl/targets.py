@@ -14,8 +14,8 @@ from typing import Any
 from rdflib.namespace import RDF
 from rdflib.term import Identifier, Node
 
-from payerkg.validation.shacl.graph import IndexedGraph
-from payerkg.validation.shacl.shapes import TYPE, ShapesGraph, sh
+from payerkg.validation.shacl.graph import TYPE, IndexedGraph
+from payerkg.validation.shacl.shapes import ShapesGraph, sh
 
 TARGETS = ("targetNode", "targetClass", "targetSubjectsOf", "targetObjectsOf")
 SHAPE_CLASSES = (sh("NodeShape"), sh("PropertyShape"))
