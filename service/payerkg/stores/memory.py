@@ -6,7 +6,6 @@ import threading
 from collections.abc import Mapping
 
 from rdflib import BNode, Dataset, Graph, URIRef
-from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.term import Identifier
 
 from payerkg.errors import StoreError
@@ -42,18 +41,14 @@ class MemoryStore(Store):
         self.frozen = frozen
         self.only_revisions = only_revisions
         self.max_statements = max_statements
-        self._current: Dataset | None = dataset if dataset is not None else new_dataset()
-        self._native: _NativeContent | None = None
-        """The content in Oxigraph, once given as N-Quads or changed (then ``_current`` is None)."""
+        self._content = _Content(dataset=dataset if dataset is not None else new_dataset())
         self._writing = threading.Lock()
-        self._copying = threading.Lock()
-        self._indexed: tuple[Dataset, OxigraphStore] | None = None
 
     @classmethod
     def from_nquads(cls, data: bytes) -> MemoryStore:
         """A store holding the N-Quads ``data`` (as ``nquads`` wrote it, blank-node labels kept)."""
         store = cls()
-        store._current, store._native = None, _NativeContent(data=data)
+        store._content = _Content(data=data)
         return store
 
     def load_nquads(self, data: bytes) -> None:
@@ -62,135 +57,95 @@ class MemoryStore(Store):
         with self._writing:
             if not self.is_empty():
                 raise StoreError("N-Quads are loaded into an empty in-memory store only")
-            content = _NativeContent(data=data)
+            content = _Content(data=data)
             content.oxigraph()  # parsed now: a syntax error leaves the store empty
             self.only_revisions = False
-            self._native = content  # before the Dataset goes: a reader sees one or the other
-            self._current = self._indexed = None
+            self._content = content
 
     def nquads(self) -> bytes:
         """The whole content as N-Quads, blank-node labels kept (``from_nquads`` reads it back)."""
-        content = self._native
-        if content is not None and content.data is not None:
-            return content.data
-        return self._oxigraph_copy().nquads()
-
-    @property
-    def _dataset(self) -> Dataset:
-        current = self._current
-        if current is None:
-            content = self._native
-            assert content is not None, "a store without its own Dataset holds its content in Oxigraph"
-            return content.dataset()
-        return current
+        return self._content.nquads()
 
     def select(self, name: str, bindings: Mapping[str, Identifier]) -> list[Row]:
         if any(isinstance(term, BNode) for term in bindings.values()):
-            return select(self._dataset, name, **bindings)
-        return self._oxigraph_copy().select(name, bindings)
+            return select(self._content.dataset(), name, **bindings)
+        return self._content.oxigraph().select(name, bindings)
 
     def oxigraph(self) -> OxigraphStore:
-        return self._oxigraph_copy()
-
-    def _oxigraph_copy(self) -> OxigraphStore:
-        content = self._native
-        if content is not None:
-            return content.oxigraph()
-        dataset = self._dataset  # never changed: a copy of this one stays a copy of it
-        with self._copying:
-            if self._indexed is None or self._indexed[0] is not dataset:
-                copy = OxigraphStore(None)
-                copy.load(dataset)
-                self._indexed = (dataset, copy)
-            return self._indexed[1]
+        return self._content.oxigraph()
 
     def snapshot(self) -> Dataset:
-        return self._dataset
+        return self._content.dataset()
 
     def pinned(self) -> Store:
-        # Updates replace the dataset, never change it; nor its Oxigraph copy, which is shared.
-        content = self._native
-        if content is not None:
-            pinned = MemoryStore(frozen=True, only_revisions=self.only_revisions)
-            pinned._current, pinned._native = None, content
-            return pinned
-        dataset = self._dataset
-        pinned = MemoryStore(dataset, frozen=True, only_revisions=self.only_revisions)
-        with self._copying:
-            if self._indexed is not None and self._indexed[0] is dataset:
-                pinned._indexed = self._indexed
+        # Changes replace the content, never change it: the pin shares it and what is made from it.
+        pinned = MemoryStore(frozen=True, only_revisions=self.only_revisions)
+        pinned._content = self._content
         return pinned
 
     def is_empty(self) -> bool:
-        content = self._native
-        if content is not None:
-            return content.oxigraph().is_empty()
-        return len(self._dataset) == 0
+        return self._content.oxigraph().is_empty()
 
     def graph_names(self) -> set[URIRef]:
-        content = self._native
-        if content is not None:
-            return content.oxigraph().graph_names()
-        # rdflib names its default graph too (urn:x-rdflib:default); it is not a stored named graph.
-        return {
-            g.identifier
-            for g in self._dataset.contexts()
-            if isinstance(g.identifier, URIRef) and g.identifier != DATASET_DEFAULT_GRAPH_ID
-        }
+        return self._content.oxigraph().graph_names()
 
     def graph(self, name: URIRef) -> Graph:
-        content = self._native
-        if content is not None:
-            return content.oxigraph().graph(name)
-        return self._dataset.graph(name)
+        return self._content.oxigraph().graph(name)
 
     def update(self, text: str) -> None:
         self._refuse_if_frozen()
         with self._writing:
-            changed = self._oxigraph_copy().copy()
+            changed = self._content.oxigraph().copy()
             try:
                 changed.update(text)
             except StoreError as exc:
                 raise StoreError(f"update refused by the in-memory store: {exc.__cause__ or exc}") from exc
-            self._native = _NativeContent(copy=changed)
-            self._current = self._indexed = None
+            self._content = _Content(copy=changed)
 
     def load(self, dataset: Dataset) -> None:
         self._refuse_if_frozen()
         self.only_revisions = False  # statements from elsewhere: seed() says when they are a seed
         with self._writing:
-            changed = self._oxigraph_copy().copy()
+            changed = self._content.oxigraph().copy()
             changed.load(dataset)
-            self._native = _NativeContent(copy=changed)
-            self._current = self._indexed = None
+            self._content = _Content(copy=changed)
 
     def _refuse_if_frozen(self) -> None:
         if self.frozen:
             raise StoreError("a pinned revision is read-only; update the store it was pinned from")
 
 
-class _NativeContent:
-    """A store's content in Oxigraph: given as N-Quads (parsed when first read) or as a store an
-    update made, and made into an rdflib Dataset (blank-node labels kept) when first needed.
-    Never changed once made; shared by the store and the revisions pinned from it, so each is
-    made once."""
+class _Content:
+    """A store's content, given one way (N-Quads, an Oxigraph store a change made, or an rdflib
+    Dataset) and made the other ways when first needed, blank nodes keeping their labels. Never
+    changed once made; shared by the store and the revisions pinned from it, so each is made once."""
 
-    def __init__(self, data: bytes | None = None, copy: OxigraphStore | None = None) -> None:
-        self.data = data
-        self._lock = threading.Lock()
+    def __init__(
+        self, data: bytes | None = None, copy: OxigraphStore | None = None, dataset: Dataset | None = None
+    ) -> None:
+        self._data = data
         self._copy = copy
-        self._dataset: Dataset | None = None
+        self._dataset = dataset
+        self._lock = threading.Lock()
 
     def oxigraph(self) -> OxigraphStore:
         with self._lock:
             if self._copy is None:
-                assert self.data is not None, "content is given as N-Quads or as a store"
-                self._copy = OxigraphStore.from_nquads(self.data)
+                if self._data is not None:
+                    self._copy = OxigraphStore.from_nquads(self._data)
+                else:
+                    assert self._dataset is not None, "content is given one of three ways"
+                    self._copy = OxigraphStore(None)
+                    self._copy.load(self._dataset)
             return self._copy
 
     def dataset(self) -> Dataset:
-        copy = self.oxigraph()
+        copy = self.oxigraph() if self._dataset is None else None
         with self._lock:
             if self._dataset is None:
+                assert copy is not None
                 self._dataset = copy.dataset()
             return self._dataset
+
+    def nquads(self) -> bytes:
+        return self._data if self._data is not None else self.oxigraph().nquads()
