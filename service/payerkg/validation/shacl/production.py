@@ -6,11 +6,11 @@ refused (``ShapesError``, naming each shape and the reason), as pyshacl refuses 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from rdflib import BNode, Graph
+from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import SH
 
 from payerkg.validation.shacl.engine import CompiledShapes
@@ -76,15 +76,18 @@ def validate_graph(data: Graph, shapes: Graph) -> Validation:
     return validate(CompiledShapes(shapes), IndexedGraph(triples), lambda: data)
 
 
-def pyshacl_results(shapes: Graph, data: Graph) -> list[Result]:
+def pyshacl_results(shapes: Graph, data: Graph, only: Sequence[URIRef] | None = None) -> list[Result]:
     """pyshacl's results, in the compiled engine's terms (a blank-node path is the source shape's
-    own sh:path node, whose structure the shapes graph holds). pyshacl is imported here, when
-    shapes are left to it: a graph the compiled engine covers never loads it."""
+    own sh:path node, whose structure the shapes graph holds), from every shape or ``only`` those.
+    pyshacl is imported here, when shapes are left to it: a graph the compiled engine covers never
+    loads it."""
     import pyshacl
     from pyshacl.errors import ReportableRuntimeError
 
     try:
-        _, report, _ = pyshacl.validate(data, shacl_graph=shapes, allow_warnings=True)
+        _, report, _ = pyshacl.validate(
+            data, shacl_graph=shapes, allow_warnings=True, use_shapes=list(only) if only is not None else None
+        )
     except ReportableRuntimeError as error:
         raise ShapesError(f"pyshacl refused the shapes: {error.message}") from error
     assert isinstance(report, Graph)
