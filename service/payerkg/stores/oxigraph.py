@@ -135,15 +135,20 @@ class OxigraphStore(Store):
         graphs, each starting from ``projected``."""
         solutions: Any = self._store.query(query, use_default_graph_as_union=True)
         variables = [v.value for v in solutions.variables]
-        rows: list[Row] = []
-        for solution in solutions:
-            row: Row = dict(projected or {})
-            for variable in variables:
-                value = solution[variable]
-                if value is not None:
-                    row[variable] = rdflib_term(value)
-            rows.append(row)
-        return rows
+        given = projected or {}
+        # A solution iterates its values in the order of the variables (None where unbound): half
+        # the time of looking each up by name.
+        return [
+            {
+                **given,
+                **{
+                    name: rdflib_term(value)
+                    for name, value in zip(variables, solution, strict=True)
+                    if value is not None
+                },
+            }
+            for solution in solutions
+        ]
 
     def snapshot(self) -> Dataset:
         dataset = new_dataset()
