@@ -61,6 +61,20 @@ def both(shapes: str, data: str) -> list[tuple[str, ...]]:
     return found
 
 
+def test_given_focus_nodes_only_their_results_are_given_nested_shapes_still_reading_other_nodes() -> None:
+    shapes = graph("""ex:Person a rdfs:Class, sh:NodeShape ; sh:property ex:NameNeeded, ex:FriendNamed .
+        ex:NameNeeded sh:path ex:name ; sh:minCount 1 .
+        ex:FriendNamed sh:path ex:friend ; sh:node [ sh:property [ sh:path ex:name ; sh:minCount 1 ] ] .""")
+    data = graph("""ex:ann a ex:Person ; ex:name "Ann" ; ex:friend ex:bob .
+        ex:bob a ex:Person ; ex:friend ex:eve . ex:eve a ex:Person ; ex:name "Eve" .""")
+    compiled, indexed = CompiledShapes(shapes), IndexedGraph(list(data))  # type: ignore[arg-type]
+    every = pyshacl_results(shapes, data)
+    only = {URIRef(EX + "ann"), URIRef(EX + "eve")}
+    given = reported(compiled.validate(indexed, only))
+    assert given == reported([r for r in every if r.focus in only]) == [("ann", "bob", "Node", "FriendNamed")]
+    assert reported(validate(compiled, indexed, lambda: data, only).results) == given
+
+
 def test_a_shape_that_is_a_class_targets_its_instances_and_its_subclasses() -> None:
     shapes = """ex:Person a rdfs:Class, sh:NodeShape ; sh:property ex:NameNeeded .
         ex:NameNeeded sh:path ex:name ; sh:minCount 1 ."""

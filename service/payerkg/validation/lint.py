@@ -76,9 +76,9 @@ def _shape_problems(
 ) -> Iterable[Problem]:
     """The policy shapes' violations, by the compiled engine (the shapes are SHACL Core, so it
     needs no pyshacl: a whole-graph lint takes a fraction of a second instead of seconds)."""
-    validation = validate(CompiledShapes(shapes), IndexedGraph(data), lambda: _graph(data))
+    validation = validate(CompiledShapes(shapes), IndexedGraph(data), lambda: _graph(data), focus)
     for result in validation.results:
-        if result.severity != SH.Violation or (focus is not None and result.focus not in focus):
+        if result.severity != SH.Violation:
             continue
         text = result.message or "violates a policy shape"
         if result.path is not None and result.message is None:

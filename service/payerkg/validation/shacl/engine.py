@@ -9,6 +9,7 @@ dropped. ``complete`` is true only when every targeted shape was compiled.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,11 +77,14 @@ class CompiledShapes:
         """Whether every shape SHACL would validate was compiled (none left for pyshacl, none refused)."""
         return not self.residual_shapes and not self.errors
 
-    def validate(self, data: IndexedGraph) -> list[Result]:
-        """The results of the compiled shapes (the residual ones are not run here)."""
+    def validate(self, data: IndexedGraph, only: Collection[Node] | None = None) -> list[Result]:
+        """The results of the compiled shapes (the residual ones are not run here), on every
+        focus node or ``only`` these (as pyshacl's ``focus_nodes``)."""
         results: list[Result] = []
         for group in self.groups:
             for focus in group.targets(data):
+                if only is not None and focus not in only:
+                    continue
                 opened: dict[TopShape, None] = {}
                 group.gate.open(data, focus, opened)
                 for top in opened:

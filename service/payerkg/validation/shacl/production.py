@@ -6,12 +6,13 @@ refused (``ShapesError``, naming each shape and the reason), as pyshacl refuses 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import SH
+from rdflib.term import Node
 
 from payerkg.validation.shacl.engine import CompiledShapes
 from payerkg.validation.shacl.graph import IndexedGraph, Triple
@@ -48,9 +49,15 @@ class Validation:
         return report_graph(self.results, self.shapes)
 
 
-def validate(compiled: CompiledShapes, data: IndexedGraph, graph: Callable[[], Graph]) -> Validation:
+def validate(
+    compiled: CompiledShapes,
+    data: IndexedGraph,
+    graph: Callable[[], Graph],
+    only: Collection[Node] | None = None,
+) -> Validation:
     """Validate a data graph: ``data`` indexed, and ``graph`` giving the same triples as an rdflib
-    graph, called only when pyshacl has shapes to run (building one costs more than validating).
+    graph, called only when pyshacl has shapes to run (building one costs more than validating);
+    the results of every focus node, or ``only`` those of these.
 
     >>> shapes = Graph().parse(data='''@prefix sh: <http://www.w3.org/ns/shacl#> .
     ... <https://example.org/S> sh:targetNode <https://example.org/n> ; sh:minLength "two" .''',
@@ -63,10 +70,11 @@ def validate(compiled: CompiledShapes, data: IndexedGraph, graph: Callable[[], G
     """
     if compiled.errors:
         raise ShapesError(compiled.errors)
-    results = compiled.validate(data)
+    results = compiled.validate(data, only)
     if compiled.complete:
         return Validation(results, "compiled", compiled.shapes)
-    results += pyshacl_results(compiled.residual, graph())
+    residual = pyshacl_results(compiled.residual, graph())
+    results += [result for result in residual if only is None or result.focus in only]
     return Validation(results, "compiled+pyshacl", compiled.shapes)
 
 
