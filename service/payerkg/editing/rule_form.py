@@ -354,7 +354,7 @@ def read_rule_form(policy: PolicyGraph, values: Mapping[str, Sequence[str]], tod
     version_id = read.ident("version_id", "version id")
     if version_id is None and not read.raw("version_id") and rule_id is not None and start is not None:
         version_id = f"{rule_id}-{start.isoformat()}"
-    if version_id is not None and (RV[version_id], None, None) in policy.dataset:
+    if version_id is not None and policy.select("term-statements", term=RV[version_id]):
         message = "a version with this id is already in the graph; give another version id"
         read.fail("version_id", InvalidParameter(message, "version_id"))
     revises: URIRef | None = None
@@ -484,7 +484,7 @@ def _citations(
         kind = read.pick("new_source_kind", choices.source_kinds, "kind of the new source", required=True)
         new_quote = read.text("new_source_quote", "quote from the new source", limit=MAX_LONG)
         iri = SRC[f"{version_id or 'new'}-source"]
-        if (iri, None, None) in policy.dataset:
+        if policy.select("term-statements", term=iri):
             read.fail(
                 "new_source_url",
                 InvalidParameter("a source with this version's id is already in the graph", "new_source_url"),

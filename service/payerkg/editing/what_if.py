@@ -100,7 +100,8 @@ def scopes_of(base: PolicyGraph, added: Graph) -> list[Scope]:
             continue
         codes: set[URIRef] = set()
         for target in added.objects(version, PK.appliesTo):
-            members = [m for m in base.dataset.objects(target, SKOS.member) if isinstance(m, URIRef)]
+            read = rule_model(base).terms.statements(target) if isinstance(target, URIRef) else {}
+            members = [m for m in read.get(SKOS.member, []) if isinstance(m, URIRef)]
             codes.update(members or ([target] if isinstance(target, URIRef) else []))
         situations = tuple(
             (facet, tuple(values))

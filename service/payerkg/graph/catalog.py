@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from rdflib import Graph, Literal, URIRef
+from rdflib import Graph, Literal
 from rdflib.term import Identifier, Node
 
 from payerkg.errors import InvalidParameter, UnknownCode, UnknownRule
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.graph.queries import Row
 from payerkg.graph.rules import CODE_PATTERN, rule_model
-from payerkg.namespaces import PK, RULE, RV
+from payerkg.namespaces import PK, PREFIXES, RULE, RV
 
 
 def _text(node: Node | date | None) -> str | None:
@@ -218,27 +218,20 @@ def _check_id(rule_id: str) -> None:
 
 
 def rule_description(policy: PolicyGraph, rule_id: str) -> Graph:
-    """The statements about a rule version (or a rule and all its versions), citations included."""
+    """The statements about a rule version (or a rule and all its versions), citations included,
+    read by query: a whole-graph copy of a new revision would cost more than the page."""
     _check_id(rule_id)
-    graph = Graph()
-    for prefix, namespace in policy.dataset.namespaces():
-        graph.bind(prefix, namespace)
-    subjects: list[URIRef] = []
-    if (RV[rule_id], None, None) in policy.dataset:
-        subjects = [RV[rule_id]]
-    elif (RULE[rule_id], None, None) in policy.dataset:
-        subjects = [RULE[rule_id], *policy.dataset.subjects(PK.versionOf, RULE[rule_id])]  # type: ignore[list-item]
-    if not subjects:
+    rows = policy.select("term-statements-with-citations", term=RV[rule_id])
+    if not rows and policy.select("term-statements-with-citations", term=RULE[rule_id]):
+        versions = [row["version"] for row in policy.select("versions-of-rule", rule=RULE[rule_id])]
+        rows = policy.select_each("term-statements-with-citations", "term", [RULE[rule_id], *versions])
+    if not rows:
         raise UnknownRule("no rule or rule version with this id is in the graph", "id")
-    for subject in subjects:
-        for p, o in policy.dataset.predicate_objects(subject):
-            graph.add((subject, p, o))
-            if p == PK.citation:
-                for cp, co in policy.dataset.predicate_objects(o):
-                    graph.add((o, cp, co))
-                    if cp == PK.source:
-                        for sp, so in policy.dataset.predicate_objects(co):
-                            graph.add((co, sp, so))
+    graph = Graph()
+    for prefix, namespace in PREFIXES.items():
+        graph.bind(prefix, namespace)
+    for row in rows:
+        graph.add((row["s"], row["p"], row["o"]))
     return graph
 
 

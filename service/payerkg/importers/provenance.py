@@ -87,9 +87,11 @@ class ImportPlan:
 
 def already_imported(base: PolicyGraph, provenance: FileProvenance) -> bool:
     """Whether a source with this file's digest is in the graph (the file was imported before)."""
-    digest = Literal(provenance.file.sha256)
-    return (provenance.source, RDF.type, PK.Source) in base.dataset or any(
-        True for _ in base.dataset.subjects(PK.sha256, digest)
+    source_types = [
+        row["o"] for row in base.select("term-statements", term=provenance.source) if row["p"] == RDF.type
+    ]
+    return PK.Source in source_types or bool(
+        base.select("nodes-with-digest", digest=Literal(provenance.file.sha256))
     )
 
 
