@@ -76,6 +76,7 @@ EXAMPLES: list[tuple[str, dict[str, Identifier]]] = [
     ("rule-versions-for-code", {"notation": Literal("99213")}),
     ("rule-version-reviews", {}),
     ("subclasses", {"class": PK.Rule}),
+    ("subjects-of", {"predicate": PK.versionOf, "object": RULE["medicare-telehealth-waiver"]}),
     ("term-statements", {"term": RV["medicare-brief-check-in-time"]}),
     ("term-statements", {"term": SRC["S12"]}),
     ("term-statements-with-citations", {"term": CPT["98000"]}),

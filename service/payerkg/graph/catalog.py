@@ -223,7 +223,10 @@ def rule_description(policy: PolicyGraph, rule_id: str) -> Graph:
     _check_id(rule_id)
     rows = policy.select("term-statements-with-citations", term=RV[rule_id])
     if not rows and policy.select("term-statements-with-citations", term=RULE[rule_id]):
-        versions = [row["version"] for row in policy.select("versions-of-rule", rule=RULE[rule_id])]
+        versions = [
+            row["subject"]
+            for row in policy.select("subjects-of", predicate=PK.versionOf, object=RULE[rule_id])
+        ]
         rows = policy.select_each("term-statements-with-citations", "term", [RULE[rule_id], *versions])
     if not rows:
         raise UnknownRule("no rule or rule version with this id is in the graph", "id")

@@ -91,7 +91,7 @@ def already_imported(base: PolicyGraph, provenance: FileProvenance) -> bool:
         row["o"] for row in base.select("term-statements", term=provenance.source) if row["p"] == RDF.type
     ]
     return PK.Source in source_types or bool(
-        base.select("nodes-with-digest", digest=Literal(provenance.file.sha256))
+        base.select("subjects-of", predicate=PK.sha256, object=Literal(provenance.file.sha256))
     )
 
 
