@@ -88,8 +88,8 @@ def _assert_engines_agree(
         batch = Graph()
         for triple in triples:
             batch.add(triple)
-        only = None if payer is None else shapes_for_payer(shapes, Literal(payer))
-        reference |= _comparable(pyshacl_results(shapes, batch, only))
+        used = None if payer is None else shapes_for_payer(shapes, Literal(payer))
+        reference |= _comparable(pyshacl_results(shapes, batch, used))
     every_triple = [triple for triples in groups.values() for triple in triples]
     compiled = _comparable(compiled_shapes(policy).validate(IndexedGraph(every_triple)))
     only_reference, only_compiled = sorted(reference - compiled), sorted(compiled - reference)

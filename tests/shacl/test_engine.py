@@ -69,10 +69,14 @@ def test_given_focus_nodes_only_their_results_are_given_nested_shapes_still_read
         ex:bob a ex:Person ; ex:friend ex:eve . ex:eve a ex:Person ; ex:name "Eve" .""")
     compiled, indexed = CompiledShapes(shapes), IndexedGraph(list(data))  # type: ignore[arg-type]
     every = pyshacl_results(shapes, data)
-    only = {URIRef(EX + "ann"), URIRef(EX + "eve")}
-    given = reported(compiled.validate(indexed, only))
-    assert given == reported([r for r in every if r.focus in only]) == [("ann", "bob", "Node", "FriendNamed")]
-    assert reported(validate(compiled, indexed, lambda: data, only).results) == given
+    focus_nodes = {URIRef(EX + "ann"), URIRef(EX + "eve")}
+    given = reported(compiled.validate(indexed, focus_nodes))
+    assert (
+        given
+        == reported([r for r in every if r.focus in focus_nodes])
+        == [("ann", "bob", "Node", "FriendNamed")]
+    )
+    assert reported(validate(compiled, indexed, lambda: data, focus_nodes).results) == given
 
 
 def test_a_shape_that_is_a_class_targets_its_instances_and_its_subclasses() -> None:

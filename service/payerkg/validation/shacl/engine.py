@@ -77,13 +77,13 @@ class CompiledShapes:
         """Whether every shape SHACL would validate was compiled (none left for pyshacl, none refused)."""
         return not self.residual_shapes and not self.errors
 
-    def validate(self, data: IndexedGraph, only: Collection[Node] | None = None) -> list[Result]:
+    def validate(self, data: IndexedGraph, focus_nodes: Collection[Node] | None = None) -> list[Result]:
         """The results of the compiled shapes (the residual ones are not run here), on every
-        focus node or ``only`` these (as pyshacl's ``focus_nodes``)."""
+        focus node or on ``focus_nodes`` only (as pyshacl's option of that name)."""
         results: list[Result] = []
         for group in self.groups:
             for focus in group.targets(data):
-                if only is not None and focus not in only:
+                if focus_nodes is not None and focus not in focus_nodes:
                     continue
                 opened: dict[TopShape, None] = {}
                 group.gate.open(data, focus, opened)

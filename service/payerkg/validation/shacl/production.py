@@ -53,11 +53,11 @@ def validate(
     compiled: CompiledShapes,
     data: IndexedGraph,
     graph: Callable[[], Graph],
-    only: Collection[Node] | None = None,
+    focus_nodes: Collection[Node] | None = None,
 ) -> Validation:
     """Validate a data graph: ``data`` indexed, and ``graph`` giving the same triples as an rdflib
     graph, called only when pyshacl has shapes to run (building one costs more than validating);
-    the results of every focus node, or ``only`` those of these.
+    the results of every focus node, or of ``focus_nodes`` only.
 
     >>> shapes = Graph().parse(data='''@prefix sh: <http://www.w3.org/ns/shacl#> .
     ... <https://example.org/S> sh:targetNode <https://example.org/n> ; sh:minLength "two" .''',
@@ -70,11 +70,11 @@ def validate(
     """
     if compiled.errors:
         raise ShapesError(compiled.errors)
-    results = compiled.validate(data, only)
+    results = compiled.validate(data, focus_nodes)
     if compiled.complete:
         return Validation(results, "compiled", compiled.shapes)
     residual = pyshacl_results(compiled.residual, graph())
-    results += [result for result in residual if only is None or result.focus in only]
+    results += [result for result in residual if focus_nodes is None or result.focus in focus_nodes]
     return Validation(results, "compiled+pyshacl", compiled.shapes)
 
 
@@ -84,9 +84,9 @@ def validate_graph(data: Graph, shapes: Graph) -> Validation:
     return validate(CompiledShapes(shapes), IndexedGraph(triples), lambda: data)
 
 
-def pyshacl_results(shapes: Graph, data: Graph, only: Sequence[URIRef] | None = None) -> list[Result]:
+def pyshacl_results(shapes: Graph, data: Graph, use_shapes: Sequence[URIRef] | None = None) -> list[Result]:
     """pyshacl's results, in the compiled engine's terms (a blank-node path is the source shape's
-    own sh:path node, whose structure the shapes graph holds), from every shape or ``only`` those.
+    own sh:path node, whose structure the shapes graph holds), from every shape or ``use_shapes``.
     pyshacl is imported here, when shapes are left to it: a graph the compiled engine covers never
     loads it."""
     import pyshacl
@@ -94,7 +94,10 @@ def pyshacl_results(shapes: Graph, data: Graph, only: Sequence[URIRef] | None = 
 
     try:
         _, report, _ = pyshacl.validate(
-            data, shacl_graph=shapes, allow_warnings=True, use_shapes=list(only) if only is not None else None
+            data,
+            shacl_graph=shapes,
+            allow_warnings=True,
+            use_shapes=list(use_shapes) if use_shapes is not None else None,
         )
     except ReportableRuntimeError as error:
         raise ShapesError(f"pyshacl refused the shapes: {error.message}") from error
