@@ -24,3 +24,18 @@ def test_start_up_leaves_out_what_only_some_requests_need(module: str) -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
     )
     assert json.loads(ran.stdout) == []
+
+
+def test_a_coverage_question_imports_no_pydantic() -> None:
+    """typer 0.29 built a pydantic TypeAdapter for every parameter of the command it ran: 0.2 s of
+    a 0.5 s one-shot answer (pyproject.toml pins typer below it)."""
+    probe = (
+        "import sys\nfrom payerkg.cli.main import app\n"
+        "try:\n    app(['coverage', '--payer', 'medicare', '--code', '99213', '--date', '2025-06-01'])\n"
+        "except SystemExit as stop:\n    assert not stop.code, stop.code\n"
+        "print('PYDANTIC', 'pydantic' in sys.modules, file=sys.stderr)"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert "PYDANTIC False" in ran.stderr, ran.stderr[-2000:]
