@@ -30,7 +30,7 @@ from payerkg.services.startup import warm_up
 from payerkg.settings import Settings
 from payerkg.stores.oxigraph import OxigraphStore
 from payerkg.validation.encounter import parse_encounter
-from payerkg.validation.validate import ValidationResult, validate_encounter
+from payerkg.validation.validate import ValidationResult, compiled_shapes, validate_encounter
 from tests.service_process import ServiceProcess
 from tests.support.http import HTTP
 
@@ -186,6 +186,8 @@ def test_answers_are_the_same_with_and_without_a_snapshot(tmp_path: Path) -> Non
     _load(tmp_path, root)
     restored = _load(tmp_path, root)
     assert _restored(restored)
+    # Restored shapes are compiled when an encounter first reaches them; parsed ones all at once.
+    assert compiled_shapes(restored).compiles_whole and not compiled_shapes(parsed).compiles_whole
     questions = _coverage_questions()
     encounters = _encounters()
     assert len(questions) > 50 and len(encounters) > 50

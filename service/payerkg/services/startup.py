@@ -28,12 +28,13 @@ def snapshot_folder(settings: Settings) -> Path | None:
 
 def warm_up(policy: PolicyGraph) -> None:
     """Build what one-shot commands read and a snapshot keeps: the rule model (coverage index,
-    rule statements, vocabularies) and the validation shapes."""
+    rule statements, vocabularies) and the validation shapes, compiled once so that the snapshot
+    can say they all compile."""
     from payerkg.graph.rules import rule_model
-    from payerkg.validation.validate import shapes_graph
+    from payerkg.validation.validate import compiled_shapes
 
     rule_model(policy).read_look_ups()
-    shapes_graph(policy)
+    compiled_shapes(policy)
 
 
 def shipped_files(settings: Settings, max_statements: int | None = None) -> PolicyGraph:

@@ -87,6 +87,9 @@ class ShapesState:
 
     graph: Graph
     facts: dict[tuple[Node, Node | None], tuple[Node | None, Node | None, tuple[Citation, ...]]]
+    compiles_whole: bool
+    """Whether the engine compiled every shape of ``graph`` (a snapshot is used only by the code
+    that wrote it): a process that restores it compiles each shape when first needed."""
 
 
 class _Shapes:
@@ -101,24 +104,27 @@ class _Shapes:
             if relpath.startswith(ENCOUNTER_SHAPES):
                 self.graph += policy.graph(identifier)
         self._compiled: CompiledShapes | None = None
+        self._compiles_whole = False
         self.facts: dict[tuple[Node, Node | None], tuple[Node | None, Node | None, tuple[Citation, ...]]] = {}
 
     def saved_state(self) -> ShapesState:
         """What a start-up snapshot keeps: the shapes graph and the facts read so far. The
         compiled engine is closures, built again from the graph when first used."""
-        return ShapesState(self.graph, dict(self.facts))
+        compiled = self._compiled
+        return ShapesState(self.graph, dict(self.facts), compiled is not None and compiled.complete)
 
     @classmethod
     def restore(cls, policy: PolicyGraph, state: object) -> _Shapes:
         assert isinstance(state, ShapesState)
         shapes = cls.__new__(cls)
         shapes.graph, shapes.facts, shapes._compiled = state.graph, state.facts, None
+        shapes._compiles_whole = state.compiles_whole
         return shapes
 
     @property
     def compiled(self) -> CompiledShapes:
         if self._compiled is None:
-            self._compiled = CompiledShapes(self.graph)
+            self._compiled = CompiledShapes(self.graph, compiles_whole=self._compiles_whole)
         return self._compiled
 
 

@@ -9,6 +9,8 @@ dropped. ``complete`` is true only when every targeted shape was compiled.
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +19,7 @@ from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import RDF, RDFS
 from rdflib.term import Node
 
-from payerkg.validation.shacl.compile import Compiler
+from payerkg.validation.shacl.compile import Checker, Compiler
 from payerkg.validation.shacl.gates import Gate, TopShape, conditions
 from payerkg.validation.shacl.graph import IndexedGraph
 from payerkg.validation.shacl.report import Result
@@ -44,18 +46,27 @@ class CompiledShapes:
     (True, ['PatternConstraintComponent'])
     """
 
-    def __init__(self, shapes: Graph) -> None:
+    def __init__(self, shapes: Graph, *, compiles_whole: bool = False) -> None:
+        """Compile every targeted shape of ``shapes``; where the caller knows they all compile
+        (``compiles_whole``: a start-up snapshot of these shapes was checked so by this code),
+        each is compiled instead when a focus node first opens its gate, so that a process judging
+        a few encounters compiles only the shapes they reach."""
         self.shapes = shapes
+        self.compiles_whole = compiles_whole
         reader = ShapesGraph(shapes)
         compiler = Compiler(reader)
         self.residual = Graph()
         self.residual_shapes: list[Node] = []
         self.errors: list[ShapeError] = []
         groups: dict[tuple[Any, ...], _TargetGroup] = {}
+        lock = threading.Lock()  # one compiler, so one compilation at a time
         for shape in targeted_shapes(reader):
             try:
                 select = targets(reader, shape)
-                results = compiler.shape(shape).results
+                if compiles_whole:
+                    top = TopShape(shape, compile=functools.partial(_checker, compiler, shape), lock=lock)
+                else:
+                    top = TopShape(shape, compiler.shape(shape).results)
                 gated = conditions(compiler, shape)
             except Unsupported:
                 self.residual_shapes.append(shape)
@@ -67,7 +78,7 @@ class CompiledShapes:
                 continue
             key = target_key(reader, shape)
             group = groups.setdefault(key, _TargetGroup(select, Gate()))
-            group.gate.add(compiler, gated, TopShape(shape, results))
+            group.gate.add(compiler, gated, top)
         self.groups = list(groups.values())
         for shape in self.residual_shapes:
             _copy_shape(shapes, shape, self.residual, set(self.residual_shapes))
@@ -90,6 +101,10 @@ class CompiledShapes:
                 for top in opened:
                     results.extend(top.results(data, focus))
         return results
+
+
+def _checker(compiler: Compiler, shape: Node) -> Checker:
+    return compiler.shape(shape).results
 
 
 TARGET_PREDICATES = frozenset(sh(t) for t in TARGETS)

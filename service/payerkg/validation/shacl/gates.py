@@ -10,6 +10,8 @@ evaluated.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +21,7 @@ from rdflib.term import Identifier, Node
 from payerkg.validation.shacl.compile import Checker, Compiler
 from payerkg.validation.shacl.graph import IndexedGraph
 from payerkg.validation.shacl.paths import Path, path_key
+from payerkg.validation.shacl.report import Result
 from payerkg.validation.shacl.shapes import sh
 
 # A necessary condition for a shape to report anything: some value of the path (by its key) is
@@ -26,10 +29,30 @@ from payerkg.validation.shacl.shapes import sh
 Condition = tuple[Any, frozenset[Node]]
 
 
-@dataclass(eq=False)
 class TopShape:
-    shape: Node
-    results: Checker
+    """A targeted shape behind its gate: given compiled, or compiled by ``compile`` when a focus
+    node first opens its gate (once, under ``lock``: compiling marks the shapes it is inside)."""
+
+    def __init__(
+        self,
+        shape: Node,
+        checker: Checker | None = None,
+        compile: Callable[[], Checker] | None = None,
+        lock: threading.Lock | None = None,
+    ) -> None:
+        assert (checker is None) != (compile is None), "a shape is given compiled or with how to compile it"
+        self.shape = shape
+        self._checker, self._compile, self._lock = checker, compile, lock or threading.Lock()
+
+    def results(self, data: IndexedGraph, focus: Identifier) -> list[Result]:
+        checker = self._checker
+        if checker is None:
+            with self._lock:
+                if self._checker is None:
+                    assert self._compile is not None
+                    self._checker = self._compile()
+                checker = self._checker
+        return checker(data, focus)
 
 
 @dataclass
