@@ -64,7 +64,7 @@ class CompiledShapes:
             try:
                 select = targets(reader, shape)
                 if compiles_whole:
-                    top = TopShape(shape, compile=functools.partial(_checker, compiler, shape), lock=lock)
+                    top = TopShape(shape, build=functools.partial(_checker, compiler, shape), lock=lock)
                 else:
                     top = TopShape(shape, compiler.shape(shape).results)
                 gated = conditions(compiler, shape)

@@ -30,27 +30,27 @@ Condition = tuple[Any, frozenset[Node]]
 
 
 class TopShape:
-    """A targeted shape behind its gate: given compiled, or compiled by ``compile`` when a focus
+    """A targeted shape behind its gate: given compiled, or compiled by ``build`` when a focus
     node first opens its gate (once, under ``lock``: compiling marks the shapes it is inside)."""
 
     def __init__(
         self,
         shape: Node,
         checker: Checker | None = None,
-        compile: Callable[[], Checker] | None = None,
+        build: Callable[[], Checker] | None = None,
         lock: threading.Lock | None = None,
     ) -> None:
-        assert (checker is None) != (compile is None), "a shape is given compiled or with how to compile it"
+        assert (checker is None) != (build is None), "a shape is given compiled or with how to compile it"
         self.shape = shape
-        self._checker, self._compile, self._lock = checker, compile, lock or threading.Lock()
+        self._checker, self._build, self._lock = checker, build, lock or threading.Lock()
 
     def results(self, data: IndexedGraph, focus: Identifier) -> list[Result]:
         checker = self._checker
         if checker is None:
             with self._lock:
                 if self._checker is None:
-                    assert self._compile is not None
-                    self._checker = self._compile()
+                    assert self._build is not None
+                    self._checker = self._build()
                 checker = self._checker
         return checker(data, focus)
 
