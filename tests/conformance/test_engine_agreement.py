@@ -114,14 +114,17 @@ def shapes_for_payer(shapes: Graph, payer: Literal) -> list[URIRef]:
 
 
 def _situation_payers(shapes: Graph, shape: Node, default: Literal) -> set[Node]:
-    """The payers a shape's situation allows, or ``{default}`` when it has no such situation."""
-    for option in _members(shapes, shapes.value(shape, SH["or"])):
-        situation = shapes.value(option, SH["not"])
-        for condition in _members(shapes, shapes.value(situation, SH["and"])):
-            for prop in shapes.objects(condition, SH.property):
-                path = _members(shapes, shapes.value(prop, SH.path))
-                if path and path[-1] == PK.encounterPayer:
-                    return set(_members(shapes, shapes.value(prop, SH["in"])))
+    """The payers a shape's situation (its first ``sh:or`` member's ``sh:not``) allows, or
+    ``{default}`` when it has no such situation."""
+    options = _members(shapes, shapes.value(shape, SH["or"]))
+    situation = shapes.value(options[0], SH["not"]) if options else None
+    if situation is None:  # never looked up as None: rdflib reads a None subject as "any"
+        return {default}
+    for condition in _members(shapes, shapes.value(situation, SH["and"])):
+        for prop in shapes.objects(condition, SH.property):
+            path = _members(shapes, shapes.value(prop, SH.path))
+            if path and path[-1] == PK.encounterPayer:
+                return set(_members(shapes, shapes.value(prop, SH["in"])))
     return {default}
 
 

@@ -234,8 +234,8 @@ def seed(
         raise StoreError("the store already holds revisions; seeding twice would mix two histories")
     if isinstance(store, MemoryStore) and store.is_empty():
         files = shipped or load_dataset(root, max_statements=store.max_statements)
-        if isinstance(files.store, MemoryStore):
-            return _seed_with_nquads(store, files.store.nquads(), files.content_hash, author)
+        assert isinstance(files.store, MemoryStore), "the files' graph is read into an in-memory store"
+        return _seed_with_nquads(store, files.store.nquads(), files.content_hash, author)
     dataset, content_hash = read_files(root, max_statements=store.max_statements)
     change = Change("seed", author, "admin", "load the shipped policy files", content_hash=content_hash)
     record = _record(change, 1, None)

@@ -222,12 +222,12 @@ def rule_description(policy: PolicyGraph, rule_id: str) -> Graph:
     read by query: a whole-graph copy of a new revision would cost more than the page."""
     _check_id(rule_id)
     rows = policy.select("term-statements-with-citations", term=RV[rule_id])
-    if not rows and policy.select("term-statements-with-citations", term=RULE[rule_id]):
-        versions = [
-            row["subject"]
-            for row in policy.select("subjects-of", predicate=PK.versionOf, object=RULE[rule_id])
-        ]
-        rows = policy.select_each("term-statements-with-citations", "term", [RULE[rule_id], *versions])
+    if not rows:
+        rows = policy.select("term-statements-with-citations", term=RULE[rule_id])
+        of_rule = policy.select("subjects-of", predicate=PK.versionOf, object=RULE[rule_id]) if rows else []
+        if of_rule:
+            versions = [row["subject"] for row in of_rule]
+            rows += policy.select_each("term-statements-with-citations", "term", versions)
     if not rows:
         raise UnknownRule("no rule or rule version with this id is in the graph", "id")
     graph = Graph()

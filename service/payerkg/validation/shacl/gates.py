@@ -40,13 +40,16 @@ class TopShape:
         build: Callable[[], Checker] | None = None,
         lock: threading.Lock | None = None,
     ) -> None:
-        assert (checker is None) != (build is None), "a shape is given compiled or with how to compile it"
+        assert (checker is None) == (build is not None) == (lock is not None), (
+            "compiled, or how and under which lock"
+        )
         self.shape = shape
-        self._checker, self._build, self._lock = checker, build, lock or threading.Lock()
+        self._checker, self._build, self._lock = checker, build, lock
 
     def results(self, data: IndexedGraph, focus: Identifier) -> list[Result]:
         checker = self._checker
         if checker is None:
+            assert self._lock is not None
             with self._lock:
                 if self._checker is None:
                     assert self._build is not None
