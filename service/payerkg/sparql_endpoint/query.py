@@ -11,6 +11,7 @@ features, line and column, never text taken from the query.
 
 from __future__ import annotations
 
+import faulthandler
 import functools
 import multiprocessing
 import os
@@ -244,6 +245,9 @@ def _lock_down(limits: QueryLimits) -> None:
 
     sys.addaudithook(refuse)
     if limits.max_memory_mb > 0:
+        # Past the budget pyoxigraph's allocator aborts the worker, which the parent reports as
+        # ResultTooLarge; a fault handler inherited from the parent would print it as a crash.
+        faulthandler.disable()
         try:
             import resource
 
