@@ -9,8 +9,14 @@ import pytest
 
 from payerkg.graph.catalog import PayerIdentifiers, payer_identifiers
 from payerkg.graph.dataset import PolicyGraph, default_data_root, load_dataset
+from payerkg.services import startup
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Each test process collects garbage as the CLI and the service do (services/startup.py)."""
+    startup.tune_collector()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -39,6 +39,7 @@ def create_app(
 ) -> FastAPI:
     """Build the app over the configured store (seeded from the shipped files if empty), over
     ``store``, or over a fixed ``policy`` graph served read-only."""
+    startup.tune_collector()
     settings = settings or Settings()
 
     def warm_up(policy: PolicyGraph) -> None:

@@ -21,6 +21,7 @@ from payerkg.cli.telehealth_list import telehealth_list_doc_command
 from payerkg.errors import PayerKGError, StoreError
 from payerkg.graph.facets import by_name
 from payerkg.media import FHIR_JSON
+from payerkg.services import startup
 from payerkg.settings import Settings
 
 # The services, engines and formats are imported by the commands that use them: a one-shot
@@ -43,6 +44,7 @@ app = typer.Typer(
 @app.callback()
 def check_settings() -> None:
     """payerkg: payer telehealth rules as a dated, cited knowledge graph."""
+    startup.tune_collector()
     try:  # a bad PAYERKG_* variable is a message and exit 2 before any command reads settings
         Settings()
     except PayerKGError as error:
