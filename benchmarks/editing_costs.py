@@ -1,7 +1,8 @@
 """What an editor and an operator wait for: a service starting on an on-disk Oxigraph store, a
 dry run of one rule on a seeded in-memory store, and its commit by a service on the default
 in-memory store (a new service for each commit, started before the clock starts). CPU seconds of
-this process (threads included), median of 5 after one warm-up; nothing is asserted.
+this process (threads included), median of 5 after one warm-up, and the seconds of it the cycle
+collector took (the service's thresholds are set by its first start); nothing is asserted.
 
     python -m benchmarks.editing_costs [--runs N]
 
@@ -11,6 +12,7 @@ Run it on two checkouts in turn (each with its own environment) to compare code 
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import tempfile
 import time
@@ -36,10 +38,34 @@ def service_start(folder: Path) -> float:
     return spent
 
 
-def dry_run(base: PolicyGraph, text: str) -> float:
-    began = time.process_time()
-    editing.dry_run(base, text)
-    return time.process_time() - began
+class CollectorClock:
+    """Seconds the cycle collector takes within ``with`` (its callbacks, timed)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def __enter__(self) -> CollectorClock:
+        gc.callbacks.append(self._tick)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        gc.callbacks.remove(self._tick)
+
+    def _tick(self, phase: str, _: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
+
+
+def dry_run(base: PolicyGraph, text: str) -> tuple[float, float]:
+    """CPU seconds of one dry run, and the seconds the cycle collector took of them."""
+    with CollectorClock() as clock:
+        began = time.process_time()
+        editing.dry_run(base, text)
+        spent = time.process_time() - began
+    return spent, clock.seconds
 
 
 def commit(text: str) -> float:
@@ -49,8 +75,8 @@ def commit(text: str) -> float:
     return time.process_time() - began
 
 
-def spread(figures: list[float]) -> str:
-    return f"{statistics.median(figures):.2f} CPU-s ({min(figures):.2f}-{max(figures):.2f})"
+def spread(figures: list[float], unit: str = "CPU-s") -> str:
+    return f"{statistics.median(figures):.2f} {unit} ({min(figures):.2f}-{max(figures):.2f})"
 
 
 def main() -> None:
@@ -69,11 +95,12 @@ def main() -> None:
     base = revisions.policy_at_head(store)
     text = RULE.read_text(encoding="utf-8")
     dry_run(base, text)
-    dry_runs = [dry_run(base, text) for _ in range(runs)]
+    dry_runs, collected = zip(*(dry_run(base, text) for _ in range(runs)), strict=True)
     commit(text)
     commits = [commit(text) for _ in range(runs)]
     print(f"service start on an Oxigraph store: {spread(starts)}")
-    print(f"dry run of {RULE.name}: {spread(dry_runs)}")
+    collection = spread(list(collected), "s")
+    print(f"dry run of {RULE.name}: {spread(list(dry_runs))}, of which cycle collection {collection}")
     print(f"commit of {RULE.name}: {spread(commits)}")
 
 

@@ -19,11 +19,12 @@ if TYPE_CHECKING:
 
 
 COLLECTOR_THRESHOLDS = (50_000, 10, 10)
-"""CPython's cycle collector looks at its youngest objects every 700 allocations by default and,
-every 100 such looks, at every object. A loaded revision is over a million long-lived objects
-(rdflib terms, indexes, compiled shapes), so an editor's dry run spent about a third of its CPU
-walking them (docs/benchmarks.md). Every 50,000 allocations keeps the youngest generation small
-and makes whole walks rare; reference counting still frees all garbage that is not a cycle."""
+"""CPython's cycle collector looks at its youngest objects once 700 more have been made than
+freed, and at every object after 100 such looks (when the old ones have grown by a quarter). A
+loaded revision is hundreds of thousands of long-lived objects (rdflib's indexes, the rule model,
+compiled shapes), and an editor's dry run makes a new one: with the defaults the collector took
+about a third of a dry run's CPU (docs/benchmarks.md). 50,000 makes whole walks rare while the
+youngest generation stays small; reference counting still frees every object not in a cycle."""
 
 
 def tune_collector() -> None:
