@@ -34,7 +34,7 @@ from payerkg.errors import StaleRevision, StoreError, UnknownRevision
 from payerkg.graph.dataset import PolicyGraph, graph_identity, load_dataset, read_files, too_many_statements
 from payerkg.namespaces import BASE, FILE_GRAPH, PK
 from payerkg.stores import MemoryStore, Store, new_dataset
-from payerkg.stores.oxigraph import nquads
+from payerkg.stores.oxigraph import OxigraphStore, nquads
 
 REVISION = Namespace(BASE + "revision/")
 HEAD = REVISION["head"]
@@ -227,18 +227,22 @@ def seed(
     author: str = "payerkg store seed",
     shipped: PolicyGraph | None = None,
 ) -> Head:
-    """Load the shipped policy files into an empty store as revision 1. An empty in-memory store
-    takes them as N-Quads, which Oxigraph then holds: ``shipped``, those files' graph as read
-    before (perhaps from a start-up snapshot), else as ``load_dataset`` reads them."""
+    """Load the shipped policy files into an empty store as revision 1: ``shipped``, those files'
+    graph as read before (perhaps from a start-up snapshot), else as ``load_dataset`` reads them.
+    An empty in-memory store takes them as N-Quads, an embedded Oxigraph store quad for quad from
+    the Oxigraph copy that graph holds; a server takes the files as ``read_files`` reads them."""
     if head(store) is not None:
         raise StoreError("the store already holds revisions; seeding twice would mix two histories")
     if isinstance(store, MemoryStore) and store.is_empty():
-        files = shipped or load_dataset(root, max_statements=store.max_statements)
-        assert isinstance(files.store, MemoryStore), "the files' graph is read into an in-memory store"
-        return _seed_with_nquads(store, files.store.nquads(), files.content_hash, author)
+        files, content_hash = _shipped_store(shipped, root, store.max_statements)
+        return _seed_with_nquads(store, files.nquads(), content_hash, author)
+    if isinstance(store, OxigraphStore):
+        files, content_hash = _shipped_store(shipped, root, store.max_statements)
+        change, record = _seed_record(content_hash, author)
+        store.load_with(files.oxigraph(), _record_quads(record, change))
+        return Head(1, record.hash, record.nonce)
     dataset, content_hash = read_files(root, max_statements=store.max_statements)
-    change = Change("seed", author, "admin", "load the shipped policy files", content_hash=content_hash)
-    record = _record(change, 1, None)
+    change, record = _seed_record(content_hash, author)
     revisions = dataset.graph(REVISIONS_GRAPH)
     for s, p, o, _ in _record_quads(record, change):
         revisions.add((s, p, o))
@@ -246,12 +250,25 @@ def seed(
     return Head(1, record.hash, record.nonce)
 
 
+def _shipped_store(
+    shipped: PolicyGraph | None, root: Path | None, max_statements: int | None
+) -> tuple[MemoryStore, str]:
+    """The in-memory store holding the files' graph, and the hash of their content."""
+    files = shipped or load_dataset(root, max_statements=max_statements)
+    assert isinstance(files.store, MemoryStore), "the files' graph is read into an in-memory store"
+    return files.store, files.content_hash
+
+
+def _seed_record(content_hash: str, author: str) -> tuple[Change, RevisionRecord]:
+    change = Change("seed", author, "admin", "load the shipped policy files", content_hash=content_hash)
+    return change, _record(change, 1, None)
+
+
 def _seed_with_nquads(store: MemoryStore, data: bytes, content_hash: str, author: str) -> Head:
     """Seed an empty in-memory store with the files' graph as N-Quads (one statement a line)."""
     if store.max_statements is not None and data.count(b"\n") > store.max_statements:
         raise too_many_statements(store.max_statements)
-    change = Change("seed", author, "admin", "load the shipped policy files", content_hash=content_hash)
-    record = _record(change, 1, None)
+    change, record = _seed_record(content_hash, author)
     store.load_nquads(data + nquads(_record_quads(record, change)))
     store.only_revisions = True  # its graph identity names all of its content
     return Head(1, record.hash, record.nonce)

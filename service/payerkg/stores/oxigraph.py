@@ -193,10 +193,28 @@ class OxigraphStore(Store):
             if isinstance(dataset, Dataset)
             else ((*t, DATASET_DEFAULT_GRAPH_ID) for t in dataset)
         )
-        quads = [
-            ox.Quad(oxigraph_term(s), oxigraph_term(p), oxigraph_term(o), graph_of(g))
-            for s, p, o, g in statements
-        ]
+        self._extend(
+            [
+                ox.Quad(oxigraph_term(s), oxigraph_term(p), oxigraph_term(o), graph_of(g))
+                for s, p, o, g in statements
+            ]
+        )
+
+    def load_with(self, source: OxigraphStore, quads: Iterable[tuple[Node, Node, Node, Node]]) -> None:
+        """Add every quad of ``source`` and the rdflib ``quads`` in one transaction: a seed, whose
+        files' graph Oxigraph already holds, with its revision record. No term is converted twice."""
+        ox = self._ox
+        self._extend(
+            [
+                *source.native_quads(),
+                *(
+                    ox.Quad(oxigraph_term(s), oxigraph_term(p), oxigraph_term(o), oxigraph_term(g))
+                    for s, p, o, g in quads
+                ),
+            ]
+        )
+
+    def _extend(self, quads: list[Any]) -> None:
         try:
             self._store.extend(quads)  # one transaction
         except (ValueError, OSError) as exc:
