@@ -202,7 +202,8 @@ class OxigraphStore(Store):
 
     def load_with(self, source: OxigraphStore, quads: Iterable[tuple[Node, Node, Node, Node]]) -> None:
         """Add every quad of ``source`` and the rdflib ``quads`` in one transaction: a seed, whose
-        files' graph Oxigraph already holds, with its revision record. No term is converted twice."""
+        files' graph is taken as Oxigraph already holds it (not converted from rdflib again), and
+        its revision record."""
         ox = self._ox
         self._extend(
             [
