@@ -32,6 +32,9 @@ their workers (SETTLE_SERVED_S) on a loaded machine before the other callers ask
 SETTLE_SERVED_S = 2.5
 RUNAWAY = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n ?o }"
 SMALL = "ASK { ?s a pk:Payer }"
+ANSWERED_LATE = "a small request was answered only after the runaway queries were stopped"
+"""What the tests check instead of a bound on each request's time: that it came back while the
+runaway queries still held their workers (a bound failed now and then on a busy machine)."""
 
 
 @pytest.fixture(scope="module")
@@ -63,12 +66,6 @@ def running(
             thread.join(T_SERVED + 5)
 
 
-def timed(call: Callable[[], httpx.Response]) -> tuple[httpx.Response, float]:
-    started = time.monotonic()
-    response = call()
-    return response, time.monotonic() - started
-
-
 def workers_held(client: TestClient, count: int) -> Callable[[], bool]:
     """True once ``count`` SPARQL query workers of the client's app are taken."""
     app = client.app
@@ -93,15 +90,12 @@ def test_a_caller_past_its_share_of_query_workers_gets_429_and_others_are_answer
             lambda: client.get("/sparql", params={"query": RUNAWAY}, headers=auth("reader")).status_code
         ] * 2
         with running(runaway, workers_held(client, 2)) as statuses:
-            third, elapsed = timed(
-                lambda: client.get("/sparql", params={"query": SMALL}, headers=auth("reader"))
-            )
+            third = client.get("/sparql", params={"query": SMALL}, headers=auth("reader"))
             assert third.status_code == 429 and third.json()["code"] == "too_many_requests"
-            assert 1 <= retry_after(third) <= T and elapsed < 0.5
-            other, elapsed = timed(
-                lambda: client.get("/sparql", params={"query": SMALL}, headers=auth("integrator"))
-            )
-            assert other.json()["boolean"] is True and elapsed < 1.0
+            assert 1 <= retry_after(third) <= T
+            other = client.get("/sparql", params={"query": SMALL}, headers=auth("integrator"))
+            assert other.json()["boolean"] is True
+            assert statuses == [], ANSWERED_LATE
     assert statuses == [503, 503]  # the runaway queries themselves are cut at T
     assert multiprocessing.active_children() == []
 
@@ -122,13 +116,11 @@ def test_when_every_worker_is_taken_a_query_gets_503_with_retry_after_at_once(se
             for role in ("reader", "integrator")
         ]
         with running(runaway, workers_held(client, 2)) as codes:
-            busy, elapsed = timed(
-                lambda: client.get("/sparql", params={"query": SMALL}, headers=auth("editor"))
-            )
+            busy = client.get("/sparql", params={"query": SMALL}, headers=auth("editor"))
             assert busy.status_code == 503 and busy.json()["code"] == "busy"
             assert 1 <= retry_after(busy) <= T
-            assert elapsed < 0.2 + 0.5  # at once (after the short wait), not at the query's deadline
             assert client.get("/health").status_code == 200
+            assert codes == [], ANSWERED_LATE  # at once (after the short wait), not at the queries' deadline
     assert codes == ["query_timeout", "query_timeout"]
     # once the runaway queries are stopped, the same caller is answered
     answered = client.get("/sparql", params={"query": SMALL}, headers=auth("editor"))
@@ -191,13 +183,14 @@ def test_limits_hold_on_a_real_server(tmp_path: Path) -> None:
         with running(
             [lambda: ask("reader", RUNAWAY).status_code] * 2 + [lambda: ask("editor", RUNAWAY).status_code],
             SETTLE_SERVED_S,
-        ):
-            over_share, elapsed_share = timed(lambda: ask("reader", SMALL))
-            busy, elapsed_busy = timed(lambda: ask("admin", SMALL))
+        ) as held:
+            over_share = ask("reader", SMALL)
+            busy = ask("admin", SMALL)
             health = HTTP.get(f"{service.url}/health", timeout=5)
-        assert over_share.status_code == 429 and retry_after(over_share) >= 1 and elapsed_share < 2.0
+            assert held == [], ANSWERED_LATE
+        assert over_share.status_code == 429 and retry_after(over_share) >= 1
         assert busy.status_code == 503 and busy.json()["code"] == "busy" and retry_after(busy) >= 1
-        assert elapsed_busy < 2.0 and health.status_code == 200
+        assert health.status_code == 200
         assert ask("admin", SMALL).json()["boolean"] is True
     finally:
         service.stop()
