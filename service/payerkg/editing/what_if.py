@@ -100,9 +100,10 @@ def scopes_of(base: PolicyGraph, added: Graph) -> list[Scope]:
             continue
         codes: set[URIRef] = set()
         for target in added.objects(version, PK.appliesTo):
-            read = rule_model(base).terms.statements(target) if isinstance(target, URIRef) else {}
-            members = [m for m in read.get(SKOS.member, []) if isinstance(m, URIRef)]
-            codes.update(members or ([target] if isinstance(target, URIRef) else []))
+            if not isinstance(target, URIRef):  # a blank node names no code or group of the base graph
+                continue
+            read = rule_model(base).terms.statements(target)
+            codes.update([m for m in read.get(SKOS.member, []) if isinstance(m, URIRef)] or [target])
         situations = tuple(
             (facet, tuple(values))
             for facet in SCOPED

@@ -204,16 +204,7 @@ class OxigraphStore(Store):
         """Add every quad of ``source`` and the rdflib ``quads`` in one transaction: a seed, whose
         files' graph is taken as Oxigraph already holds it (not converted from rdflib again), and
         its revision record."""
-        ox = self._ox
-        self._extend(
-            [
-                *source.native_quads(),
-                *(
-                    ox.Quad(oxigraph_term(s), oxigraph_term(p), oxigraph_term(o), oxigraph_term(g))
-                    for s, p, o, g in quads
-                ),
-            ]
-        )
+        self._extend([*source.native_quads(), *oxigraph_quads(quads)])
 
     def _extend(self, quads: list[Any]) -> None:
         try:
@@ -257,12 +248,18 @@ def oxigraph_term(node: Node) -> Any:
     return ox.Literal(str(node))
 
 
+def oxigraph_quads(quads: Iterable[tuple[Node, Node, Node, Node]]) -> list[Any]:
+    """rdflib quads (subject, predicate, object, graph name) as pyoxigraph's."""
+    import pyoxigraph as ox
+
+    return [
+        ox.Quad(oxigraph_term(s), oxigraph_term(p), oxigraph_term(o), oxigraph_term(g))
+        for s, p, o, g in quads
+    ]
+
+
 def nquads(quads: Iterable[tuple[Node, Node, Node, Node]]) -> bytes:
     """rdflib quads (subject, predicate, object, graph name) as N-Quads, written by Oxigraph."""
     import pyoxigraph as ox
 
-    written = [
-        ox.Quad(oxigraph_term(s), oxigraph_term(p), oxigraph_term(o), oxigraph_term(g))
-        for s, p, o, g in quads
-    ]
-    return ox.serialize(written, format=ox.RdfFormat.N_QUADS) or b""
+    return ox.serialize(oxigraph_quads(quads), format=ox.RdfFormat.N_QUADS) or b""
