@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import RDF, SH, SKOS
+from rdflib.namespace import PROV, RDF, SH, SKOS
 from rdflib.term import Identifier, Node
 
 from payerkg.graph.dataset import PolicyGraph
@@ -170,6 +170,7 @@ def compile_rule_shapes(policy: PolicyGraph, as_of: date | None = None) -> Graph
     """The derived shapes of every rule version current on ``as_of`` (default today), and code validity."""
     builder = _Builder(policy)
     versions = _current_versions(policy, as_of or date.today())
+    _read_ahead(policy, versions)
     overriders: dict[Node, list[RuleVersion]] = {}
     for version in versions:
         for overridden in dict.fromkeys(version.values(PK.overrides)):
@@ -201,6 +202,35 @@ def _current_versions(policy: PolicyGraph, as_of: date) -> list[RuleVersion]:
         if not any(day <= as_of for day in model.revised_on.get(row["version"], ()))
     ]
     return sorted(versions, key=lambda v: str(v.iri))
+
+
+NOT_NAMED_IN_SHAPES = frozenset((RDF.type, PK.versionOf, PROV.wasRevisionOf, PK.overrides, PK.supersedes))
+"""What a version refers to that its shapes never name: classes, rules and other versions."""
+
+
+def _read_ahead(policy: PolicyGraph, versions: Sequence[RuleVersion]) -> None:
+    """Read what the shapes of ``versions`` name (codes, code groups and their members, payers,
+    vocabulary terms) and the payers' ids, in a few queries rather than one per term and payer:
+    each is a round trip to a remote store (350 of them on the shipped graph)."""
+    model = rule_model(policy)
+    terms = model.terms
+    named = [
+        node
+        for version in versions
+        for prop, values in version.statements.items()
+        if prop not in NOT_NAMED_IN_SHAPES
+        for node in values
+        if isinstance(node, URIRef)
+    ]
+    # A baseline's rules reach the payers that take it as a floor unless they are claim mechanics.
+    floored = {baseline for baselines in model.floors.values() for baseline in baselines}
+    named += [payer for payer in model.floors if isinstance(payer, URIRef)]
+    named += [v.rule for v in versions if v.value(PK.payer) in floored and isinstance(v.rule, URIRef)]
+    terms.load(named)
+    terms.load(
+        [m for node in named for m in terms.statements(node).get(SKOS.member, []) if isinstance(m, URIRef)]
+    )
+    policy.view(_PayerIds).load(version.value(PK.payer) for version in versions)
 
 
 def _path(facet: Facet) -> list[tuple[str, URIRef]]:
@@ -241,25 +271,38 @@ def _payer_ids(policy: PolicyGraph, payer: Node | None, floor: bool) -> list[Lit
     """The payer and every payer that inherits its rules in full, or (``floor``) the payers that
     inherit them only as a coverage floor."""
     assert isinstance(payer, URIRef), "the policy shapes require one payer per rule version"
-    found = policy.view(_PayerIds).by_payer
-    if (payer, floor) not in found:
-        floor_ids = {
-            str(notation)
-            for inheritor, baselines in rule_model(policy).floors.items()
-            if payer in baselines
-            for notation in rule_model(policy).terms.statements(inheritor).get(SKOS.notation, [])
-        }
-        every_id = {str(row["id"]) for row in policy.select("payers-inheriting", basePayer=payer)}
-        chosen = floor_ids if floor else every_id - floor_ids
-        found[(payer, floor)] = sorted(Literal(i) for i in chosen)
-    return found[(payer, floor)]
+    found = policy.view(_PayerIds)
+    found.load([payer])
+    return found.by_payer[(payer, floor)]
 
 
 class _PayerIds:
     """Per (payer, floor): the payer ids a derived shape accepts, worked out once per revision."""
 
     def __init__(self, policy: PolicyGraph) -> None:
+        self.policy = policy
         self.by_payer: dict[tuple[URIRef, bool], list[Literal]] = {}
+
+    def load(self, payers: Iterable[Node | None]) -> None:
+        """Work out the ids of the payers not worked out yet, in one query."""
+        missing = [
+            p for p in dict.fromkeys(payers) if isinstance(p, URIRef) and (p, False) not in self.by_payer
+        ]
+        if not missing:
+            return
+        every_id: dict[Node, set[str]] = {payer: set() for payer in missing}
+        for row in self.policy.select_each("payers-inheriting", "basePayer", missing):
+            every_id[row["basePayer"]].add(str(row["id"]))
+        model = rule_model(self.policy)
+        for payer in missing:
+            floor_ids = {
+                str(notation)
+                for inheritor, baselines in model.floors.items()
+                if payer in baselines
+                for notation in model.terms.statements(inheritor).get(SKOS.notation, [])
+            }
+            self.by_payer[(payer, True)] = sorted(Literal(i) for i in floor_ids)
+            self.by_payer[(payer, False)] = sorted(Literal(i) for i in every_id[payer] - floor_ids)
 
 
 def _applies(builder: _Builder, version: RuleVersion, overriding: list[RuleVersion], floor: bool) -> BNode:
