@@ -2,7 +2,7 @@
 
 Real app, real shipped graph, T = 2 s. A canary HTTP server on loopback stands behind every
 SERVICE, FROM, LOAD and dataset parameter; it must see no request. After each case the store is
-unchanged (triple count and a hash of its quads) and no query worker process is left.
+unchanged (the same statements in the same graphs) and no query worker process is left.
 """
 
 from __future__ import annotations

@@ -137,10 +137,10 @@ class EditingMachine(RuleBasedStateMachine):
         # An edit whose versions a later version revises stays: withdrawing it would break a reference.
         terms = rule_model(self.policy).terms
         revised = {
-            revised
+            older
             for versions in self.in_force.values()
             for version in versions
-            for revised in terms.version(version).values(PROV.wasRevisionOf)
+            for older in terms.version(version).values(PROV.wasRevisionOf)
         }
         candidates = sorted(n for n, versions in self.in_force.items() if not versions & revised)
         if not candidates:
