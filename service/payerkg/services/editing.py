@@ -132,11 +132,11 @@ def rule_from_form(policy: PolicyGraph, values: Mapping[str, Sequence[str]]) -> 
     return FormDraft(rule_form.rule_turtle(reading.form), [])
 
 
-PROPOSALS_KEPT = 2
+PROPOSALS_KEPT = 1
 """Changes kept checked per revision. An editor dry-runs a change, then commits the same text:
 the same text checked against the same revision on the same day is the same proposal, so the
-commit reuses it instead of checking it again (about two thirds of a commit's time). Each kept
-proposal holds a scratch copy of the graph and its views, some megabytes."""
+commit reuses it instead of checking it again (most of a commit's time). A dry run's proposal
+holds a scratch copy of the graph and the views built on it, about 30 MB: one is kept."""
 
 
 class _CheckedChanges:
