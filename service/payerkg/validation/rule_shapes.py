@@ -205,7 +205,10 @@ def _current_versions(policy: PolicyGraph, as_of: date) -> list[RuleVersion]:
 
 
 NOT_NAMED_IN_SHAPES = frozenset((RDF.type, PK.versionOf, PROV.wasRevisionOf, PK.overrides, PK.supersedes))
-"""What a version refers to that its shapes never name: classes, rules and other versions."""
+"""What a version refers to that the read-ahead leaves out: its classes, its rule and other
+versions, which its shapes never name (rules are read ahead only where a coverage floor needs
+them). The few other terms read ahead without being named (its status, evidence level,
+determination) cost a row or two each."""
 
 
 def _read_ahead(policy: PolicyGraph, versions: Sequence[RuleVersion]) -> None:
