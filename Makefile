@@ -36,12 +36,10 @@ lint-code: install-dev
 	$(BIN)/mypy
 
 # Everything but the long runs kept beside a faster equivalent (they would double the time).
-# Two workers, one per core (pytest-xdist), work-stealing so no worker idles at the end: 6,046
-# tests in 6 min 25 s on an idle 2-core AMD EPYC machine (11.5 CPU-minutes); 6,078 tests in
-# 5 min 37 s on a 2-core Intel Xeon machine in a fast hour, and 8 min 44 s on the same machine
-# an hour later, when a pure pyshacl test took 2.4 times as long (see CHANGELOG); 6,093 tests in
-# 8 min 29 s in a slow hour, where the code before the pyshacl differential's per-payer calls took
-# 10 min 32 s.
+# Two workers, one per core (pytest-xdist), work-stealing so no worker idles at the end: 6,102
+# tests; `make test` with the environment in place took 4 min 17 s (pytest 4 min 8 s, 7.7
+# CPU-minutes) on an idle 2-core AMD EPYC machine on 2026-12-04, against 11 min before the suite
+# work of issue 13. On a busy machine it takes longer (6.5-8.5 min seen on a shared Intel Xeon).
 test: lint-code browser-deps
 	$(BIN)/pytest -m "not slow and not virtuoso" -n 2 --dist worksteal
 
