@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,11 +59,11 @@ class ServiceProcess:
     def log_size(self) -> int:
         return self.log.stat().st_size
 
-    def answered_by(self, since: int = 0) -> set[int]:
-        """The processes that logged an answer after byte ``since`` of the log."""
+    def answered_by(self, since: int = 0) -> Counter[int]:
+        """The processes that logged answers after byte ``since`` of the log: how many each."""
         with self.log.open("rb") as log:
             log.seek(since)
-            return {int(found) for found in ACCESS_LINE.findall(log.read().decode(errors="replace"))}
+            return Counter(int(found) for found in ACCESS_LINE.findall(log.read().decode(errors="replace")))
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, as in a crash."""

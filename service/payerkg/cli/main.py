@@ -573,6 +573,7 @@ def serve(
     import uvicorn
 
     from payerkg.api.access_log import LOG_CONFIG
+    from payerkg.cli.workers import run_server
 
     try:
         settings = Settings()
@@ -589,7 +590,7 @@ def serve(
         os.environ[WORKER_FAILURE_FILE] = str(report)  # spawned workers inherit it
         # payerkg.access logs route, status, duration, role and request id; uvicorn's own access
         # log (full query strings) stays off (docs/security.md).
-        uvicorn.run(
+        config = uvicorn.Config(
             application,
             host=host or settings.host,
             port=port or settings.port,
@@ -598,6 +599,7 @@ def serve(
             access_log=False,
             log_config=LOG_CONFIG,
         )
+        run_server(config)
         if report.exists():
             fail(f"a worker could not start, so the service stopped: {report.read_text(encoding='utf-8')}")
 
