@@ -129,7 +129,7 @@ def test_an_unexpected_failure_is_logged_without_its_message(
 
 def test_serve_replaces_uvicorn_access_log(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: dict[str, Any] = {}
-    monkeypatch.setattr("uvicorn.run", lambda application, **options: seen.update(options))
+    monkeypatch.setattr("payerkg.cli.workers.run_server", lambda application, **options: seen.update(options))
     monkeypatch.setattr("payerkg.api.app.create_app", lambda settings: FastAPI())
     result = CliRunner().invoke(cli, ["serve", "--port", "8999"])
     assert result.exit_code == 0, result.output

@@ -570,8 +570,6 @@ def serve(
     ] = None,
 ) -> None:
     """Start the HTTP service on the embedded default graph."""
-    import uvicorn
-
     from payerkg.api.access_log import LOG_CONFIG
     from payerkg.cli.workers import run_server
 
@@ -590,16 +588,14 @@ def serve(
         os.environ[WORKER_FAILURE_FILE] = str(report)  # spawned workers inherit it
         # payerkg.access logs route, status, duration, role and request id; uvicorn's own access
         # log (full query strings) stays off (docs/security.md).
-        config = uvicorn.Config(
+        run_server(
             application,
             host=host or settings.host,
             port=port or settings.port,
             workers=settings.workers,
-            factory=settings.workers > 1,
             access_log=False,
             log_config=LOG_CONFIG,
         )
-        run_server(config)
         if report.exists():
             fail(f"a worker could not start, so the service stopped: {report.read_text(encoding='utf-8')}")
 

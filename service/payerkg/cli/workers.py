@@ -17,9 +17,12 @@ from __future__ import annotations
 import logging
 import socket
 
+from fastapi import FastAPI
 from uvicorn import Config, Server
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import multiprocess
+
+from payerkg.jsondoc import JSONObject
 
 LOG = logging.getLogger("uvicorn.error")
 
@@ -43,8 +46,26 @@ def reuse_port_socket(family: socket.AddressFamily, address: tuple[str, int]) ->
     return sock
 
 
-def run_server(config: Config) -> None:
-    """What ``uvicorn.run`` does with ``config``, but several workers each listen on their own socket."""
+def run_server(
+    application: FastAPI | str,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    access_log: bool,
+    log_config: JSONObject,
+) -> None:
+    """What ``uvicorn.run`` does with these options, but several workers each listen on their own
+    socket. Several workers need ``application`` as the import name of a factory."""
+    config = Config(
+        application,
+        host=host,
+        port=port,
+        workers=workers,
+        factory=isinstance(application, str),
+        access_log=access_log,
+        log_config=log_config,
+    )
     if config.workers == 1:
         server = Server(config)
         server.run()
