@@ -103,7 +103,7 @@ def test_connections_opened_at_once_are_spread_over_the_workers(tmp_path: Path) 
                 assert read_to_end(connection).startswith(b"HTTP/1.1 200")
         answers = service.answered_by(since)
         # Spread by a hash of each connection's ports: fewer than 4 of 32 on one of two workers has
-        # a chance of 3 in a million; a shared socket gave one worker all 32 in a third of tries.
+        # a chance of 3 in a million; a shared socket gave one worker 30 or more in 6 of 24 tries.
         assert len(answers) == 2 and min(answers.values()) >= 4, answers
     finally:
         service.stop()

@@ -3,8 +3,8 @@ socket of its own, so that the kernel spreads new connections over them.
 
 uvicorn's workers share the parent's one listening socket: whichever worker wakes first accepts
 every connection waiting, and a burst of them (a client opening its pool, a proxy reconnecting)
-can all land on one worker while the others idle; 32 connections from wrk went 32 to 0 in a third
-of the runs, which halved the rate (docs/benchmarks.md, "HTTP with workers"). With SO_REUSEPORT
+can all land on one worker while the others idle; 32 connections from wrk went 32 to 0 in 2 of 24
+tries, which halved the rate (docs/benchmarks.md, "HTTP with workers"). With SO_REUSEPORT
 each worker listens on its own socket bound to the same address and Linux picks the socket by a
 hash of the connection's addresses. The parent binds the address first, with the same option but
 never listening, so that a port in use still fails before any worker starts and the workers can
