@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from payerkg.api.app import create_app
+from payerkg.api.query_params import check_query_parameters
 from payerkg.settings import Settings
 from payerkg.stores import MemoryStore
 from tests.api.test_access_matrix import PATH_VALUES
@@ -53,6 +55,18 @@ def test_every_route_refuses_an_unknown_query_parameter(app: FastAPI, client: Te
         if body.get("pointer") != "patient_name" or "Jane" in response.text:
             wrong.append(f"{method.upper()} {path}: {response.status_code}")
     assert wrong == []
+
+
+def test_every_route_checks_its_query_parameters_pages_included(app: FastAPI) -> None:
+    """Routers hand their routes to the app as built (api/routers.py), so each carries the check
+    itself; the pages are not in the OpenAPI document the test above walks."""
+    routes = [route for route in app.routes if isinstance(route, APIRoute)]
+    unchecked = [
+        route.path
+        for route in routes
+        if check_query_parameters not in [dependency.call for dependency in route.dependant.dependencies]
+    ]
+    assert len(routes) > 40 and unchecked == []
 
 
 def test_every_declared_query_parameter_given_twice_is_refused(app: FastAPI, client: TestClient) -> None:

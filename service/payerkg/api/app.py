@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from payerkg import __version__
@@ -18,7 +18,7 @@ from payerkg.api.access_log import AccessLog
 from payerkg.api.deps import PolicyDep, ServedDep
 from payerkg.api.head import HeadAsGet
 from payerkg.api.limits import CallerLimits
-from payerkg.api.query_params import check_query_parameters
+from payerkg.api.routers import CHECKED_QUERY, include
 from payerkg.editing import revisions
 from payerkg.errors import PayerKGError, StoreError
 from payerkg.graph.dataset import PolicyGraph
@@ -61,7 +61,7 @@ def create_app(
         version=__version__,
         description="Payer telehealth rules as a dated, cited knowledge graph: coverage answers with "
         "reasons, billing, documentation and sources.",
-        dependencies=[Depends(check_query_parameters)],
+        dependencies=[CHECKED_QUERY],  # for the routes declared on the app itself
         docs_url=None,  # served by payerkg.api.docs from the package, never from a CDN
         redoc_url=None,
     )
@@ -71,13 +71,13 @@ def create_app(
     app.state.served = served
     app.state.settings = settings
     problems.install(app)
-    app.include_router(coverage.router)
-    app.include_router(catalog.router)
+    include(app, coverage.router)
+    include(app, catalog.router)
     docs.install(app)
-    app.include_router(validation.router)
-    app.include_router(cds_hooks.router)
-    app.include_router(sparql.router)
-    app.include_router(editing.router)
+    include(app, validation.router)
+    include(app, cds_hooks.router)
+    include(app, sparql.router)
+    include(app, editing.router)
     pages.install(app)  # the web pages, and their errors as pages
 
     @app.get("/health", tags=["service"], response_model=ServiceHealth)

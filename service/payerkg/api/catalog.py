@@ -6,19 +6,20 @@ import json
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from payerkg.api.auth import READER
 from payerkg.api.deps import PolicyDep
 from payerkg.api.problems import problems_for
+from payerkg.api.routers import resource_router
 from payerkg.errors import NotAcceptable
 from payerkg.graph import catalog
 from payerkg.graph.catalog import CodeInfo, GraphSummary, PayerInfo
 from payerkg.jsondoc import JSONObject
 from payerkg.media import negotiate
 
-router = APIRouter(tags=["catalog"], dependencies=READER)
+router = resource_router("catalog", dependencies=READER)
 VARY = {"Vary": "Accept"}
 
 RULE_DOCUMENT: dict[int | str, JSONObject] = {

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from payerkg.api.auth import INTEGRATOR
 from payerkg.api.deps import PolicyDep, SettingsDep
 from payerkg.api.problems import problems_for
+from payerkg.api.routers import resource_router
 from payerkg.api.validation import read_capped
 from payerkg.services import cds_hooks
 from payerkg.services.cds_hooks import Discovery, HookResponse
 
-router = APIRouter(tags=["cds-hooks"])
+router = resource_router("cds-hooks")
 
 
 @router.get(

@@ -10,13 +10,14 @@ from datetime import date
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from payerkg.api.auth import READER
 from payerkg.api.deps import PolicyDep, ServedDep
 from payerkg.api.problems import problems_for
+from payerkg.api.routers import resource_router
 from payerkg.coverage.answer import CoverageAnswer, CoverageQuestion
 from payerkg.coverage.conflicts import GraphConflict
 from payerkg.coverage.matrix import Matrix
@@ -26,7 +27,7 @@ from payerkg.graph.facets import by_name
 from payerkg.jsondoc import JSONObject
 from payerkg.services import coverage
 
-router = APIRouter(tags=["coverage"])
+router = resource_router("coverage")
 MAX_MATRIX_CODES = 40
 
 

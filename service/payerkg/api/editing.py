@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import Path, Query, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from payerkg.api.auth import READER, Admin, Caller, Editor, Reader, allows
 from payerkg.api.deps import PolicyDep, ServedDep
 from payerkg.api.problems import problems_for
+from payerkg.api.routers import resource_router
 from payerkg.api.validation import read_capped
 from payerkg.editing.revisions import AuditedRevision, RevisionSummary
 from payerkg.editing.what_if import questions_from_cases
@@ -25,7 +26,7 @@ from payerkg.services import editing
 from payerkg.services.editing import AuditCheck, Committed, DryRun, RevisionDiff, RuleChange, RuleHistory
 from payerkg.validation.encounter import DEFAULT_LIMITS, Limits, encounter_from_json, load_json
 
-router = APIRouter(tags=["editing"])
+router = resource_router("editing")
 MAX_RULE_BYTES = 256 * 1024
 
 

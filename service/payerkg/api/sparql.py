@@ -14,7 +14,7 @@ from importlib import resources
 from string import Template
 from urllib.parse import parse_qsl, quote
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from rdflib import Dataset
 from starlette.concurrency import run_in_threadpool
@@ -24,6 +24,7 @@ from payerkg.api.deps import PolicyDep, SettingsDep
 from payerkg.api.limits import caller_of, query_workers
 from payerkg.api.problems import problems_for
 from payerkg.api.query_params import REFUSED_BY_ROUTE
+from payerkg.api.routers import resource_router
 from payerkg.api.validation import read_capped
 from payerkg.errors import (
     ForbiddenFeature,
@@ -45,7 +46,7 @@ from payerkg.sparql_endpoint.formats import (
 )
 from payerkg.sparql_endpoint.query import Answer, PolicyGraphs, ServedGraphs, example_queries, run_query
 
-router = APIRouter(tags=["sparql"])
+router = resource_router("sparql")
 
 DATASET_PARAMETERS = ("default-graph-uri", "named-graph-uri", "using-graph-uri", "using-named-graph-uri")
 HTML_TYPES = ("text/html", "application/xhtml+xml")

@@ -9,7 +9,7 @@ from itertools import islice
 from typing import ParamSpec, TypeVar
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
@@ -18,6 +18,7 @@ from payerkg.api.auth import INTEGRATOR
 from payerkg.api.deps import PolicyDep, SettingsDep
 from payerkg.api.limits import batch_cap
 from payerkg.api.problems import answered_as, problems_for
+from payerkg.api.routers import resource_router
 from payerkg.errors import NotAcceptable, TooLarge
 from payerkg.jsondoc import JSONObject
 from payerkg.media import FHIR_JSON, X12_MEDIA, negotiate
@@ -32,7 +33,7 @@ from payerkg.validation.encounter import (
 from payerkg.validation.formats.mapped import ClaimFileVerdict, MappedResult
 from payerkg.validation.validate import Verdict
 
-router = APIRouter(tags=["validation"])
+router = resource_router("validation")
 ANY_ORIGIN = {"Access-Control-Allow-Origin": "*"}
 """The published format (context, schema) is public: any web page may read it."""
 VERDICT = "application/json"

@@ -23,7 +23,7 @@ from collections import OrderedDict
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -33,6 +33,7 @@ from payerkg.access import reaches
 from payerkg.api.auth import Caller, identify, key_ring, presented_key
 from payerkg.api.deps import ServedDep
 from payerkg.api.problems import status_for
+from payerkg.api.routers import resource_router
 from payerkg.api.validation import read_capped
 from payerkg.editing.rule_form import FieldError
 from payerkg.errors import (
@@ -48,7 +49,7 @@ from payerkg.services import editing
 from payerkg.services.editing import RuleChange
 from payerkg.web.rendering import PAGES_TAG, page
 
-router = APIRouter(tags=[PAGES_TAG], include_in_schema=False)
+router = resource_router(PAGES_TAG, include_in_schema=False)
 COOKIE = "payerkg_editor"
 SESSION_S = 8 * 3600
 MAX_SESSIONS = 1_000

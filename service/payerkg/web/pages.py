@@ -11,12 +11,13 @@ from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, FastAPI, Path, Query, Request
+from fastapi import FastAPI, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from payerkg.api.auth import READER
 from payerkg.api.deps import PolicyDep, ServedDep
 from payerkg.api.problems import status_for
+from payerkg.api.routers import include, resource_router
 from payerkg.coverage.answer import CoverageAnswer
 from payerkg.editing.revisions import AuditedRevision, RevisionSummary
 from payerkg.errors import InvalidParameter, PayerKGError, UnknownRule
@@ -29,16 +30,16 @@ from payerkg.web import editor, validation
 from payerkg.web import question as questions
 from payerkg.web.rendering import PAGES_TAG, STATIC, install_error_pages, page, render, static_file
 
-router = APIRouter(tags=[PAGES_TAG], include_in_schema=False)
+router = resource_router(PAGES_TAG, include_in_schema=False)
 MAX_COMPARE_CODES = 40
 Text = Annotated[str | None, Query()]
 
 
 def install(app: FastAPI) -> None:
     """Add the pages, their style sheet and their HTML error pages to the app."""
-    app.include_router(router)
-    app.include_router(validation.router)
-    app.include_router(editor.router)
+    include(app, router)
+    include(app, validation.router)
+    include(app, editor.router)
     install_error_pages(app)
 
 

@@ -17,7 +17,7 @@ import time
 from collections.abc import AsyncGenerator, Iterator
 from dataclasses import asdict, dataclass, field
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
@@ -27,6 +27,7 @@ from payerkg.api.auth import INTEGRATOR
 from payerkg.api.deps import PolicyDep, SettingsDep
 from payerkg.api.limits import batch_cap
 from payerkg.api.problems import status_for
+from payerkg.api.routers import resource_router
 from payerkg.api.validation import read_capped
 from payerkg.errors import InputError, PayerKGError, TooLarge, UnsupportedFormat
 from payerkg.graph.dataset import PolicyGraph
@@ -37,7 +38,7 @@ from payerkg.validation.encounter import Limits
 from payerkg.validation.validate import LineVerdict, Verdict
 from payerkg.web.rendering import PAGE_POLICY, PAGES_TAG, page, render
 
-router = APIRouter(tags=[PAGES_TAG], include_in_schema=False)
+router = resource_router(PAGES_TAG, include_in_schema=False)
 FORMATS = {
     "json": "application/json",
     "jsonld": "application/ld+json",
