@@ -109,6 +109,28 @@ def test_connections_opened_at_once_are_spread_over_the_workers(tmp_path: Path) 
         service.stop()
 
 
+@pytest.mark.process
+def test_workers_do_not_join_another_service_listening_on_the_port() -> None:
+    """A socket with SO_REUSEPORT listening there, as another `serve --workers N` would have: the
+    workers must not share its port, so the service stops before starting any worker."""
+    with socket.socket() as other:
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        ran = subprocess.run(
+            [sys.executable, "-m", "payerkg.cli.main", "serve", "--port", str(port), "--workers", "2"],
+            env=os.environ | {"PAYERKG_EDITING": "false"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert ran.returncode != 0
+    assert "Address already in use" in ran.stderr
+    assert "Started parent process" not in ran.stderr
+
+
 def read_to_end(connection: socket.socket) -> bytes:
     chunks = []
     while chunk := connection.recv(65536):

@@ -7,9 +7,10 @@ can all land on one worker while the others idle; 32 connections from wrk went 3
 tries, which halved the rate (docs/benchmarks.md, "HTTP with workers"). With SO_REUSEPORT
 each worker listens on its own socket bound to the same address and Linux picks the socket by a
 hash of the connection's addresses. The parent binds the address first, with the same option but
-never listening, so that a port in use still fails before any worker starts and the workers can
-join it. A connection still queued on a worker that stops is reset (a shared socket would have
-handed it to another worker).
+never listening, so that a port in use still fails before any worker starts (a plain socket bound
+and closed first makes sure no other listener holds it) and the workers can join it. A connection
+still queued on a worker that stops is reset (a shared socket would have handed it to another
+worker).
 """
 
 from __future__ import annotations
@@ -74,6 +75,11 @@ def run_server(
         return
     family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
     try:
+        # First as a plain socket: a socket with SO_REUSEPORT may join another service of this
+        # user already listening there (another `payerkg serve --workers N`), and must not.
+        with socket.socket(family=family, type=socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((config.host, config.port))
         reserved = reuse_port_socket(family, (config.host, config.port))
     except OSError as error:
         LOG.error(error)
