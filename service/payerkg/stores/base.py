@@ -161,6 +161,13 @@ _PLAIN_DATATYPES = frozenset((str(XSD.string), str(RDF.langString)))
 
 
 @lru_cache(maxsize=TERMS_KEPT)
+def iri(value: str) -> URIRef:
+    """An rdflib IRI, kept once made: rdflib checks every IRI it makes, and a result's IRIs recur
+    (each rule version's in every one of its statements, the same few predicates in all)."""
+    return URIRef(value)
+
+
+@lru_cache(maxsize=TERMS_KEPT)
 def plain_literal(lexical: str, datatype: str | None, language: str | None) -> Literal:
     """An rdflib literal; xsd:string and rdf:langString become plain literals as rdflib writes them.
     Kept once made: rdflib checks and parses the lexical form of every literal it makes (most of a

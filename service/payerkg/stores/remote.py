@@ -9,18 +9,18 @@ an error, and a load reads back how many statements each graph holds before it r
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import httpx
+import orjson
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.term import Identifier, Node
 
 from payerkg.errors import StoreError
 from payerkg.graph.queries import Row, query_text
 from payerkg.namespaces import STORED_GRAPHS
-from payerkg.stores.base import Store, new_dataset, plain_literal, substituted, with_values
+from payerkg.stores.base import Store, iri, new_dataset, plain_literal, substituted, with_values
 
 OURS = "FILTER (" + " || ".join(f'STRSTARTS(STR(?g), "{prefix}")' for prefix in STORED_GRAPHS) + ")"
 """payerkg's named graphs only: a server may hold others (Virtuoso's own, another application's)."""
@@ -63,7 +63,7 @@ class RemoteStore(Store):
                 "(Virtuoso: [SPARQL] ResultSetMaxRows)"
             )
         try:
-            bindings = json.loads(response.content)["results"]["bindings"]
+            bindings = orjson.loads(response.content)["results"]["bindings"]
             blank: dict[str, BNode] = {}  # labels name a node within one result only
             return [{k: _from_json(v, blank) for k, v in binding.items()} for binding in bindings]
         except (ValueError, KeyError, TypeError) as error:
@@ -224,7 +224,7 @@ def _units(graph: Graph) -> list[list[Triple]]:
 def _from_json(value: dict[str, str], blank: dict[str, BNode]) -> Node:
     kind = value["type"]
     if kind == "uri":
-        return URIRef(value["value"])
+        return iri(value["value"])
     if kind == "bnode":
         return blank.setdefault(value["value"], BNode())
     return plain_literal(value["value"], value.get("datatype"), value.get("xml:lang"))
