@@ -1,5 +1,6 @@
 """The text form of every shipped coverage answer renders (conflicts included), names each source
-with its own evidence level, and reads alternative modifiers as alternatives."""
+with its own evidence level, reads alternative modifiers as alternatives, and says when each
+requirement applies, so that no line repeats another."""
 
 from __future__ import annotations
 
@@ -45,3 +46,8 @@ def test_text_answer_renders(policy: PolicyGraph, case: dict[str, Any]) -> None:
         lines = [line for line in text.splitlines() if line.startswith("  - modifier, one of:")]
         assert len(lines) == 1 and all(m in lines[0] for m in unqualified)
         assert " or " in lines[0]
+    lines = text.splitlines()
+    assert len(lines) == len(set(lines)), "a line repeats: its situations are not shown"
+    for item in [*answer.limits, *answer.documentation]:
+        if item.when:
+            assert f"{item.text} (when {item.when})" in text

@@ -29,7 +29,7 @@ from payerkg.settings import Settings
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from payerkg.coverage.answer import CoverageAnswer
+    from payerkg.coverage.answer import CoverageAnswer, Item
     from payerkg.graph.dataset import PolicyGraph
     from payerkg.validation.formats.mapped import ClaimVerdict, MappedResult
     from payerkg.validation.validate import ValidationResult
@@ -180,23 +180,21 @@ def render_text(answer: CoverageAnswer) -> str:
             lines.append(f"{title}:")
             lines.extend(items)
 
-    section(
-        "Why",
-        [
-            f"  - [{c.status or 'note'}] {c.text}" + (f" (when {c.when})" if c.when else "")
-            for c in answer.conditions
-        ],
-    )
+    section("Why", [f"  - [{c.status or 'note'}] {_with_when(c)}" for c in answer.conditions])
     section("Bill", _billing_lines(answer))
-    section("Limits", [f"  - {item.text}" for item in answer.limits])
-    section("Document", [f"  - {item.text}" for item in answer.documentation])
+    # The same requirement may come from rules for different situations: each line says its own.
+    section("Limits", [f"  - {_with_when(item)}" for item in answer.limits])
+    section("Document", [f"  - {_with_when(item)}" for item in answer.documentation])
+    # One line per conflict: which rules disagree with which (a rule may be in several conflicts).
     section(
         "Conflicts",
         [
-            f"  - {c.topic}: {side.rule.rsplit('/', 1)[-1]} says {', '.join(side.says)}"
-            f" ({side.evidence_level})"
+            f"  - {c.topic}: "
+            + "; ".join(
+                f"{side.rule.rsplit('/', 1)[-1]} says {', '.join(side.says)} ({side.evidence_level})"
+                for side in c.sides
+            )
             for c in answer.conflicts
-            for side in c.sides
         ],
     )
     section(
@@ -213,6 +211,10 @@ def render_text(answer: CoverageAnswer) -> str:
     section("Notices", [f"  - {n}" for n in answer.notices])
     lines.append(f"graph revision {answer.graph_revision}, as of {answer.as_of}")
     return "\n".join(lines)
+
+
+def _with_when(item: Item) -> str:
+    return item.text + (f" (when {item.when})" if item.when else "")
 
 
 def _billing_lines(answer: CoverageAnswer) -> list[str]:
