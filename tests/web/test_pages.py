@@ -63,6 +63,18 @@ def test_the_empty_ask_page_is_the_form_with_the_graphs_choices(
     assert page.find_all(id="answer") == []
 
 
+def test_requirements_say_when_they_apply(client: TestClient, policy: PolicyGraph) -> None:
+    """Without a modality, Medicare asks the record to state the patient's location both for audio-only
+    and for video: two items of one text, told apart by when each applies."""
+    expected = coverage.ask(policy, CoverageQuestion("medicare", "99213", date_of_service=_day("2025-06-01")))
+    page = html(client, "/?payer=medicare&code=99213&date=2025-06-01")
+    shown = [li.text for li in page.one("ul", cls="documentation").find_all("li")]
+    assert len({item.text for item in expected.documentation}) < len(expected.documentation)
+    assert len(shown) == len(expected.documentation)
+    for item, line in zip(expected.documentation, shown, strict=True):
+        assert item.text in line and (item.when is None or f"(when {item.when})" in line)
+
+
 def test_an_answer_shows_determination_reasons_billing_sources_and_revision(
     client: TestClient, policy: PolicyGraph
 ) -> None:
