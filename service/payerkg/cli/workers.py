@@ -86,7 +86,8 @@ def run_server(
         raise SystemExit(STARTUP_FAILURE) from error
     reserved.set_inheritable(True)
     host, port = reserved.getsockname()[:2]
-    LOG.info("Uvicorn running on http://%s:%d with %d workers", host, port, config.workers)
+    shown = f"[{host}]" if family == socket.AF_INET6 else host
+    LOG.info("Uvicorn running on http://%s:%d with %d workers", shown, port, config.workers)
     # uvicorn's supervisor makes every worker, first or replacement, from this module's name.
     multiprocess.Process = OwnSocketWorker  # type: ignore[misc]
     try:
