@@ -32,17 +32,21 @@ class OwnSocketWorker(multiprocess.Process):
     """A uvicorn worker that listens on a socket of its own, bound to the parent's address."""
 
     def target(self, sockets: list[socket.socket] | None = None) -> None:  # runs in the worker
-        own = [reuse_port_socket(sock.family, sock.getsockname()) for sock in sockets or []]
+        own = [bound_socket(sock.family, sock.getsockname(), reuse_port=True) for sock in sockets or []]
         for inherited in sockets or []:
             inherited.close()
         super().target(own)
 
 
-def reuse_port_socket(family: socket.AddressFamily, address: tuple[str, int]) -> socket.socket:
-    """A TCP socket bound to ``address`` that other sockets of this user may bind too."""
+def bound_socket(
+    family: socket.AddressFamily, address: tuple[str, int], *, reuse_port: bool
+) -> socket.socket:
+    """A TCP socket bound to ``address``; with ``reuse_port``, other sockets of this user that ask
+    for it too may bind the same address."""
     sock = socket.socket(family=family, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind(address)
     return sock
 
@@ -77,10 +81,8 @@ def run_server(
     try:
         # First as a plain socket: a socket with SO_REUSEPORT may join another service of this
         # user already listening there (another `payerkg serve --workers N`), and must not.
-        with socket.socket(family=family, type=socket.SOCK_STREAM) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            probe.bind((config.host, config.port))
-        reserved = reuse_port_socket(family, (config.host, config.port))
+        bound_socket(family, (config.host, config.port), reuse_port=False).close()
+        reserved = bound_socket(family, (config.host, config.port), reuse_port=True)
     except OSError as error:
         LOG.error(error)
         raise SystemExit(STARTUP_FAILURE) from error
