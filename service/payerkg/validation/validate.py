@@ -32,6 +32,7 @@ from payerkg.validation.shacl.graph import IndexedGraph
 from payerkg.validation.shacl.production import pyshacl_results
 from payerkg.validation.shacl.production import validate as production_validate
 from payerkg.validation.shacl.report import Result, report_graph
+from payerkg.validation.shacl.shapes import ShapesGraph
 
 ENCOUNTER_SHAPES = "shapes/encounter/"
 Engine = Literal["compiled", "pyshacl"]
@@ -67,7 +68,7 @@ class ValidationResult(Verdict):
     """The verdict with the SHACL results it came from, for the W3C report."""
 
     results: list[Result] = dataclasses.field(default_factory=list, repr=False)
-    shapes: Graph | None = dataclasses.field(default=None, repr=False)
+    shapes: ShapesGraph | None = dataclasses.field(default=None, repr=False)
 
     def verdict(self) -> Verdict:
         return Verdict(self.encounter, self.no_violations, self.findings, self.graph_revision, self.engine)
@@ -83,48 +84,49 @@ class ValidationResult(Verdict):
 
 @dataclass
 class ShapesState:
-    """A revision's shapes as a start-up snapshot keeps them."""
+    """A revision's shapes as a start-up snapshot keeps them: the compiled engine (pickled
+    without its closures, so it compiles each shape again when first reached) and the facts
+    read so far."""
 
-    graph: Graph
+    compiled: CompiledShapes
     facts: dict[tuple[Node, Node | None], tuple[Node | None, Node | None, tuple[Citation, ...]]]
-    compiles_whole: bool
-    """Whether the engine compiled every shape of ``graph`` (a snapshot is used only by the code
-    that wrote it): a process that restores it compiles each shape when first needed."""
 
 
 class _Shapes:
     """A revision's shapes: structural encounter shapes plus the derived rule shapes, the fast
     engine's compilation of them, and what each shape's findings say (path, rule, sources)."""
 
-    content_only = True  # shared by graphs of one identity (graph.dataset.SharedViews)
-
     def __init__(self, policy: PolicyGraph) -> None:
-        self.graph = compile_rule_shapes(policy)
+        graph = compile_rule_shapes(policy)
         for identifier, relpath in policy.files.items():
             if relpath.startswith(ENCOUNTER_SHAPES):
-                self.graph += policy.graph(identifier)
+                graph += policy.graph(identifier)
+        self._graph: Graph | None = graph
         self._compiled: CompiledShapes | None = None
-        self._compiles_whole = False
         self.facts: dict[tuple[Node, Node | None], tuple[Node | None, Node | None, tuple[Citation, ...]]] = {}
 
     def saved_state(self) -> ShapesState:
-        """What a start-up snapshot keeps: the shapes graph and the facts read so far. The
-        compiled engine is closures, built again from the graph when first used."""
-        compiled = self._compiled
-        return ShapesState(self.graph, dict(self.facts), compiled is not None and compiled.complete)
+        return ShapesState(self.compiled, dict(self.facts))
 
     @classmethod
     def restore(cls, policy: PolicyGraph, state: object) -> _Shapes:
         assert isinstance(state, ShapesState)
         shapes = cls.__new__(cls)
-        shapes.graph, shapes.facts, shapes._compiled = state.graph, state.facts, None
-        shapes._compiles_whole = state.compiles_whole
+        shapes._graph, shapes._compiled, shapes.facts = None, state.compiled, state.facts
         return shapes
+
+    @property
+    def graph(self) -> Graph:
+        """The shapes as an rdflib graph (for pyshacl); restored shapes make it from what the
+        engine read, when first asked."""
+        if self._graph is None:
+            self._graph = self.compiled.reader.graph()
+        return self._graph
 
     @property
     def compiled(self) -> CompiledShapes:
         if self._compiled is None:
-            self._compiled = CompiledShapes(self.graph, compiles_whole=self._compiles_whole)
+            self._compiled = CompiledShapes(self.graph)
         return self._compiled
 
 
@@ -156,7 +158,7 @@ def validate_encounter(
     ordered = sorted(findings.values(), key=lambda f: (f.severity != "violation", f.field, f.source_shape))
     no_violations = not any(f.severity == "violation" for f in ordered)
     return ValidationResult(
-        encounter.id, no_violations, ordered, policy.revision, used, results, shapes_graph(policy)
+        encounter.id, no_violations, ordered, policy.revision, used, results, compiled_shapes(policy).reader
     )
 
 
@@ -206,7 +208,7 @@ def _shape_facts(
 ) -> tuple[Node | None, Node | None, tuple[Citation, ...]]:
     """The finding path, enforced rule and its citations of a result's shape, read once per shape."""
     view = policy.view(_Shapes)
-    facts, shapes = view.facts, view.graph
+    facts, shapes = view.facts, view.compiled.reader
     key = (result.source_shape, result.path)
     if key not in facts:
         path = (

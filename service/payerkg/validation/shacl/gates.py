@@ -10,18 +10,15 @@ evaluated.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from rdflib import Literal, URIRef
 from rdflib.term import Identifier, Node
 
-from payerkg.validation.shacl.compile import Checker, Compiler
+from payerkg.validation.shacl.compile import Compiler
 from payerkg.validation.shacl.graph import IndexedGraph
 from payerkg.validation.shacl.paths import Path, path_key
-from payerkg.validation.shacl.report import Result
 from payerkg.validation.shacl.shapes import sh
 
 # A necessary condition for a shape to report anything: some value of the path (by its key) is
@@ -29,61 +26,42 @@ from payerkg.validation.shacl.shapes import sh
 Condition = tuple[Any, frozenset[Node]]
 
 
-class TopShape:
-    """A targeted shape behind its gate: given compiled, or compiled by ``build`` when a focus
-    node first opens its gate (once, under ``lock``: compiling marks the shapes it is inside)."""
-
-    def __init__(
-        self,
-        shape: Node,
-        checker: Checker | None = None,
-        build: Callable[[], Checker] | None = None,
-        lock: threading.Lock | None = None,
-    ) -> None:
-        assert (checker is None) == (build is not None) == (lock is not None), (
-            "compiled, or how and under which lock"
-        )
-        self.shape = shape
-        self._checker, self._build, self._lock = checker, build, lock
-
-    def results(self, data: IndexedGraph, focus: Identifier) -> list[Result]:
-        checker = self._checker
-        if checker is None:
-            assert self._lock is not None
-            with self._lock:
-                if self._checker is None:
-                    assert self._build is not None
-                    self._checker = self._build()
-                checker = self._checker
-        return checker(data, focus)
-
-
 @dataclass
 class Gate:
     """A node of a tree of necessary conditions: the shapes whose conditions all hold on the way
-    here, and branches on the values of further paths."""
+    here, and branches on the values of further paths (by their keys)."""
 
-    shapes: list[TopShape] = field(default_factory=list)
-    branches: dict[Any, tuple[Path, dict[Node, Gate]]] = field(default_factory=dict)
+    shapes: list[Node] = field(default_factory=list)
+    branches: dict[Any, dict[Node, Gate]] = field(default_factory=dict)
 
-    def add(self, compiler: Compiler, conditions: list[Condition], top: TopShape) -> None:
+    def add(self, conditions: list[Condition], shape: Node) -> None:
         if not conditions:
-            self.shapes.append(top)
+            self.shapes.append(shape)
             return
         (key, allowed), rest = conditions[0], conditions[1:]
-        _, children = self.branches.setdefault(key, (compiler.paths.get(key), {}))
+        children = self.branches.setdefault(key, {})
         for value in sorted(allowed, key=str):
-            children.setdefault(value, Gate()).add(compiler, rest, top)
+            children.setdefault(value, Gate()).add(rest, shape)
 
-    def open(self, data: IndexedGraph, focus: Identifier, found: dict[TopShape, None]) -> None:
+    def path_keys(self) -> set[Any]:
+        """The keys of the paths this gate and those below it branch on."""
+        found = set(self.branches)
+        for children in self.branches.values():
+            for child in children.values():
+                found |= child.path_keys()
+        return found
+
+    def open(
+        self, data: IndexedGraph, focus: Identifier, paths: dict[Any, Path], found: dict[Node, None]
+    ) -> None:
         """Add the shapes ``focus`` opens to ``found`` (a focus with two values on a path may
-        reach one shape twice)."""
+        reach one shape twice); ``paths`` are the compiled paths by key."""
         found.update(dict.fromkeys(self.shapes))
-        for path, children in self.branches.values():
-            for value in path(data, focus):
+        for key, children in self.branches.items():
+            for value in paths[key](data, focus):
                 child = children.get(value)
                 if child is not None:
-                    child.open(data, focus, found)
+                    child.open(data, focus, paths, found)
 
 
 def conditions(compiler: Compiler, shape: Node) -> list[Condition]:

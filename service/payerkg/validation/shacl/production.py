@@ -17,7 +17,7 @@ from rdflib.term import Node
 from payerkg.validation.shacl.engine import CompiledShapes
 from payerkg.validation.shacl.graph import IndexedGraph, Triple
 from payerkg.validation.shacl.report import Result, report_graph
-from payerkg.validation.shacl.shapes import ShapeError
+from payerkg.validation.shacl.shapes import ShapeError, ShapesGraph
 
 Engine = Literal["compiled", "compiled+pyshacl"]
 
@@ -37,7 +37,7 @@ class Validation:
 
     results: list[Result]
     engine: Engine
-    shapes: Graph
+    shapes: ShapesGraph
 
     @property
     def conforms(self) -> bool:
@@ -72,10 +72,10 @@ def validate(
         raise ShapesError(compiled.errors)
     results = compiled.validate(data, focus_nodes)
     if compiled.complete:
-        return Validation(results, "compiled", compiled.shapes)
+        return Validation(results, "compiled", compiled.reader)
     residual = pyshacl_results(compiled.residual, graph())
     results += [result for result in residual if focus_nodes is None or result.focus in focus_nodes]
-    return Validation(results, "compiled+pyshacl", compiled.shapes)
+    return Validation(results, "compiled+pyshacl", compiled.reader)
 
 
 def validate_graph(data: Graph, shapes: Graph) -> Validation:

@@ -9,6 +9,8 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, SH
 from rdflib.term import Identifier, Node
 
+from payerkg.validation.shacl.shapes import ShapesGraph
+
 SHACL = SH._NS
 PATH_PREDICATES = frozenset(
     SHACL[p] for p in ("inversePath", "alternativePath", "zeroOrMorePath", "oneOrMorePath", "zeroOrOnePath")
@@ -37,7 +39,7 @@ class Result:
         return str(self.messages[0]) if self.messages else None
 
 
-def report_graph(results: Iterable[Result], shapes: Graph | None = None) -> Graph:
+def report_graph(results: Iterable[Result], shapes: ShapesGraph | None = None) -> Graph:
     """A W3C SHACL validation report: ``sh:conforms`` is true exactly when there is no result.
 
     The structure of a blank-node path (sequence, inverse, alternative, ...) is copied from
@@ -73,12 +75,12 @@ def report_graph(results: Iterable[Result], shapes: Graph | None = None) -> Grap
     return report
 
 
-def _copy_path(shapes: Graph, node: Node, report: Graph, copied: set[Node]) -> None:
+def _copy_path(shapes: ShapesGraph, node: Node, report: Graph, copied: set[Node]) -> None:
     """Copy a path's structure as the engine reads it: a list node is a sequence only."""
     if node in copied or not isinstance(node, BNode):
         return
     copied.add(node)
-    is_list = (node, RDF.first, None) in shapes
+    is_list = bool(shapes.objects(node, RDF.first))
     for predicate, value in shapes.predicate_objects(node):
         if predicate in ((RDF.first, RDF.rest) if is_list else PATH_PREDICATES):
             report.add((node, predicate, value))

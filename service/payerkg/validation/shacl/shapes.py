@@ -38,12 +38,15 @@ class ShapeError(ValueError):
         self.shape = shape
         self.reason = reason
 
+    def __reduce__(self) -> tuple[type[ShapeError], tuple[Node, str]]:
+        return (ShapeError, (self.shape, self.reason))
+
 
 class ShapesGraph:
-    """Read access to a shapes graph, with each RDF list read once (rule shapes share theirs)."""
+    """Read access to a shapes graph, with each RDF list read once (rule shapes share theirs).
+    It holds plain dicts, so it pickles without the graph it was read from."""
 
     def __init__(self, graph: Graph) -> None:
-        self.graph = graph
         self._lists: dict[Node, list[Node]] = {}
         # Every statement read once into plain dicts: compiling looks each shape up many times,
         # and an rdflib look-up costs far more than a dict's.
@@ -53,6 +56,19 @@ class ShapesGraph:
             out.setdefault(s, {}).setdefault(p, {})[o] = None
             self._in.setdefault(o, set()).add(s)
         self._out = {s: {p: list(o) for p, o in po.items()} for s, po in out.items()}
+
+    def graph(self) -> Graph:
+        """The statements read, as an rdflib graph."""
+        graph = Graph()
+        for s, po in self._out.items():
+            for p, objects in po.items():
+                for o in objects:
+                    graph.add((s, p, o))
+        return graph
+
+    def subjects(self) -> list[Node]:
+        """Every subject of a statement."""
+        return list(self._out)
 
     def objects(self, subject: Node, predicate: Node) -> list[Node]:
         """The objects of ``subject``'s ``predicate`` statements."""

@@ -35,8 +35,9 @@ def _qualified(context: Context, value: Node) -> list[Constraint]:
     inner = context.conforms(value)
     siblings: list[Check] = []
     if shapes.is_true(shape, "qualifiedValueShapesDisjoint"):
-        for parent in shapes.graph.subjects(sh("property"), shape):
-            for sibling in shapes.graph.objects(parent, sh("property")):
+        parents = [p for p in shapes.referrers(shape) if shape in shapes.objects(p, sh("property"))]
+        for parent in parents:
+            for sibling in shapes.objects(parent, sh("property")):
                 siblings.extend(
                     context.conforms(q) for q in shapes.values(sibling, "qualifiedValueShape") if q != value
                 )
