@@ -114,6 +114,83 @@ def test_a_stale_snapshot_is_never_used_after_an_edit_on_a_store(tmp_path: Path)
     assert ask()[:2] == (True, "covered")
 
 
+def _remembered(folder: Path) -> list[Path]:
+    return sorted(folder.glob(f"*{snapshot.FILES_SUFFIX}"))
+
+
+def _same_size_edit(path: Path) -> None:
+    """Change one character, keeping the file's size and modification time."""
+    status = path.stat()
+    text = path.read_text()
+    at = text.index("rdfs:label") + len("rdfs:label")
+    path.write_text(text[: at + 3] + ("X" if text[at + 3] != "X" else "Y") + text[at + 4 :])
+    os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns))
+    assert path.stat().st_size == status.st_size
+
+
+def test_a_remembered_content_hash_is_used_only_while_the_files_are_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, folder = _copy_data(tmp_path / "data"), tmp_path / "cache"
+    monkeypatch.setattr(snapshot, "SETTLED_S", 0)  # the files were copied just now
+    first = snapshot.content_hash(folder, root)
+    assert first == files_hash(root) and len(_remembered(folder)) == 1
+
+    def unread(root: Path) -> str:
+        raise AssertionError("the files were read again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(snapshot, "files_hash", unread)
+        assert snapshot.content_hash(folder, root) == first  # remembered
+    rule_file = sorted((root / "policies" / "medicare").glob("*.ttl"))[0]
+    _same_size_edit(rule_file)
+    assert snapshot.content_hash(folder, root) == files_hash(root) != first
+    (root / "policies" / "medicare" / "new.ttl").write_text("<urn:x-test:s> <urn:x-test:p> 1 .\n")
+    assert snapshot.content_hash(folder, root) == files_hash(root)
+    monkeypatch.setattr(snapshot, "SETTLED_S", 3600)
+    _same_size_edit(rule_file)  # changed within the hour: hashed, and the status not remembered
+    memo = _remembered(folder)[0].read_bytes()
+    assert snapshot.content_hash(folder, root) == files_hash(root)
+    assert _remembered(folder)[0].read_bytes() == memo
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda path: path.write_bytes(b"garbage"), id="garbage"),
+        pytest.param(lambda path: path.write_bytes(bytes(range(256))), id="binary"),
+        pytest.param(lambda path: path.chmod(0o666), id="others-may-write"),
+    ],
+)
+def test_a_damaged_remembered_content_hash_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: object
+) -> None:
+    root, folder = _copy_data(tmp_path / "data"), tmp_path / "cache"
+    monkeypatch.setattr(snapshot, "SETTLED_S", 0)
+    snapshot.content_hash(folder, root)
+    [memo] = _remembered(folder)
+    stamp = memo.read_text().split()[0]
+    memo.write_text(f"{stamp} 000000000000")  # a wrong hash under the right status ...
+    memo.chmod(0o600)
+    assert callable(damage)
+    damage(memo)  # ... damaged: never read back
+    assert snapshot.content_hash(folder, root) == files_hash(root)
+
+
+def test_the_service_answers_from_the_files_as_they_are_now(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the commands' own path: a same-size edit after the hash was remembered is seen."""
+    monkeypatch.setattr(snapshot, "SETTLED_S", 0)
+    root = _copy_data(tmp_path / "data")
+    settings = Settings(data_dir=root, cache_dir=tmp_path / "cache")
+    before = current_policy(settings)
+    assert before.content_hash == files_hash(root)
+    _same_size_edit(sorted((root / "policies" / "medicare").glob("*.ttl"))[0])
+    after = current_policy(settings)
+    assert after.content_hash == files_hash(root) != before.content_hash
+
+
 @pytest.mark.parametrize(
     "damage",
     [
@@ -255,7 +332,8 @@ def test_processes_building_at_once_leave_one_good_snapshot(tmp_path: Path) -> N
     outputs = [process.communicate(timeout=300)[0] for process in running]
     assert [process.returncode for process in running] == [0, 0, 0, 0]
     assert len({json.dumps(json.loads(out), sort_keys=True) for out in outputs}) == 1
-    assert [p.name for p in cache.iterdir()] == [_snapshot_files(cache)[0].name], "partial files left"
+    assert not [p for p in cache.iterdir() if p.name.startswith(snapshot.PARTIAL)], "partial files left"
+    assert len(_snapshot_files(cache)) == 1 and len(_remembered(cache)) <= 1
     key = snapshot.SnapshotKey(f"files:{default_data_root().resolve()}", files_hash())
     saved = snapshot.read(cache, key)
     assert saved is not None and saved.dataset and saved.views

@@ -37,10 +37,10 @@ def current_policy(settings: Settings) -> PolicyGraph:
     Unless PAYERKG_SNAPSHOTS is false, a start-up snapshot of the revision in the cache folder
     (``graph/snapshot.py``) stands in for parsing the files and building the rule model and the
     shapes; the first command on a new revision builds and saves it."""
-    from payerkg.editing import revisions
-
     if settings.store == "memory":
         return startup.shipped_files(settings)
+    from payerkg.editing import revisions
+
     store = settings.open_store()
     policy = revisions.policy_at_head(store)
     head = revisions.head(store)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -58,11 +59,11 @@ def graph_files(root: Path) -> list[Path]:
     """Every Turtle file of the graph under ``root``, in a stable order; test cases excluded."""
     files: list[Path] = []
     for folder in GRAPH_FOLDERS:
-        files.extend(
-            path
-            for path in sorted((root / folder).rglob("*.ttl"))
-            if CASE_FOLDER not in path.relative_to(root).parts
-        )
+        found: list[Path] = []
+        for parent, folders, names in os.walk(root / folder, followlinks=True):
+            folders[:] = [name for name in folders if name != CASE_FOLDER]  # not walked at all
+            found.extend(Path(parent, name) for name in names if name.endswith(".ttl"))
+        files.extend(sorted(found))
     return files
 
 

@@ -8,7 +8,9 @@ its header names this format, this payerkg version and this key, and the payload
 matches; anything else (a changed file, an edit on the store, a truncated or corrupt file, a file
 another version wrote) is ignored and rebuilt. Files are written to a temporary name and moved
 into place with ``os.replace``, so processes that build at once each leave a whole snapshot and
-the last one stays; a reader sees the old file or the new one, never half of one.
+the last one stays; a reader sees the old file or the new one, never half of one. A data
+folder's content hash is remembered beside them by the files' status (``content_hash``), so that
+a command does not read every graph file to learn which snapshot is its own.
 
 The dataset is kept as N-Quads (read back by Oxigraph, blank-node labels kept); the views' states
 (rule statements and indexes, the shapes graph) are pickles of rdflib terms and graphs and
@@ -39,7 +41,7 @@ import rdflib
 from rdflib import Literal, URIRef
 
 from payerkg import __version__
-from payerkg.graph.dataset import SHARED_VIEWS, PolicyGraph, load_dataset
+from payerkg.graph.dataset import SHARED_VIEWS, PolicyGraph, files_hash, graph_files, load_dataset
 from payerkg.stores import MemoryStore
 
 FORMAT = 1
@@ -49,6 +51,9 @@ KEPT = 8
 SUFFIX = ".snapshot"
 PARTIAL = ".partial-"
 STALE_PARTIAL_S = 600
+FILES_SUFFIX = ".files"
+"""A data folder's remembered content hash (``content_hash``)."""
+SETTLED_S = 2
 
 
 def default_folder() -> Path:
@@ -150,22 +155,60 @@ def write(folder: Path, key: SnapshotKey, saved: Saved) -> None:
     """Save ``saved`` as the snapshot of ``key``: whole or not at all. A folder that cannot be
     written leaves no snapshot (the next command builds again), never an error."""
     payload = pickle.dumps(saved, protocol=pickle.HIGHEST_PROTOCOL)
+    if _replace(folder, f"{key.digest}{SUFFIX}", _header(key, payload) + payload):
+        _prune(folder)
+
+
+def _replace(folder: Path, name: str, content: bytes) -> bool:
+    """Write ``content`` to ``folder / name`` through a temporary file moved into place, so that
+    a reader sees the old file or the new one; False when the folder cannot be written."""
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=PARTIAL, suffix=SUFFIX)
     except OSError:
-        return
+        return False
     try:
         with os.fdopen(handle, "wb") as file:
-            file.write(_header(key, payload))
-            file.write(payload)
+            file.write(content)
             file.flush()
             os.fsync(file.fileno())
-        os.replace(temporary, folder / f"{key.digest}{SUFFIX}")
+        os.replace(temporary, folder / name)
     except OSError:
         Path(temporary).unlink(missing_ok=True)
-        return
-    _prune(folder)
+        return False
+    return True
+
+
+def content_hash(folder: Path, root: Path) -> str:
+    """``files_hash(root)``, remembered in ``folder`` by the files' status, as git's index
+    remembers its files: while the same graph files keep their size, inode, and modification and
+    change times, the hash is read back instead of reading every file again. A status is
+    remembered only when every file last changed more than ``SETTLED_S`` seconds before, so that
+    a write within one tick of the file system's clock cannot leave a file changed with its
+    status unchanged (git's "racily clean" files); a change always moves the change time."""
+    files = graph_files(root)
+    now = time.time_ns()
+    lines, settled = [str(root)], True
+    for path in files:
+        try:
+            status = path.stat()
+        except OSError:
+            return files_hash(root)
+        lines.append(f"{path} {status.st_size} {status.st_ino} {status.st_mtime_ns} {status.st_ctime_ns}")
+        settled = settled and now - max(status.st_mtime_ns, status.st_ctime_ns) > SETTLED_S * 1e9
+    stamp = hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    name = hashlib.sha256(str(root).encode()).hexdigest()[:32] + FILES_SUFFIX
+    try:
+        with (folder / name).open("rb") as file:
+            remembered = file.read(200).decode("ascii").split() if _private(os.fstat(file.fileno())) else []
+    except (OSError, UnicodeDecodeError):
+        remembered = []
+    if len(remembered) == 2 and remembered[0] == stamp:
+        return remembered[1]
+    found = files_hash(root)
+    if settled:
+        _replace(folder, name, f"{stamp} {found}".encode("ascii"))
+    return found
 
 
 @functools.cache

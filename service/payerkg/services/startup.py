@@ -58,7 +58,12 @@ def shipped_files(settings: Settings, max_statements: int | None = None) -> Poli
     content unless snapshots are off (saved first when there is none). Past ``max_statements``,
     refused (``too_many_statements``) before they are all parsed."""
     root = (settings.data_dir or default_data_root()).resolve()
-    return _shipped_files(root, files_hash(root), snapshot_folder(settings), max_statements)
+    folder = snapshot_folder(settings)
+    if folder is None:
+        return _shipped_files(root, files_hash(root), folder, max_statements)
+    from payerkg.graph import snapshot
+
+    return _shipped_files(root, snapshot.content_hash(folder, root), folder, max_statements)
 
 
 @functools.lru_cache(maxsize=4)
