@@ -342,8 +342,9 @@ def test_processes_building_at_once_leave_one_good_snapshot(tmp_path: Path) -> N
 
 
 def test_terms_come_back_from_a_snapshot_as_rdflib_made_them() -> None:
-    """A snapshot pickles IRIs and literals as their parts, not through rdflib's constructors:
-    each must come back equal, with the same hash, value, datatype, language and ill-typedness."""
+    """A snapshot pickles IRIs, literals and blank nodes as their parts, not through rdflib's
+    constructors: each must come back equal, with the same hash, value, datatype, language and
+    ill-typedness."""
     terms: list[Node] = [
         URIRef("https://w3id.org/payerkg/payer/medicare"),
         Literal("plain"),
