@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import json
 import pickle
+import threading
 from collections.abc import Hashable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -224,6 +226,29 @@ def test_shapes_compiled_when_first_reached_give_the_results_of_shapes_compiled_
         assert when_reached.validate(IndexedGraph(triples)) == expected, document.get("id")
         violating += bool(expected)
     assert violating > 50
+
+
+def test_threads_that_first_reach_shapes_together_get_the_results_of_shapes_compiled_at_once(
+    policy: PolicyGraph, cases: dict[str, dict[str, Any]], generated: list[dict[str, Any]]
+) -> None:
+    """A service's threads share one restored engine and may reach the same uncompiled shapes at
+    once: each shape is compiled once, under the engine's lock, and every verdict is the same."""
+    at_once = CompiledShapes(shapes_graph(policy))
+    documents = [encounter_from_json(d).triples for d in [*cases.values(), *generated]]
+    expected = [at_once.validate(IndexedGraph(triples)) for triples in documents]
+    restored = pickle.loads(snapshot.dumps(at_once))
+    start = threading.Barrier(4)
+
+    def judge_all(offset: int) -> list[list[Result]]:
+        start.wait()  # all four threads reach the first shapes together
+        order = documents[offset:] + documents[:offset]
+        found = [restored.validate(IndexedGraph(triples)) for triples in order]
+        return found[len(documents) - offset :] + found[: len(documents) - offset]
+
+    with ThreadPoolExecutor(4) as pool:
+        verdicts = list(pool.map(judge_all, [0, 0, len(documents) // 3, len(documents) // 2]))
+    assert all(found == expected for found in verdicts)
+    assert 0 < restored.compiled_count <= at_once.compiled_count
 
 
 @pytest.mark.slow
