@@ -44,8 +44,8 @@ def snapshot_folder(settings: Settings) -> Path | None:
 
 def warm_up(policy: PolicyGraph) -> None:
     """Build what one-shot commands read and a snapshot keeps: the rule model (coverage index,
-    rule statements, vocabularies) and the validation shapes, compiled once so that the snapshot
-    can say they all compile."""
+    rule statements, vocabularies) and the validation shapes' compiled engine (kept without its
+    closures: a process that restores it compiles each shape when first reached)."""
     from payerkg.graph.rules import rule_model
     from payerkg.validation.validate import compiled_shapes
 
