@@ -217,7 +217,7 @@ def _answer(policy: PolicyGraph, question: CoverageQuestion, as_of: date) -> Cov
         terms = model.terms
         outcomes = [o for o in (_evaluate(v, facts, terms) for v in versions) if o is not None]
         _combine(answer, outcomes, terms, model.floors.get(payer.iri, frozenset()))
-        _attach_details(answer, outcomes, terms)
+        _attach_details(answer, outcomes, terms, payer.iri)
         _refusal_summary(answer, outcomes, terms)
         evaluations.put(key, answer)
     else:
@@ -450,7 +450,9 @@ LIMIT_PROPERTIES = {
 }
 
 
-def _attach_details(answer: CoverageAnswer, outcomes: list[_Outcome], terms: TermReader) -> None:
+def _attach_details(
+    answer: CoverageAnswer, outcomes: list[_Outcome], terms: TermReader, asked: URIRef
+) -> None:
     if answer.determination == "invalid-code":
         return
     used: list[_Outcome] = [o for o in outcomes if not o.open_facets or _mentioned(answer, o)]
@@ -473,7 +475,9 @@ def _attach_details(answer: CoverageAnswer, outcomes: list[_Outcome], terms: Ter
         answer.rules.append(rule)
         answer.citations.extend(terms.citations(o.version))
         payer = o.version.value(PK.payer)
-        layer = terms.notation(payer) if payer is not None else ""
+        # The asked payer's notation is the id it was asked by (a payer has one, pks:PayerShape):
+        # reading its statements again was a query, on a remote store a round trip, per question.
+        layer = answer.payer if payer == asked else terms.notation(payer) if payer is not None else ""
         answer.layers.append(Layer(rule, layer, inherited=layer != answer.payer))
     answer.rules = sorted(set(answer.rules))
     answer.layers = sorted(set(answer.layers), key=lambda layer: layer.rule)
