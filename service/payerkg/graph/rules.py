@@ -393,15 +393,20 @@ class RuleModel:
         )
 
     def payer(self, payer_id: str) -> Payer:
-        """The payer with this id; InvalidParameter for a malformed id, UnknownPayer if absent."""
+        """The payer with this id; InvalidParameter for a malformed id, UnknownPayer if absent.
+        The first id not known yet reads every payer, in one query: a question to each of many
+        payers on a large store was a query, or a round trip, each."""
         if payer_id not in self._payers:
             if not PAYER_PATTERN.match(payer_id):
                 raise InvalidParameter("payer must be a short payer id such as medicare", "payer")
-            rows = self.select_once("payer-by-id", id=Literal(payer_id))
-            if not rows:
+            self._read_payers()
+            if payer_id not in self._payers:
                 raise UnknownPayer("no payer with this id is in the graph", "payer")
-            self._payers[payer_id] = _payer(rows[0])
         return self._payers[payer_id]
+
+    def _read_payers(self) -> None:
+        for row in self.select_once("payer-by-id"):
+            self._payers.setdefault(str(row["id"]), _payer(row))
 
     def code(self, notation: str) -> Code | None:
         """The code with this notation and its validity dates, or None if the graph has none."""
@@ -415,8 +420,7 @@ class RuleModel:
         rule statements read so far name, in a few queries, for a start-up snapshot to keep: a
         one-shot question then asks the store nothing (on the in-memory store, the first query
         copies the whole graph into Oxigraph, most of such a question's time)."""
-        for row in self.policy.select("payer-by-id"):
-            self._payers.setdefault(str(row["id"]), _payer(row))
+        self._read_payers()
         found = {
             row["payer"]: literal_date(row.get("lastChange")) for row in self.policy.select("payer-horizons")
         }
