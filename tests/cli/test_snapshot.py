@@ -25,9 +25,11 @@ from payerkg.editing import proposals, revisions
 from payerkg.editing.what_if import question_from
 from payerkg.graph import snapshot
 from payerkg.graph.dataset import PolicyGraph, default_data_root, files_hash, load_dataset
+from payerkg.graph.rules import rule_model
 from payerkg.jsondoc import JSONObject
 from payerkg.services.startup import warm_up
 from payerkg.settings import Settings
+from payerkg.stores import MemoryStore
 from payerkg.stores.oxigraph import OxigraphStore
 from payerkg.validation.encounter import parse_encounter
 from payerkg.validation.validate import ValidationResult, compiled_shapes, validate_encounter
@@ -177,7 +179,7 @@ def test_a_damaged_remembered_content_hash_is_not_used(
     assert snapshot.content_hash(folder, root) == files_hash(root)
 
 
-def test_the_service_answers_from_the_files_as_they_are_now(
+def test_commands_answer_from_the_files_as_they_are_now(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Through the commands' own path: a same-size edit after the hash was remembered is seen."""
@@ -318,6 +320,19 @@ def _answers(url: str) -> list[object]:
         verdict["findings"] = [{k: v for k, v in f.items() if k != "focus_node"} for f in verdict["findings"]]
         answers.append((judged.status_code, verdict))
     return answers
+
+
+def test_a_store_seeded_from_the_files_answers_from_what_their_graph_built() -> None:
+    """A service on the in-memory store seeds it from the files' graph (from a snapshot, or
+    parsed): its revision 1 reads the rule model and the compiled shapes that graph built or
+    restored, not a second build of each at start-up."""
+    files = load_dataset()
+    store = MemoryStore()
+    revisions.seed(store, shipped=files)
+    served = revisions.policy_at_head(store)
+    assert served.revision == files.revision
+    assert rule_model(served) is rule_model(files)
+    assert compiled_shapes(served) is compiled_shapes(files)
 
 
 @pytest.mark.process

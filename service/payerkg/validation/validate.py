@@ -96,6 +96,8 @@ class _Shapes:
     """A revision's shapes: structural encounter shapes plus the derived rule shapes, the fast
     engine's compilation of them, and what each shape's findings say (path, rule, sources)."""
 
+    content_only = True  # shared by graphs of one identity (graph.dataset.SharedViews)
+
     def __init__(self, policy: PolicyGraph) -> None:
         graph = compile_rule_shapes(policy)
         for identifier, relpath in policy.files.items():
