@@ -24,7 +24,7 @@ from payerkg.validation.shacl.graph import IndexedGraph
 from payerkg.validation.shacl.paths import Path
 from payerkg.validation.shacl.report import Result
 from payerkg.validation.shacl.shapes import ShapeError, ShapesGraph, Unsupported
-from payerkg.validation.shacl.targets import TARGET_PREDICATES, Targets, target_key, targeted_shapes, targets
+from payerkg.validation.shacl.targets import TARGET_PREDICATES, Targets, targeted_shapes, targets
 
 
 @dataclass
@@ -62,7 +62,7 @@ class CompiledShapes:
         self.residual_shapes: list[Node] = []
         self.errors: list[ShapeError] = []
         self._checkers: dict[Node, Checker] = {}
-        groups: dict[tuple[Any, ...], _TargetGroup] = {}
+        groups: dict[Targets, _TargetGroup] = {}
         for shape in targeted_shapes(reader):
             try:
                 select = targets(reader, shape)
@@ -76,8 +76,7 @@ class CompiledShapes:
                 reason = error.reason if error.shape == shape else f"in {error.shape.n3()}: {error.reason}"
                 self.errors.append(ShapeError(shape, reason))
                 continue
-            key = target_key(reader, shape)
-            groups.setdefault(key, _TargetGroup(select, Gate())).gate.add(gated, shape)
+            groups.setdefault(select, _TargetGroup(select, Gate())).gate.add(gated, shape)
         self.groups = list(groups.values())
         for shape in self.residual_shapes:
             _copy_shape(reader, shape, self.residual, set(self.residual_shapes))

@@ -39,15 +39,10 @@ def has_implicit_target(shapes: ShapesGraph, shape: Node) -> bool:
     return any(cls in types for cls in SHAPE_CLASSES) and shapes.is_class(shape)
 
 
-def target_key(shapes: ShapesGraph, shape: Node) -> tuple[Any, ...]:
-    """Shapes with equal keys select the same focus nodes."""
-    declared = tuple(frozenset(shapes.objects(shape, p)) for p in TARGET_PREDICATES)
-    return (*declared, shape if has_implicit_target(shapes, shape) else None)
-
-
 @dataclass(frozen=True)
 class Targets:
-    """The focus nodes a shape's targets select in a data graph."""
+    """The focus nodes a shape's targets select in a data graph; equal for shapes that select the
+    same ones (each part a set, in a fixed order), so shapes sharing targets are grouped by them."""
 
     nodes: tuple[Identifier, ...]
     classes: tuple[Identifier, ...]
@@ -68,10 +63,7 @@ class Targets:
 def targets(shapes: ShapesGraph, shape: Node) -> Targets:
     """The targets of ``shape``."""
     # Target values are IRIs (or literals for sh:targetNode); rdflib types them only as Node.
-    nodes: list[Any] = shapes.objects(shape, sh("targetNode"))
-    classes: list[Any] = shapes.objects(shape, sh("targetClass"))
+    parts: list[list[Any]] = [[*shapes.objects(shape, p)] for p in TARGET_PREDICATES]
     if has_implicit_target(shapes, shape):
-        classes = [*classes, shape]
-    subjects_of: list[Any] = shapes.objects(shape, sh("targetSubjectsOf"))
-    objects_of: list[Any] = shapes.objects(shape, sh("targetObjectsOf"))
-    return Targets(tuple(nodes), tuple(classes), tuple(subjects_of), tuple(objects_of))
+        parts[TARGETS.index("targetClass")].append(shape)
+    return Targets(*(tuple(sorted(set(part), key=str)) for part in parts))
