@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from payerkg.api import access_log
 from payerkg.api.app import create_app
-from payerkg.cli.main import app as cli
+from payerkg.cli.main import command_line
 from payerkg.settings import Settings
 from payerkg.stores import MemoryStore
 from tests.editing.keys import API_KEYS, KEYS, auth
@@ -131,7 +131,7 @@ def test_serve_replaces_uvicorn_access_log(monkeypatch: pytest.MonkeyPatch) -> N
     seen: dict[str, Any] = {}
     monkeypatch.setattr("payerkg.cli.workers.run_server", lambda application, **options: seen.update(options))
     monkeypatch.setattr("payerkg.api.app.create_app", lambda settings: FastAPI())
-    result = CliRunner().invoke(cli, ["serve", "--port", "8999"])
+    result = CliRunner().invoke(command_line(["serve"]), ["serve", "--port", "8999"])
     assert result.exit_code == 0, result.output
     assert seen["access_log"] is False
     assert seen["log_config"] is access_log.LOG_CONFIG

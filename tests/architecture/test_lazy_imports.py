@@ -30,8 +30,9 @@ def test_a_coverage_question_imports_no_pydantic() -> None:
     """typer 0.29 built a pydantic TypeAdapter for every parameter of the command it ran: 0.2 s of
     a 0.5 s one-shot answer (pyproject.toml pins typer below it)."""
     probe = (
-        "import sys\nfrom payerkg.cli.main import app\n"
-        "try:\n    app(['coverage', '--payer', 'medicare', '--code', '99213', '--date', '2025-06-01'])\n"
+        "import sys\nfrom payerkg.cli.main import command_line\n"
+        "args = ['coverage', '--payer', 'medicare', '--code', '99213', '--date', '2025-06-01']\n"
+        "try:\n    command_line(args)(args)\n"
         "except SystemExit as stop:\n    assert not stop.code, stop.code\n"
         "print('PYDANTIC', 'pydantic' in sys.modules, file=sys.stderr)"
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from payerkg.cli.main import app
+from payerkg.cli.main import command_line
 
 
 @dataclass(frozen=True)
@@ -23,9 +23,10 @@ class Ran:
 
 
 def run_cli(*args: str) -> Ran:
-    """Run one command in this process. An exception the command did not turn into an exit code
-    is raised here, as a child process would have printed a traceback."""
-    result = CliRunner().invoke(app, list(args))
+    """Run one command in this process, on the command line `payerkg` builds for it. An
+    exception the command did not turn into an exit code is raised here, as a child process
+    would have printed a traceback."""
+    result = CliRunner().invoke(command_line(args), list(args))
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return Ran(result.exit_code, result.stdout, result.stderr)

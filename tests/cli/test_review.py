@@ -6,9 +6,10 @@ import json
 
 from typer.testing import CliRunner
 
-from payerkg.cli.main import app
+from payerkg.cli.main import command_line
 
 runner = CliRunner()
+app = command_line(["review"])
 
 
 def test_review_lists_versions_oldest_review_first_with_sources() -> None:

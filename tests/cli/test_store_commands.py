@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from payerkg.cli.main import app
+from payerkg.cli.main import command_line
 from tests.editing.keys import API_KEYS, KEYS
 from tests.service_process import ServiceProcess
 
@@ -17,7 +17,7 @@ RULE = Path(__file__).resolve().parents[1] / "editing" / "add-uhc-rpm-2027.ttl"
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args), env=env)
+    result = CliRunner().invoke(command_line(args), list(args), env=env)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result.exit_code, result.stdout, result.stderr

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs
 import pytest
 from typer.testing import CliRunner
 
-from payerkg.cli.main import app
+from payerkg.cli.main import command_line
 from payerkg.editing import revisions
 from payerkg.errors import StoreError
 from payerkg.namespaces import FILE_GRAPH
@@ -90,7 +90,7 @@ def refusing() -> Iterator[StandIn]:
 
 def seed(url: str) -> tuple[int, str]:
     env = {"PAYERKG_STORE": "remote", "PAYERKG_STORE_QUERY_URL": url, "PAYERKG_STORE_UPDATE_URL": url}
-    result = CliRunner().invoke(app, ["store", "seed"], env=env)
+    result = CliRunner().invoke(command_line(["store"]), ["store", "seed"], env=env)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result.exit_code, result.stdout + result.stderr

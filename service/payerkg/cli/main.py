@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
+import copy
+import importlib
 import json
 import os
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from typer.main import get_command_name
+from typer.models import CommandInfo
 
 from payerkg.cli.common import current_policy, fail, parse_date, served_graph
-from payerkg.cli.diff import diff_command
-from payerkg.cli.editing import audit_app, key_app, store_app, what_if_command
-from payerkg.cli.importing import import_app
-from payerkg.cli.shacl import shacl_command
-from payerkg.cli.telehealth_list import telehealth_list_doc_command
 from payerkg.errors import PayerKGError, StoreError
 from payerkg.graph.facets import by_name
 from payerkg.media import FHIR_JSON
@@ -34,14 +34,15 @@ if TYPE_CHECKING:
     from payerkg.validation.formats.mapped import ClaimVerdict, MappedResult
     from payerkg.validation.validate import ValidationResult
 
-app = typer.Typer(
+_app = typer.Typer(
     help="payerkg: payer telehealth rules as a dated, cited knowledge graph.",
     no_args_is_help=True,
     add_completion=False,
 )
+"""The commands defined here; ``command_line`` adds those of the other modules (``ELSEWHERE``)."""
 
 
-@app.callback()
+@_app.callback()
 def check_settings() -> None:
     """payerkg: payer telehealth rules as a dated, cited knowledge graph."""
     startup.tune_collector()
@@ -51,7 +52,7 @@ def check_settings() -> None:
         fail(error.message)
 
 
-@app.command()
+@_app.command()
 def lint(
     paths: Annotated[
         list[Path] | None, typer.Argument(help="Extra rule files; default: the shipped data")
@@ -76,7 +77,7 @@ def _facet_help(name: str) -> str:
     return f"The {by_name(name).words}, as `payerkg values` lists the graph's values"
 
 
-@app.command()
+@_app.command()
 def values(output: Annotated[str, typer.Option("--format", help="text or json")] = "text") -> None:
     """The values each facet of a coverage question takes, as the graph's vocabularies define them."""
     if output not in ("text", "json"):
@@ -91,7 +92,7 @@ def values(output: Annotated[str, typer.Option("--format", help="text or json")]
         typer.echo(f"--{name.replace('_', '-')}: {', '.join(shown)}")
 
 
-@app.command("coverage")
+@_app.command("coverage")
 def coverage_command(
     code: Annotated[str, typer.Option(help="CPT or HCPCS code")],
     date_of_service: Annotated[str, typer.Option("--date", help="Date of service, YYYY-MM-DD")],
@@ -244,7 +245,7 @@ def _media_type(path: Path, body: bytes) -> str | None:
     return media
 
 
-@app.command()
+@_app.command()
 def validate(
     files: Annotated[
         list[Path] | None,
@@ -422,7 +423,7 @@ def _validate_batch(policy: PolicyGraph, path: Path, settings: Settings, output:
     return 0 if counts["do not conform"] == 0 else 1
 
 
-@app.command("cds-hook")
+@_app.command("cds-hook")
 def cds_hook(
     request: Annotated[Path, typer.Argument(help="A CDS Hooks request (JSON), as an EHR would POST it")],
     service_id: Annotated[
@@ -446,7 +447,7 @@ def cds_hook(
     typer.echo(json.dumps(answer.to_json(), indent=2))
 
 
-@app.command()
+@_app.command()
 def matrix(
     date_of_service: Annotated[str, typer.Option("--date", help="Date of service, YYYY-MM-DD")],
     codes: Annotated[
@@ -478,7 +479,7 @@ def matrix(
             typer.echo(f"{payer:<{width}}  {row}")
 
 
-@app.command()
+@_app.command()
 def conflicts(
     as_of: Annotated[str | None, typer.Option(help="What was known on this date (default today)")] = None,
     output: Annotated[str, typer.Option("--format", help="text or json")] = "text",
@@ -501,7 +502,7 @@ def conflicts(
     typer.echo(f"{len(found)} conflict(s)", err=True)
 
 
-@app.command()
+@_app.command()
 def review(
     payer: Annotated[str | None, typer.Option(help="Only this payer's own rule versions")] = None,
     older_than: Annotated[
@@ -532,17 +533,7 @@ def review(
     typer.echo(f"{len(entries)} rule version(s)", err=True)
 
 
-app.command("diff")(diff_command)
-app.command("what-if")(what_if_command)
-app.command("shacl")(shacl_command)
-app.add_typer(store_app, name="store")
-app.add_typer(audit_app, name="audit")
-app.add_typer(key_app, name="key")
-app.add_typer(import_app, name="import")
-app.command("telehealth-list-doc")(telehealth_list_doc_command)
-
-
-@app.command("article-check")
+@_app.command("article-check")
 def article_check_command(
     claims: Annotated[Path, typer.Option(help="Claims file")] = Path("docs/article-claims.json"),
     output: Annotated[Path, typer.Option(help="Markdown page to write")] = Path("docs/article-check.md"),
@@ -560,7 +551,7 @@ def article_check_command(
     typer.echo(f"wrote {output}", err=True)
 
 
-@app.command()
+@_app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Default: PAYERKG_HOST or 127.0.0.1")] = None,
     port: Annotated[int | None, typer.Option(help="Default: PAYERKG_PORT or 8000")] = None,
@@ -618,5 +609,51 @@ def _served_application(settings: Settings) -> FastAPI | str:
     return "payerkg.api.app:worker_app"
 
 
+ELSEWHERE: dict[str, str] = {
+    "diff": "payerkg.cli.diff:diff_command",
+    "what-if": "payerkg.cli.editing:what_if_command",
+    "shacl": "payerkg.cli.shacl:shacl_command",
+    "telehealth-list-doc": "payerkg.cli.telehealth_list:telehealth_list_doc_command",
+    "store": "payerkg.cli.editing:store_app",
+    "audit": "payerkg.cli.editing:audit_app",
+    "key": "payerkg.cli.editing:key_app",
+    "import": "payerkg.cli.importing:import_app",
+}
+"""The commands (functions) and command groups (typer apps) of other modules, by name, as
+``module:attribute``: imported only when asked for."""
+
+
+def command_line(args: Sequence[str]) -> typer.Typer:
+    """The command line that runs ``args``: only the command they name when they name one, else
+    every command (for the full help, or typer's message about an unknown command). Typer builds
+    the parameters of every command it holds on each run: 15-20 ms that a one-shot command, which
+    needs its own, would spend on all of them."""
+    asked = args[0] if args else None
+    here = [info for info in _app.registered_commands if _command_name(info) == asked]
+    elsewhere = [asked] if asked in ELSEWHERE else []
+    if not here and not elsewhere:
+        here, elsewhere = list(_app.registered_commands), list(ELSEWHERE)
+    line = copy.copy(_app)
+    line.registered_commands = here
+    line.registered_groups = []
+    for name in elsewhere:
+        module, _, attribute = ELSEWHERE[name].partition(":")
+        command = getattr(importlib.import_module(module), attribute)
+        if isinstance(command, typer.Typer):
+            line.add_typer(command, name=name)
+        else:
+            line.command(name)(command)
+    return line
+
+
+def _command_name(info: CommandInfo) -> str | None:
+    return info.name or (info.callback and get_command_name(info.callback.__name__))
+
+
+def main() -> None:
+    """The ``payerkg`` program."""
+    command_line(sys.argv[1:])()
+
+
 if __name__ == "__main__":
-    app()
+    main()
