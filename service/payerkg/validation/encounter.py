@@ -32,6 +32,7 @@ from payerkg.errors import (
 from payerkg.graph.dataset import default_data_root
 from payerkg.jsondoc import JSONObject
 from payerkg.namespaces import PK
+from payerkg.validation.encounter_schema import check_encounter
 from payerkg.validation.json_ld import Term, compact_form, context_terms
 from payerkg.validation.turtle import read_turtle
 
@@ -94,17 +95,16 @@ def example_encounter() -> JSONObject:
     return dict(json.loads(_ontology_file("encounter.example.json")))
 
 
-@cache
-def _fast_validator() -> Callable[[Any], Any]:
-    return fastjsonschema.compile(json_schema(), formats={"date": _is_date})
-
-
 def _is_date(value: str) -> bool:
     try:
         date.fromisoformat(value)
     except ValueError:
         return False
     return len(value) == 10
+
+
+FORMATS: dict[str, Callable[[str], bool]] = {"date": _is_date}
+"""The formats the schema names that fastjsonschema does not check itself."""
 
 
 @cache
@@ -149,7 +149,7 @@ def encounter_from_json(
         raise InvalidEncounter("an encounter must be a JSON object", "body")
     _check_contexts(document, require_context)
     try:
-        _fast_validator()(document)
+        check_encounter(document, FORMATS)
         errors = []
     except fastjsonschema.JsonSchemaException:
         # The compiled check only says no; jsonschema says which fields and why.
