@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
-from payerkg.graph.catalog import payer_identifiers
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.media import FHIR_JSON, X12_MEDIA
 from payerkg.validation.encounter import DEFAULT_LIMITS, Limits, parse_encounter
@@ -42,6 +40,7 @@ def validate(
 def validate_fhir(policy: PolicyGraph, body: bytes, limits: Limits = DEFAULT_LIMITS) -> MappedResult:
     """One FHIR R4 Claim (alone or in a Bundle), read as an encounter and judged like one; each
     finding knows the Claim element it is about (docs/fhir.md)."""
+    from payerkg.graph.catalog import payer_identifiers
     from payerkg.validation.formats.fhir import read_fhir_claim  # FHIR's models: only when asked
 
     return validate_mapped(policy, read_fhir_claim(body, payer_identifiers(policy), limits), limits)
@@ -58,6 +57,7 @@ def is_x12(media_type: str) -> bool:
 def read_x12(policy: PolicyGraph, body: bytes, max_bytes: int) -> list[MappedEncounter]:
     """Every claim of an 837P file read as an encounter, or an ``InputError`` naming the segment
     position: the whole file is read before any claim is judged (docs/x12.md)."""
+    from payerkg.graph.catalog import payer_identifiers
     from payerkg.validation.formats.x12 import read_837p  # pyx12: only when asked
 
     return read_837p(body, max_bytes, payer_identifiers(policy))
@@ -119,6 +119,8 @@ def _fanned_out(
     if workers <= 1 or len(items) < 4 * BATCH_CHUNK:
         yield from (judge(policy, limits, item) for item in items)
         return
+    import multiprocessing  # a batch big enough to share: a one-shot command never imports it
+
     compiled_shapes(policy)
     global _BATCH_STATE
     _BATCH_STATE = (policy, limits, judge)
