@@ -201,6 +201,7 @@ def test_commands_answer_from_the_files_as_they_are_now(
         pytest.param(lambda b: b[:-10] + bytes(10), id="payload-changed"),
         pytest.param(lambda b: b.replace(b" 0.", b" 9.", 1), id="other-version"),
         pytest.param(lambda b: b"", id="empty"),
+        pytest.param(lambda b: b.replace(b"\n", b""), id="no-line-end"),
     ],
 )
 def test_a_corrupt_or_foreign_snapshot_is_rebuilt(tmp_path: Path, data: Path, damage: object) -> None:

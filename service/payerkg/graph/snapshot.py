@@ -27,6 +27,7 @@ import functools
 import gc
 import hashlib
 import io
+import mmap
 import os
 import pickle
 import tempfile
@@ -139,16 +140,20 @@ def read(folder: Path, key: SnapshotKey) -> Saved | None:
         with path.open("rb") as file:
             if not _private(os.fstat(file.fileno())):
                 return None
-            header = file.readline()
-            payload = file.read()
-    except OSError:
+            # Mapped, not read: hashed and unpickled from the page cache without a copy of its
+            # megabytes first (5 ms of a warm one-shot command).
+            mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):  # ValueError: an empty file cannot be mapped
         return None
-    if header != _header(key, payload):
-        return None
-    try:
-        saved = pickle.loads(payload)
-    except Exception:  # a file that passed the digest yet does not load: treat it as absent
-        return None
+    with mapped, memoryview(mapped) as whole:
+        start = mapped.find(b"\n") + 1
+        with whole[start:] as payload:
+            if start == 0 or whole[:start] != _header(key, payload):
+                return None
+            try:
+                saved = pickle.loads(payload)
+            except Exception:  # a file that passed the digest yet does not load: treat it as absent
+                return None
     return saved if isinstance(saved, Saved) else None
 
 
@@ -227,7 +232,7 @@ def code_stamp() -> str:
     return digest.hexdigest()[:16]
 
 
-def _header(key: SnapshotKey, payload: bytes) -> bytes:
+def _header(key: SnapshotKey, payload: bytes | memoryview) -> bytes:
     digest = hashlib.sha256(payload).hexdigest()
     return (
         b" ".join(
