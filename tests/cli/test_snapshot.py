@@ -215,6 +215,19 @@ def test_a_corrupt_or_foreign_snapshot_is_rebuilt(tmp_path: Path, data: Path, da
     assert _restored(_load(tmp_path, data)), "the rebuilt snapshot was not saved"
 
 
+def test_an_edited_module_is_another_code_version() -> None:
+    """A snapshot pickles payerkg's classes: a checkout whose modules changed must not read it."""
+    module = Path(snapshot.__file__).resolve().parents[1] / "cli" / "telehealth_list.py"
+    status = module.stat()
+    before = snapshot.code_stamp.__wrapped__()
+    os.utime(module, ns=(status.st_atime_ns, status.st_mtime_ns + 1_000_000_000))
+    try:
+        assert snapshot.code_stamp.__wrapped__() != before
+    finally:
+        os.utime(module, ns=(status.st_atime_ns, status.st_mtime_ns))
+    assert snapshot.code_stamp.__wrapped__() == before
+
+
 def test_a_snapshot_others_may_write_is_not_read(tmp_path: Path, data: Path) -> None:
     _load(tmp_path, data)
     [path] = _snapshot_files(tmp_path)

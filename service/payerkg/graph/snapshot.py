@@ -221,14 +221,20 @@ def content_hash(folder: Path, root: Path) -> str:
 def code_stamp() -> str:
     """What the saved objects' classes depend on: payerkg's version and modules (by size and
     modification time, so an edited checkout counts as another version) and rdflib's version."""
-    package = Path(__file__).resolve().parents[1]
+    package = str(Path(__file__).resolve().parents[1])
+    lines = []
+    for parent, folders, names in os.walk(package):  # not Path.rglob: 2-4 ms against 1 ms
+        folders[:] = [name for name in folders if name != "__pycache__"]
+        for name in names:
+            if name.endswith(".py"):
+                path = os.path.join(parent, name)
+                try:
+                    status = os.stat(path)
+                except OSError:
+                    continue
+                lines.append(f"{path[len(package) :]} {status.st_size} {status.st_mtime_ns}\n")
     digest = hashlib.sha256(f"{__version__} {rdflib.__version__}".encode())
-    for path in sorted(package.rglob("*.py")):
-        try:
-            status = path.stat()
-        except OSError:
-            continue
-        digest.update(f"{path.relative_to(package)} {status.st_size} {status.st_mtime_ns}\n".encode())
+    digest.update("".join(sorted(lines)).encode())
     return digest.hexdigest()[:16]
 
 
