@@ -24,8 +24,8 @@ from payerkg.coverage.answer import CoverageQuestion, coverage
 from payerkg.editing import proposals, revisions
 from payerkg.editing.what_if import question_from
 from payerkg.graph import snapshot
-from payerkg.graph.dataset import PolicyGraph, default_data_root, files_hash, load_dataset
-from payerkg.graph.rules import rule_model
+from payerkg.graph.dataset import PolicyGraph, default_data_root, files_hash, load_dataset, view_name
+from payerkg.graph.rules import RuleModel, rule_model
 from payerkg.jsondoc import JSONObject
 from payerkg.services.startup import warm_up
 from payerkg.settings import Settings
@@ -289,6 +289,23 @@ def test_answers_are_the_same_with_and_without_a_snapshot(tmp_path: Path) -> Non
     for body in encounters:
         expected = _verdict(validate_encounter(parsed, parse_encounter(body, "application/json")))
         assert _verdict(validate_encounter(restored, parse_encounter(body, "application/json"))) == expected
+
+
+def test_a_restored_engine_reports_findings_without_the_rule_model(tmp_path: Path) -> None:
+    """What a finding says of its rule and sources was read at warm-up and kept: judging every
+    encounter case from a snapshot reads no rule model, and says what the parsed files say."""
+    root = default_data_root()
+    parsed = load_dataset(root)
+    _load(tmp_path, root)
+    restored = _load(tmp_path, root)
+    verdicts = [
+        _verdict(validate_encounter(restored, parse_encounter(body, "application/json")))
+        for body in _encounters()
+    ]
+    assert any(verdict["findings"] for verdict in verdicts)
+    assert view_name(RuleModel) in restored.saved_views, "the rule model was read"
+    for body, verdict in zip(_encounters(), verdicts, strict=True):
+        assert verdict == _verdict(validate_encounter(parsed, parse_encounter(body, "application/json")))
 
 
 def _verdict(result: ValidationResult) -> JSONObject:

@@ -44,13 +44,14 @@ def snapshot_folder(settings: Settings) -> Path | None:
 
 def warm_up(policy: PolicyGraph) -> None:
     """Build what one-shot commands read and a snapshot keeps: the rule model (coverage index,
-    rule statements, vocabularies) and the validation shapes' compiled engine (kept without its
-    closures: a process that restores it compiles each shape when first reached)."""
+    rule statements, vocabularies), the validation shapes' compiled engine (kept without its
+    closures: a process that restores it compiles each shape when first reached) and what their
+    findings say of the rules they enforce."""
     from payerkg.graph.rules import rule_model
-    from payerkg.validation.validate import compiled_shapes
+    from payerkg.validation.validate import read_rule_facts
 
     rule_model(policy).read_look_ups()
-    compiled_shapes(policy)
+    read_rule_facts(policy)
 
 
 def shipped_files(settings: Settings, max_statements: int | None = None) -> PolicyGraph:
