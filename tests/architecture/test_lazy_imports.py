@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
 
 LATE = {
     "payerkg.api.app": ("fhir.resources", "rdflib.plugins.sparql", "pyshacl"),
@@ -40,3 +43,34 @@ def test_a_coverage_question_imports_no_pydantic() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
     )
     assert "PYDANTIC False" in ran.stderr, ran.stderr[-2000:]
+
+
+ONE_SHOT = {
+    "coverage": (
+        ["coverage", "--payer", "medicare", "--code", "99213", "--date", "2025-06-01"],
+        ("payerkg.coverage.matrix", "payerkg.coverage.conflicts", "payerkg.editing.review",
+         "payerkg.graph.served", "payerkg.graph.catalog", "payerkg.validation.validate"),
+    ),
+    "validate": (
+        ["validate", "ontology/encounter.example.json"],
+        ("payerkg.validation.formats.mapped", "payerkg.graph.catalog", "multiprocessing",
+         "payerkg.coverage.answer"),
+    ),
+}  # fmt: skip
+"""Per one-shot command, modules only other commands or other inputs need."""
+
+
+@pytest.mark.parametrize("command", sorted(ONE_SHOT))
+def test_a_one_shot_command_imports_only_what_it_needs(command: str) -> None:
+    args, late = ONE_SHOT[command]
+    probe = (
+        "import sys, json\nfrom payerkg.cli.main import command_line\n"
+        f"args = {args!r}\n"
+        "try:\n    command_line(args)(args)\n"
+        "except SystemExit as stop:\n    assert not stop.code, stop.code\n"
+        f"print(json.dumps([n for n in {list(late)!r} if n in sys.modules]), file=sys.stderr)"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120, cwd=ROOT
+    )
+    assert json.loads(ran.stderr.strip().splitlines()[-1]) == [], ran.stderr[-2000:]

@@ -7,22 +7,24 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from rdflib import URIRef
 
 from payerkg.coverage.answer import CoverageAnswer, CoverageQuestion, coverage
-from payerkg.coverage.conflicts import GraphConflict, conflicts_as_of
-from payerkg.coverage.matrix import DEFAULT_CODES, Matrix, cell_question, coverage_matrix
-from payerkg.editing.review import ReviewEntry, parse_age, rule_reviews
 from payerkg.errors import InvalidParameter
-from payerkg.graph import catalog
-from payerkg.graph.catalog import payers
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.graph.facets import FACETS
 from payerkg.graph.rules import CODE_PATTERN, Citation, rule_model
-from payerkg.graph.served import ServedGraph
 from payerkg.namespaces import PK
+
+# The tables (matrix, conflicts, review) and the catalog are imported by the functions that make
+# them: a one-shot `payerkg coverage` question reads none of them (6 ms of its start).
+if TYPE_CHECKING:
+    from payerkg.coverage.conflicts import GraphConflict
+    from payerkg.coverage.matrix import Matrix
+    from payerkg.editing.review import ReviewEntry
+    from payerkg.graph.served import ServedGraph
 
 
 def payer_for(policy: PolicyGraph, payer: str | None, state: str | None) -> str:
@@ -31,7 +33,9 @@ def payer_for(policy: PolicyGraph, payer: str | None, state: str | None) -> str:
     if state is None and payer is not None:
         return payer
     if payer is None and state is not None:
-        return catalog.state_plan(policy, state)
+        from payerkg.graph.catalog import state_plan
+
+        return state_plan(policy, state)
     raise InvalidParameter(
         "give the payer (an id such as medicare) or a state (such as TX), one of them", "payer"
     )
@@ -58,6 +62,8 @@ def matrix(
     max_codes: int | None = None,
 ) -> Matrix:
     """Payers x codes on one date; ``codes`` comma-separated (default: a telehealth set)."""
+    from payerkg.coverage.matrix import DEFAULT_CODES, coverage_matrix
+
     chosen = [c.strip() for c in codes.split(",") if c.strip()] if codes else list(DEFAULT_CODES)
     if max_codes is not None and len(chosen) > max_codes:
         raise InvalidParameter(f"at most {max_codes} codes per matrix", "codes")
@@ -124,6 +130,9 @@ def compare(
     """The matrix of ``matrix`` for the payers of ``payer_group`` and the codes of
     ``code_family`` (ids from the graph: ``Medicaid``, ``TelehealthService``); InvalidParameter
     names an unknown group or family."""
+    from payerkg.coverage.matrix import DEFAULT_CODES, cell_question, coverage_matrix
+    from payerkg.graph.catalog import payers
+
     chosen = [c.strip() for c in codes.split(",") if c.strip()] if codes else list(DEFAULT_CODES)
     if max_codes is not None and len(chosen) > max_codes:
         raise InvalidParameter(f"at most {max_codes} codes per matrix", "codes")
@@ -230,7 +239,9 @@ def date_changes(
         != (new := after.cells[p.id][c.code]).determination
     ]
     payer_ids = {p.id for p in before.payers}
-    naming = {v.iri: v for c in before.codes if c.family for v in catalog.rule_versions(policy, code=c.code)}
+    from payerkg.graph.catalog import rule_versions
+
+    naming = {v.iri: v for c in before.codes if c.family for v in rule_versions(policy, code=c.code)}
     first, last = start.isoformat(), end.isoformat()
     events = []
     for version in naming.values():
@@ -252,6 +263,8 @@ def date_changes(
 
 def payer_groups(policy: PolicyGraph) -> list[Group]:
     """Every kind of payer in the graph (state-law baselines included), by label."""
+    from payerkg.graph.catalog import payers
+
     return _groups(rule_model(policy).terms.label, [p.kind for p in payers(policy) if p.kind])
 
 
@@ -270,11 +283,15 @@ def _groups(label: Callable[[URIRef], str], iris: list[str]) -> list[Group]:
 
 def conflicts(policy: PolicyGraph, as_of: date | None = None) -> list[GraphConflict]:
     """Every conflict in the graph as known on ``as_of`` (default today), worked out once."""
+    from payerkg.coverage.conflicts import conflicts_as_of
+
     return conflicts_as_of(policy, as_of)
 
 
 def review(policy: PolicyGraph, payer: str | None = None, older_than: str | None = None) -> list[ReviewEntry]:
     """Rule versions oldest review first; ``older_than`` such as 12m, 90d or 2y."""
+    from payerkg.editing.review import parse_age, rule_reviews
+
     try:
         age = parse_age(older_than) if older_than else None
     except ValueError as error:

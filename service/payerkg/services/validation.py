@@ -5,19 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.media import FHIR_JSON, X12_MEDIA
 from payerkg.validation.encounter import DEFAULT_LIMITS, Limits, parse_encounter
-from payerkg.validation.formats.mapped import (
-    ClaimFileVerdict,
-    ClaimsSummary,
-    ClaimVerdict,
-    MappedEncounter,
-    MappedResult,
-    validate_mapped,
-)
 from payerkg.validation.validate import (
     BatchRecord,
     LineVerdict,
@@ -27,6 +19,16 @@ from payerkg.validation.validate import (
     validate_encounter,
     validate_line,
 )
+
+# Claims (FHIR, X12) are read into encounters by the functions that judge them: a one-shot
+# `payerkg validate one.json` does not import their module (3 ms).
+if TYPE_CHECKING:
+    from payerkg.validation.formats.mapped import (
+        ClaimFileVerdict,
+        ClaimVerdict,
+        MappedEncounter,
+        MappedResult,
+    )
 
 
 def validate(
@@ -42,6 +44,7 @@ def validate_fhir(policy: PolicyGraph, body: bytes, limits: Limits = DEFAULT_LIM
     finding knows the Claim element it is about (docs/fhir.md)."""
     from payerkg.graph.catalog import payer_identifiers
     from payerkg.validation.formats.fhir import read_fhir_claim  # FHIR's models: only when asked
+    from payerkg.validation.formats.mapped import validate_mapped
 
     return validate_mapped(policy, read_fhir_claim(body, payer_identifiers(policy), limits), limits)
 
@@ -67,6 +70,8 @@ def validate_x12(
     policy: PolicyGraph, body: bytes, max_bytes: int, limits: Limits = DEFAULT_LIMITS
 ) -> ClaimFileVerdict:
     """An 837P file: one verdict per claim, in file order, and their summary."""
+    from payerkg.validation.formats.mapped import ClaimFileVerdict, ClaimsSummary
+
     verdicts = list(validate_claims(policy, read_x12(policy, body, max_bytes), limits))
     return ClaimFileVerdict("x12-837p", verdicts, ClaimsSummary.of(verdicts))
 
@@ -75,6 +80,8 @@ def validate_claims(
     policy: PolicyGraph, claims: list[MappedEncounter], limits: Limits = DEFAULT_LIMITS
 ) -> Iterator[ClaimVerdict]:
     """Judge claims already read, in order, one verdict each (``claim_records`` for big batches)."""
+    from payerkg.validation.formats.mapped import ClaimVerdict, validate_mapped
+
     yield from (ClaimVerdict.of(validate_mapped(policy, claim, limits)) for claim in claims)
 
 
@@ -152,6 +159,8 @@ def claim_records(
 
 
 def _claim_record(policy: PolicyGraph, limits: Limits, claim: MappedEncounter) -> ClaimRecord:
+    from payerkg.validation.formats.mapped import ClaimVerdict, validate_mapped
+
     verdict = ClaimVerdict.of(validate_mapped(policy, claim, limits))
     violated = tuple(sorted({f.rule for f in verdict.findings if f.severity == "violation" and f.rule}))
     return ClaimRecord(json.dumps(asdict(verdict)), verdict.no_violations, violated)
