@@ -30,6 +30,7 @@ import httpx
 import uvloop
 
 from benchmarks.__main__ import (
+    COVERAGE_COLD,
     bench_batch_in_process,
     bench_compiled,
     bench_coverage,
@@ -283,7 +284,7 @@ def main() -> None:
     compiled_shapes(policy)
     in_process = bench_compiled(policy, [json.dumps(e).encode() for e in encounters])
     batch_in_process = bench_batch_in_process(args.batch)
-    coverage_cold = bench_coverage(args.encounters)[0]
+    coverage_cold = next(t for t in bench_coverage(args.encounters) if t.name == COVERAGE_COLD)
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         bodies = Path(folder) / "bodies.ndjson"
