@@ -101,10 +101,11 @@ bench-peers: install-dev
 			libapache-jena-java >/dev/null; } || echo "libapache-jena-java could not be installed"
 	$(BIN)/python -m benchmarks.peers --java-lib $(JAVA_LIB)
 
-# Growth with the policy graph up to 10^7 statements on each store (about 30 minutes).
+# Growth with the policy graph up to 10^7 statements on each store, answered by one asker and by
+# two side by side (about 40 minutes).
 bench-scale: install-dev
 	$(BIN)/python -m benchmarks.scale --sizes 100000,1000000,10000000 --answers 2000 --encounters 300 \
-		--memory-max 200000 --validation-max 200000
+		--memory-max 200000 --validation-max 200000 --askers 1,2
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -2,13 +2,16 @@
 
     python -m benchmarks.scale [--sizes 100000,1000000,10000000] [--answers N] [--encounters N]
                                [--memory-max T] [--validation-max T] [--no-compact]
-                               [--backends memory,oxigraph,remote]
+                               [--backends memory,oxigraph,remote] [--askers 1,2]
                                [--output docs/benchmarks-scale.md]
 
 For each size a seeded synthetic graph (benchmarks/synthetic.py) is written as N-Quads, loaded
 into each backend (in-memory rdflib up to --memory-max triples; embedded Oxigraph; an Oxigraph
 server), the shipped files are seeded on top, and one child process per (size, backend) measures
 start-up, memory and answers, so that peak memory is that run's own. Nothing is asserted.
+With --askers 1,2 each (size, backend) is measured again with two askers: threads answering the
+questions side by side, as the service's thread pool answers concurrent requests (a new child,
+so the second pass reads as cold a store as the first).
 
 Oxigraph stores are compacted after their bulk load (``Store.optimize``, ``oxigraph optimize``)
 unless --no-compact: a freshly bulk-loaded store kept its data in many overlapping files, and
@@ -26,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -75,10 +79,14 @@ def measure(store: Store, shape: Shape, args: argparse.Namespace) -> dict[str, A
     latencies = []
     before = other_load()
     began, cpu = time.perf_counter(), time.process_time()
-    for question in asked:
+
+    def answer(question: CoverageQuestion) -> None:
         t = time.perf_counter()
         coverage(policy, question)
         latencies.append((time.perf_counter() - t) * 1000)
+
+    with ThreadPoolExecutor(args.askers) as askers:  # in the order asked, as requests arrive
+        list(askers.map(answer, asked))
     result["coverage_rate"] = len(asked) / (time.perf_counter() - began)
     result["coverage_cpu_ms"] = (time.process_time() - cpu) * 1000 / len(asked)
     result["coverage_ms"] = _percentiles(latencies)
@@ -152,11 +160,15 @@ def main() -> None:
     parser.add_argument("--memory-max", type=float, default=1e6, help="largest graph tried in rdflib")
     parser.add_argument("--validation-max", type=float, default=1e6, help="largest graph validated")
     parser.add_argument("--backends", default="memory,oxigraph,remote", help="which stores to measure")
+    parser.add_argument(
+        "--askers", default="1", help="threads answering side by side, each count its own run (1,2)"
+    )
     parser.add_argument("--no-compact", dest="compact", action="store_false", help="skip compacting Oxigraph")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks-scale.md")
     parser.add_argument("--child", nargs=3, metavar=("BACKEND", "QUADS", "TRIPLES"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
+        args.askers = int(args.askers)
         backend, quads, triples = args.child
         print(json.dumps(run_one(backend, Path(quads), int(triples), args)))
         return
@@ -169,20 +181,21 @@ def main() -> None:
             if backend == "memory" and written > args.memory_max:
                 rows.append(_skipped(written, shape, backend, f"over --memory-max {args.memory_max:,.0f}"))
                 continue
-            command = [sys.executable, "-m", "benchmarks.scale", *_passed(args)]
-            child = subprocess.run(
-                [*command, "--child", backend, str(quads), str(written)],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if child.returncode != 0:
-                last = child.stderr.strip().splitlines()[-1:]
-                rows.append(_skipped(written, shape, backend, f"failed: {' '.join(last)}"))
-                continue
-            result = json.loads(child.stdout.strip().splitlines()[-1])
-            rows.append(_row(written, shape, backend, result))
-            print(rows[-1], flush=True)
+            for askers in args.askers.split(","):
+                command = [sys.executable, "-m", "benchmarks.scale", *_passed(args), "--askers", askers]
+                child = subprocess.run(
+                    [*command, "--child", backend, str(quads), str(written)],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                if child.returncode != 0:
+                    last = child.stderr.strip().splitlines()[-1:]
+                    rows.append(_skipped(written, shape, backend, f"failed: {' '.join(last)}"))
+                    continue
+                result = json.loads(child.stdout.strip().splitlines()[-1])
+                rows.append(_row(written, shape, backend, int(askers), result))
+                print(rows[-1], flush=True)
         shutil.rmtree(quads.parent)
     _write(args, rows)
 
@@ -202,18 +215,19 @@ def _passed(args: argparse.Namespace) -> list[str]:
     ]  # fmt: skip
 
 
-def _row(triples: int, shape: Shape, backend: str, r: dict[str, Any]) -> str:
+def _row(triples: int, shape: Shape, backend: str, askers: int, r: dict[str, Any]) -> str:
     validation = f"{r['compile_s']:.1f} | {r['validation_rate']:,.0f}" if "validation_rate" in r else "- | -"
     busy = f"{r['busy_cores']:.1f}" if "busy_cores" in r else "-"
     return (
-        f"| {triples:,} | {shape.payers:,} | {backend} | {r['load_s']:.1f} | {r['startup_s']:.1f} | "
+        f"| {triples:,} | {shape.payers:,} | {backend} | {askers} | {r['load_s']:.1f} | "
+        f"{r['startup_s']:.1f} | "
         f"{r['peak_rss_mb']:,.0f} | {r['coverage_rate']:,.0f} | {r['coverage_cpu_ms']:.2f} | {busy} | "
         f"{r['coverage_ms']} | {validation} |"
     )
 
 
 def _skipped(triples: int, shape: Shape, backend: str, why: str) -> str:
-    return f"| {triples:,} | {shape.payers:,} | {backend} | {why} | | | | | | | | |"
+    return f"| {triples:,} | {shape.payers:,} | {backend} | | {why} | | | | | | | | |"
 
 
 def _write(args: argparse.Namespace, rows: list[str]) -> None:
@@ -225,7 +239,7 @@ def _write(args: argparse.Namespace, rows: list[str]) -> None:
         "",
         f"Reproduce: `make bench-scale` (runs `.venv/bin/python -m benchmarks.scale --sizes {args.sizes} "
         f"--answers {args.answers} --encounters {args.encounters} --memory-max {args.memory_max:.0f} "
-        f"--validation-max {args.validation_max:.0f} --backends {args.backends}"
+        f"--validation-max {args.validation_max:.0f} --backends {args.backends} --askers {args.askers}"
         f"{'' if args.compact else ' --no-compact'}`).",
         "",
         "- Graph: the shipped files plus a seeded synthetic graph (`benchmarks/synthetic.py`): payers x "
@@ -241,10 +255,12 @@ def _write(args: argparse.Namespace, rows: list[str]) -> None:
         "first answers pay round trips to the store.",
         "- Coverage CPU ms is this process's CPU time per answer (a remote server's is not in it); busy "
         "cores is the CPU time of the whole machine during the answers per second of wall time.",
+        "- Askers: threads answering the same questions side by side, as the service's thread pool "
+        "answers concurrent requests; each count is its own process and load.",
         "",
-        "| triples | payers | backend | load s | start-up s | peak MB | coverage / s | coverage CPU ms | "
-        "busy cores | coverage ms p50 / p95 / p99 | shape compile s | validation / s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| triples | payers | backend | askers | load s | start-up s | peak MB | coverage / s | "
+        "coverage CPU ms | busy cores | coverage ms p50 / p95 / p99 | shape compile s | validation / s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         *rows,
         "",
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from datetime import date
 
@@ -61,6 +62,28 @@ def test_lazy_reads_give_the_answers_of_bulk_reads(bulk_and_lazy: tuple[PolicyGr
         assert asdict(coverage(lazy, question)) == expected, question
         notices += any("last change in this payer's rules" in n for n in expected["notices"])
     assert notices, "some answer should pass a payer's horizon"
+
+
+def test_askers_side_by_side_get_the_answers_of_one_asker(
+    bulk_and_lazy: tuple[PolicyGraph, PolicyGraph],
+) -> None:
+    """The service answers concurrent requests in threads (the rate of cold answers on a large store
+    rests on it: docs/benchmarks-scale.md): a rule model read per (payer, code) when first asked
+    must give every asker the answer of the whole graph, however their first reads interleave."""
+    bulk, lazy = bulk_and_lazy
+    fresh = revisions.policy_at_head(lazy.store)
+    assert rule_model(fresh) is not rule_model(lazy), "the askers must find nothing read yet"
+    payers = sorted(str(row["id"]) for row in bulk.select("payers"))
+    asked = [
+        CoverageQuestion(payer=payer, code=code, date_of_service=day)
+        for code in _codes(bulk, 8)
+        for day in DATES
+        for payer in payers
+    ]
+    with ThreadPoolExecutor(8) as askers:
+        answers = list(askers.map(lambda question: asdict(coverage(fresh, question)), asked))
+    for question, answer in zip(asked, answers, strict=True):
+        assert answer == asdict(coverage(bulk, question)), question
 
 
 def test_lazy_candidates_are_the_bulk_index(bulk_and_lazy: tuple[PolicyGraph, PolicyGraph]) -> None:
