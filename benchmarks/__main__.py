@@ -588,7 +588,11 @@ def bench_http(base: str, rate: float, seconds: float, encounters: int) -> list[
             ).raise_for_status()
 
         validation_http = timed(
-            "validation, HTTP, one per call", [lambda b=b: post(b) for b in bodies], "", COMPILED
+            "validation, HTTP, one per call",
+            [lambda b=b: post(b) for b in bodies],
+            "one request at a time from one httpx client: its round trip, not the service's capacity "
+            "(that is `make bench-http`)",
+            COMPILED,
         )
     return [coverage_http, validation_http]
 
