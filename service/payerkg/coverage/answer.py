@@ -219,7 +219,10 @@ def _answer(policy: PolicyGraph, question: CoverageQuestion, as_of: date) -> Cov
         _combine(answer, outcomes, terms, model.floors.get(payer.iri, frozenset()))
         _attach_details(answer, outcomes, terms, payer.iri)
         _refusal_summary(answer, outcomes, terms)
-        evaluations.put(key, answer)
+        # A copy: what _add_notices gives an answer (notices, the floor's citations, the reasons for
+        # an unknown) is given to each answer again; added to the shared evaluation as well, a
+        # floor payer's sources were cited twice by the next date that shared it.
+        evaluations.put(key, dataclasses.replace(answer, notices=[]))
     else:
         answer = dataclasses.replace(
             evaluated, date_of_service=answer.date_of_service, as_of=answer.as_of, notices=[]
