@@ -41,6 +41,13 @@ def payer_for(policy: PolicyGraph, payer: str | None, state: str | None) -> str:
     )
 
 
+def answered_in_memory(policy: PolicyGraph) -> bool:
+    """Whether answers come from a rule model read whole at start-up (a fraction of a millisecond
+    each), rather than from a store read per (payer, code) when first asked: a query each on a
+    large embedded store, a round trip each on a SPARQL server."""
+    return policy.store.bulk_reads
+
+
 def ask(policy: PolicyGraph, question: CoverageQuestion) -> CoverageAnswer:
     """What the payer requires for the code on the date of service, and why."""
     return coverage(policy, question)
