@@ -498,9 +498,9 @@ def running_service() -> Iterator[str]:
 
 
 @contextmanager
-def served(workers: int) -> Iterator[tuple[str, int]]:
+def served(workers: int, env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
     """`payerkg serve --workers N` on a free loopback port (read-only when N > 1), open to anonymous
-    callers: its address and process id, stopped afterwards."""
+    callers, with ``env`` added to its environment: its address and process id, stopped afterwards."""
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "payerkg.cli.main", "serve", "--port", str(port), "--workers", str(workers)],
@@ -512,6 +512,7 @@ def served(workers: int) -> Iterator[tuple[str, int]]:
             "PAYERKG_MAX_CONCURRENT_ANONYMOUS": "100000",
             "PAYERKG_ANONYMOUS_MAX_BATCH_BYTES": str(64 * 1024 * 1024),
             "PAYERKG_EDITING": "false" if workers > 1 else "true",
+            **(env or {}),
         },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
