@@ -69,12 +69,20 @@ def matrix(
     max_codes: int | None = None,
 ) -> Matrix:
     """Payers x codes on one date; ``codes`` comma-separated (default: a telehealth set)."""
-    from payerkg.coverage.matrix import DEFAULT_CODES, coverage_matrix
+    from payerkg.coverage.matrix import coverage_matrix
+
+    chosen = _chosen_codes(codes, max_codes)
+    return coverage_matrix(policy, day, chosen, as_of=as_of)
+
+
+def _chosen_codes(codes: str | None, max_codes: int | None) -> list[str]:
+    """The codes a matrix asks about: ``codes`` comma-separated, else a telehealth set."""
+    from payerkg.coverage.matrix import DEFAULT_CODES
 
     chosen = [c.strip() for c in codes.split(",") if c.strip()] if codes else list(DEFAULT_CODES)
     if max_codes is not None and len(chosen) > max_codes:
         raise InvalidParameter(f"at most {max_codes} codes per matrix", "codes")
-    return coverage_matrix(policy, day, chosen, as_of=as_of)
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -137,12 +145,10 @@ def compare(
     """The matrix of ``matrix`` for the payers of ``payer_group`` and the codes of
     ``code_family`` (ids from the graph: ``Medicaid``, ``TelehealthService``); InvalidParameter
     names an unknown group or family."""
-    from payerkg.coverage.matrix import DEFAULT_CODES, cell_question, coverage_matrix
+    from payerkg.coverage.matrix import cell_question, coverage_matrix
     from payerkg.graph.catalog import payers
 
-    chosen = [c.strip() for c in codes.split(",") if c.strip()] if codes else list(DEFAULT_CODES)
-    if max_codes is not None and len(chosen) > max_codes:
-        raise InvalidParameter(f"at most {max_codes} codes per matrix", "codes")
+    chosen = _chosen_codes(codes, max_codes)
     model = rule_model(policy)
     label = model.terms.label
     listed = [p for p in payers(policy) if p.kind is not None and p.kind != str(PK.StateTelehealthLaw)]
@@ -234,6 +240,8 @@ def date_changes(
     """Compare the matrix of ``start`` with that of ``end`` (the same payers, codes and filters as
     ``compare``), and list the versions of those payers naming those codes whose effective period
     starts after ``start`` up to ``end``, or ends from ``start`` to before ``end``."""
+    from payerkg.graph.catalog import rule_versions
+
     if end < start:
         raise InvalidParameter("the second date must not be before the first", "to_date")
     before = compare(policy, start, codes, as_of, payer_group, code_family, max_codes)
@@ -246,8 +254,6 @@ def date_changes(
         != (new := after.cells[p.id][c.code]).determination
     ]
     payer_ids = {p.id for p in before.payers}
-    from payerkg.graph.catalog import rule_versions
-
     naming = {v.iri: v for c in before.codes if c.family for v in rule_versions(policy, code=c.code)}
     first, last = start.isoformat(), end.isoformat()
     events = []

@@ -165,7 +165,7 @@ def validate_encounter(
 
 
 def _finding(policy: PolicyGraph, data: IndexedGraph, result: Result) -> Finding:
-    path, rule, citations = _shape_facts(policy, result)
+    path, rule, citations = _shape_facts(policy, result.source_shape, result.path)
     return Finding(
         severity="violation" if result.severity == SH.Violation else "warning",
         message=_billed(
@@ -206,15 +206,9 @@ def _billed(data: IndexedGraph, result: Result, message: str) -> str:
 
 
 def _shape_facts(
-    policy: PolicyGraph, result: Result
-) -> tuple[Node | None, Node | None, tuple[Citation, ...]]:
-    """The finding path, enforced rule and its citations of a result's shape, read once per shape."""
-    return _facts_of(policy, result.source_shape, result.path)
-
-
-def _facts_of(
     policy: PolicyGraph, shape: Node, path: Node | None
 ) -> tuple[Node | None, Node | None, tuple[Citation, ...]]:
+    """The finding path, enforced rule and its citations of a result's shape and path, read once each."""
     view = policy.view(_Shapes)
     facts, shapes = view.facts, view.compiled.reader
     key = (shape, path)
@@ -233,7 +227,7 @@ def read_rule_facts(policy: PolicyGraph) -> None:
     shapes = policy.view(_Shapes).compiled.reader
     for shape in shapes.subjects():
         if shapes.value(shape, PK.enforces) is not None:
-            _facts_of(policy, shape, shapes.value(shape, SH.path))
+            _shape_facts(policy, shape, shapes.value(shape, SH.path))
 
 
 def _field(data: IndexedGraph, result: Result, path: object) -> str:
