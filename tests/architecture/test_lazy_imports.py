@@ -29,20 +29,19 @@ def test_start_up_leaves_out_what_only_some_requests_need(module: str) -> None:
     assert json.loads(ran.stdout) == []
 
 
-def test_a_coverage_question_imports_no_pydantic() -> None:
-    """typer 0.29 built a pydantic TypeAdapter for every parameter of the command it ran: 0.2 s of
-    a 0.5 s one-shot answer (pyproject.toml pins typer below it)."""
+def _modules_after(args: list[str]) -> set[str]:
+    """The modules a new process holds after running ``payerkg <args>`` (which must succeed)."""
     probe = (
-        "import sys\nfrom payerkg.cli.main import command_line\n"
-        "args = ['coverage', '--payer', 'medicare', '--code', '99213', '--date', '2025-06-01']\n"
+        "import sys, json\nfrom payerkg.cli.main import command_line\n"
+        f"args = {args!r}\n"
         "try:\n    command_line(args)(args)\n"
         "except SystemExit as stop:\n    assert not stop.code, stop.code\n"
-        "print('PYDANTIC', 'pydantic' in sys.modules, file=sys.stderr)"
+        "print(json.dumps(sorted(sys.modules)), file=sys.stderr)"
     )
     ran = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120, cwd=ROOT
     )
-    assert "PYDANTIC False" in ran.stderr, ran.stderr[-2000:]
+    return set(json.loads(ran.stderr.strip().splitlines()[-1]))
 
 
 ONE_SHOT = {
@@ -60,17 +59,18 @@ ONE_SHOT = {
 """Per one-shot command, modules only other commands or other inputs need."""
 
 
+def test_a_coverage_question_imports_no_pydantic() -> None:
+    """typer 0.29 built a pydantic TypeAdapter for every parameter of the command it ran: 0.2 s of
+    a 0.5 s one-shot answer (pyproject.toml pins typer below it)."""
+    assert "pydantic" not in _modules_after(ONE_SHOT["coverage"][0])
+
+
 @pytest.mark.parametrize("command", sorted(ONE_SHOT))
 def test_a_one_shot_command_imports_only_what_it_needs(command: str) -> None:
     args, late = ONE_SHOT[command]
-    probe = (
-        "import sys, json\nfrom payerkg.cli.main import command_line\n"
-        f"args = {args!r}\n"
-        "try:\n    command_line(args)(args)\n"
-        "except SystemExit as stop:\n    assert not stop.code, stop.code\n"
-        f"print(json.dumps([n for n in {list(late)!r} if n in sys.modules]), file=sys.stderr)"
-    )
-    ran = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120, cwd=ROOT
-    )
-    assert json.loads(ran.stderr.strip().splitlines()[-1]) == [], ran.stderr[-2000:]
+    assert sorted(set(late) & _modules_after(args)) == []
+
+
+def test_a_one_shot_command_imports_no_other_command_module() -> None:
+    commands = sorted(m for m in _modules_after(["validate", "--help"]) if m.startswith("payerkg.cli."))
+    assert commands == ["payerkg.cli.common", "payerkg.cli.main"]

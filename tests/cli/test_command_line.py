@@ -3,9 +3,6 @@ every command for the full help or a name it does not know."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 import typer.main
 from typer.core import TyperGroup
@@ -45,15 +42,3 @@ def test_an_unknown_command_is_refused_with_exit_2() -> None:
     ran = run_cli("no-such-command")
     assert ran.returncode == 2
     assert "No such command" in ran.stderr
-
-
-def test_a_one_shot_command_imports_no_other_command_module() -> None:
-    probe = (
-        "import sys\nfrom payerkg.cli.main import command_line\n"
-        "args = ['validate', '--help']\n"
-        "try:\n    command_line(args)(args)\n"
-        "except SystemExit:\n    pass\n"
-        "print(sorted(m for m in sys.modules if m.startswith('payerkg.cli.')), file=sys.stderr)"
-    )
-    ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
-    assert ran.stderr.strip().splitlines()[-1] == "['payerkg.cli.common', 'payerkg.cli.main']"
