@@ -45,6 +45,7 @@ from payerkg.graph.rules import rule_model
 from payerkg.services.validation import claim_records, read_x12, validate_batch
 from payerkg.validation.encounter import parse_encounter
 from payerkg.validation.validate import compiled_shapes, shapes_graph, validate_encounter
+from payerkg.web.question import query_pairs
 
 ROOT = Path(__file__).resolve().parents[1]
 CODES = ["99213", "99214", "99204", "90837", "99457", "99454", "98016", "99422", "99442", "98004", "G2012"]
@@ -574,11 +575,7 @@ async def _fixed_rate(base: str, requests: list[tuple[str, dict[str, str]]], rat
 def bench_http(base: str, rate: float, seconds: float, encounters: int) -> list[Timing]:
     requests = []
     for q in questions(int(rate * seconds), seed=11):
-        params = {"payer": q.payer, "code": q.code, "date": q.date_of_service.isoformat()}
-        for key in ("modality", "patient_location", "patient_status"):
-            if getattr(q, key):
-                params[key] = getattr(q, key)
-        requests.append(("/coverage", params))
+        requests.append(("/coverage", dict(query_pairs(q))))
     coverage_http = asyncio.run(_fixed_rate(base, requests, rate))
     bodies = [json.dumps(e).encode() for e in generate(encounters, seed=5)]
     with httpx.Client(base_url=base, timeout=60) as client:

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 import uvloop
@@ -44,6 +44,7 @@ from benchmarks.encounters import generate
 from payerkg.graph.dataset import load_dataset
 from payerkg.graph.rules import rule_model
 from payerkg.validation.validate import compiled_shapes
+from payerkg.web.question import query_string
 
 HERE = Path(__file__).parent
 WARM_UP_S = 5
@@ -230,11 +231,7 @@ async def open_loop(base: str, targets: list[str], rate: float) -> OpenLoop:
 def bench_coverage_http(workers: int, rate: float, seconds: float, yardstick: float) -> Row:
     targets = []
     for q in questions(int(rate * seconds), seed=11):
-        params = {"payer": q.payer, "code": q.code, "date": q.date_of_service.isoformat()}
-        for key in ("modality", "patient_location", "patient_status"):
-            if getattr(q, key):
-                params[key] = getattr(q, key)
-        targets.append("/coverage?" + urlencode(params))
+        targets.append("/coverage?" + query_string(q))
     with served(workers) as (base, pid):
         uvloop.run(open_loop(base, targets[: int(rate)], rate))  # warm: the rule model, connections
         server_before, client_before = tree_cpu_s(pid), _own_cpu_s()

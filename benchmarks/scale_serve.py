@@ -30,6 +30,7 @@ from benchmarks.synthetic import Shape, write
 from payerkg.coverage.answer import CoverageQuestion
 from payerkg.editing import revisions
 from payerkg.stores.oxigraph import OxigraphStore
+from payerkg.web.question import query_pairs
 
 TRIPLES = 10_000_000
 
@@ -61,13 +62,6 @@ def read_once(store: Path) -> None:
                     pass
 
 
-def _params(question: CoverageQuestion) -> dict[str, str]:
-    params = {"payer": question.payer, "code": question.code, "date": question.date_of_service.isoformat()}
-    if question.modality:
-        params["modality"] = question.modality
-    return params
-
-
 async def _ask(base: str, asked: list[CoverageQuestion], in_flight: int) -> tuple[float, int]:
     """Seconds to answer every question with ``in_flight`` requests kept open, and the failures."""
     waiting = list(reversed(asked))
@@ -78,7 +72,7 @@ async def _ask(base: str, asked: list[CoverageQuestion], in_flight: int) -> tupl
         async def asker() -> None:
             nonlocal failed
             while waiting:
-                response = await client.get("/coverage", params=_params(waiting.pop()))
+                response = await client.get("/coverage", params=dict(query_pairs(waiting.pop())))
                 failed += response.status_code != 200
 
         started = time.perf_counter()
