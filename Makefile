@@ -102,10 +102,10 @@ bench-peers: install-dev
 	$(BIN)/python -m benchmarks.peers --java-lib $(JAVA_LIB)
 
 # Growth with the policy graph up to 10^7 statements on each store, answered by one asker and by
-# two side by side (about 40 minutes).
+# two side by side, each without and with the local version index (about an hour).
 bench-scale: install-dev
 	$(BIN)/python -m benchmarks.scale --sizes 100000,1000000,10000000 --answers 2000 --encounters 300 \
-		--memory-max 200000 --validation-max 200000 --askers 1,2
+		--memory-max 200000 --validation-max 200000 --askers 1,2 --version-index off,on
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -3,7 +3,7 @@
     python -m benchmarks.scale [--sizes 100000,1000000,10000000] [--answers N] [--encounters N]
                                [--memory-max T] [--validation-max T] [--no-compact]
                                [--backends memory,oxigraph,remote] [--askers 1,2]
-                               [--output docs/benchmarks-scale.md]
+                               [--version-index off,on] [--output docs/benchmarks-scale.md]
 
 For each size a seeded synthetic graph (benchmarks/synthetic.py) is written as N-Quads, loaded
 into each backend (in-memory rdflib up to --memory-max triples; embedded Oxigraph; an Oxigraph
@@ -11,7 +11,9 @@ server), the shipped files are seeded on top, and one child process per (size, b
 start-up, memory and answers, so that peak memory is that run's own. Nothing is asserted.
 With --askers 1,2 each (size, backend) is measured again with two askers: threads answering the
 questions side by side, as the service's thread pool answers concurrent requests (a new child,
-so the second pass reads as cold a store as the first).
+so the second pass reads as cold a store as the first). With --version-index off,on each is
+measured again with the local version index (graph/version_index.py) built after start-up (its
+build time reported) for a store read per (payer, code); a store read whole has no use for it.
 
 Oxigraph stores are compacted after their bulk load (``Store.optimize``, ``oxigraph optimize``)
 unless --no-compact: a freshly bulk-loaded store kept its data in many overlapping files, and
@@ -21,6 +23,7 @@ each index look-up cost 4-8 times as much (docs/benchmarks-scale.md).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
 import resource
@@ -41,6 +44,8 @@ from benchmarks.encounters import generate
 from benchmarks.synthetic import GROUPS, Shape, write
 from payerkg.coverage.answer import CoverageQuestion, coverage
 from payerkg.editing import revisions
+from payerkg.graph import version_index
+from payerkg.graph.dataset import PolicyGraph
 from payerkg.graph.rules import rule_model
 from payerkg.stores import MemoryStore, Store, new_dataset
 from payerkg.stores.oxigraph import OxigraphStore
@@ -72,8 +77,14 @@ def measure(store: Store, shape: Shape, args: argparse.Namespace) -> dict[str, A
     started = time.perf_counter()
     revisions.seed(store)
     policy = revisions.policy_at_head(store)
-    rule_model(policy)
+    model = rule_model(policy)
     result: dict[str, Any] = {"startup_s": time.perf_counter() - started}
+    if args.version_index == "off":
+        result["version_index"] = "off"
+    elif model.complete:
+        result["version_index"] = "unused: read whole"
+    else:
+        result["version_index"] = f"built in {_with_version_index(store, policy):.1f} s"
     half = args.answers // 2
     asked = questions(half, seed=7) + synthetic_questions(shape.payers, half, seed=5)
     latencies = []
@@ -104,6 +115,19 @@ def measure(store: Store, shape: Shape, args: argparse.Namespace) -> dict[str, A
         result["validation_rate"] = len(encounters) / (time.perf_counter() - began)
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
+
+
+def _with_version_index(store: Store, policy: PolicyGraph) -> float:
+    """Build the local version index of ``policy`` (a revision of ``store``) and give its rule
+    model the index; the seconds the build took."""
+    began = time.perf_counter()
+    path = Path(tempfile.mkdtemp(prefix="payerkg-index-")) / "versions.sqlite"
+    records = revisions.log(store)
+    version_index.build(policy, path, "benchmark", records)
+    index = version_index.open_index(path, "benchmark", records, policy.revision_number)
+    assert index is not None, "an index just built serves its revision"
+    rule_model(policy).use_index(index)
+    return time.perf_counter() - began
 
 
 def run_one(backend: str, quads: Path, triples: int, args: argparse.Namespace) -> dict[str, Any]:
@@ -163,6 +187,9 @@ def main() -> None:
     parser.add_argument(
         "--askers", default="1", help="threads answering side by side, each count its own run (1,2)"
     )
+    parser.add_argument(
+        "--version-index", default="off", help="off, on, or off,on: answers without and with the local index"
+    )
     parser.add_argument("--no-compact", dest="compact", action="store_false", help="skip compacting Oxigraph")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks-scale.md")
     parser.add_argument("--child", nargs=3, metavar=("BACKEND", "QUADS", "TRIPLES"), help=argparse.SUPPRESS)
@@ -181,8 +208,11 @@ def main() -> None:
             if backend == "memory" and written > args.memory_max:
                 rows.append(_skipped(written, shape, backend, f"over --memory-max {args.memory_max:,.0f}"))
                 continue
-            for askers in args.askers.split(","):
-                command = [sys.executable, "-m", "benchmarks.scale", *_passed(args), "--askers", askers]
+            for askers, indexed in itertools.product(args.askers.split(","), args.version_index.split(",")):
+                command = [
+                    *(sys.executable, "-m", "benchmarks.scale", *_passed(args)),
+                    *("--askers", askers, "--version-index", indexed),
+                ]
                 child = subprocess.run(
                     [*command, "--child", backend, str(quads), str(written)],
                     capture_output=True,
@@ -220,14 +250,14 @@ def _row(triples: int, shape: Shape, backend: str, askers: int, r: dict[str, Any
     busy = f"{r['busy_cores']:.1f}" if "busy_cores" in r else "-"
     return (
         f"| {triples:,} | {shape.payers:,} | {backend} | {askers} | {r['load_s']:.1f} | "
-        f"{r['startup_s']:.1f} | "
+        f"{r['startup_s']:.1f} | {r['version_index']} | "
         f"{r['peak_rss_mb']:,.0f} | {r['coverage_rate']:,.0f} | {r['coverage_cpu_ms']:.2f} | {busy} | "
         f"{r['coverage_ms']} | {validation} |"
     )
 
 
 def _skipped(triples: int, shape: Shape, backend: str, why: str) -> str:
-    return f"| {triples:,} | {shape.payers:,} | {backend} | | {why} | | | | | | | | |"
+    return f"| {triples:,} | {shape.payers:,} | {backend} | | {why} | | | | | | | | | |"
 
 
 def _write(args: argparse.Namespace, rows: list[str]) -> None:
@@ -239,8 +269,8 @@ def _write(args: argparse.Namespace, rows: list[str]) -> None:
         "",
         f"Reproduce: `make bench-scale` (runs `.venv/bin/python -m benchmarks.scale --sizes {args.sizes} "
         f"--answers {args.answers} --encounters {args.encounters} --memory-max {args.memory_max:.0f} "
-        f"--validation-max {args.validation_max:.0f} --backends {args.backends} --askers {args.askers}"
-        f"{'' if args.compact else ' --no-compact'}`).",
+        f"--validation-max {args.validation_max:.0f} --backends {args.backends} --askers {args.askers} "
+        f"--version-index {args.version_index}{'' if args.compact else ' --no-compact'}`).",
         "",
         "- Graph: the shipped files plus a seeded synthetic graph (`benchmarks/synthetic.py`): payers x "
         f"{len(GROUPS)} code groups x 4 modalities x 10 yearly versions, 15 statements a version.",
@@ -257,10 +287,14 @@ def _write(args: argparse.Namespace, rows: list[str]) -> None:
         "cores is the CPU time of the whole machine during the answers per second of wall time.",
         "- Askers: threads answering the same questions side by side, as the service's thread pool "
         "answers concurrent requests; each count is its own process and load.",
+        "- Version index: with --version-index on, the local version index (`graph/version_index.py`) "
+        "is built after start-up (the time it took) and answers read a payer's versions for a code from "
+        "it; a store read whole has no use for it.",
         "",
-        "| triples | payers | backend | askers | load s | start-up s | peak MB | coverage / s | "
-        "coverage CPU ms | busy cores | coverage ms p50 / p95 / p99 | shape compile s | validation / s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| triples | payers | backend | askers | load s | start-up s | version index | peak MB | "
+        "coverage / s | coverage CPU ms | busy cores | coverage ms p50 / p95 / p99 | shape compile s | "
+        "validation / s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         *rows,
         "",
     ]

@@ -25,7 +25,7 @@ from payerkg.graph.dataset import PolicyGraph
 from payerkg.graph.rules import rule_model
 from payerkg.graph.served import ServedGraph
 from payerkg.jsondoc import JSONObject
-from payerkg.services import startup
+from payerkg.services import local_index, startup
 from payerkg.settings import Settings
 from payerkg.stores import Store
 from payerkg.web import pages
@@ -41,9 +41,12 @@ def create_app(
     ``store``, or over a fixed ``policy`` graph served read-only."""
     startup.tune_collector()
     settings = settings or Settings()
+    indexed: local_index.LocalIndex | None = None
 
     def warm_up(policy: PolicyGraph) -> None:
         rule_model(policy)
+        if indexed is not None:
+            indexed.attach_or_build(policy)
         sparql.warm_up(policy, settings)
 
     if policy is not None:
@@ -55,6 +58,7 @@ def create_app(
             if store.kind == "remote":
                 raise StoreError(NOT_SEEDED)
             startup.seed(store, settings)
+        indexed = local_index.for_store(settings, store, startup.snapshot_folder(settings))
         served = ServedGraph(store, warm_up, settings.revision_check_s)
     app = FastAPI(
         title="payerkg",
@@ -69,6 +73,7 @@ def create_app(
     app.add_middleware(CallerLimits)  # inside the access log, so that its 429s are logged
     app.add_middleware(AccessLog)
     app.state.served = served
+    app.state.local_index = indexed
     app.state.settings = settings
     problems.install(app)
     # Starlette tries the routes in order, 2-3 microseconds each: the busiest come first (POST

@@ -36,7 +36,9 @@ def current_policy(settings: Settings) -> PolicyGraph:
 
     Unless PAYERKG_SNAPSHOTS is false, a start-up snapshot of the revision in the cache folder
     (``graph/snapshot.py``) stands in for parsing the files and building the rule model and the
-    shapes; the first command on a new revision builds and saves it."""
+    shapes; the first command on a new revision builds and saves it. The store's local version
+    index there (``graph/version_index.py``), if one was built, is read instead of the store's
+    per (payer, code) reads."""
     if settings.store == "memory":
         return startup.shipped_files(settings)
     from payerkg.editing import revisions
@@ -45,12 +47,19 @@ def current_policy(settings: Settings) -> PolicyGraph:
     policy = revisions.policy_at_head(store)
     head = revisions.head(store)
     folder = startup.snapshot_folder(settings)
-    if folder is None or head is None or settings.store != "oxigraph" or settings.store_path is None:
+    if folder is None or head is None:
         return policy
-    from payerkg.graph import snapshot
+    from payerkg.services import local_index
 
-    source = f"oxigraph:{settings.store_path.resolve()}"
-    return snapshot.with_saved_views(folder, source, head.hash, policy, startup.warm_up)
+    source = local_index.store_source(settings)
+    if settings.store == "oxigraph" and source is not None:
+        from payerkg.graph import snapshot
+
+        policy = snapshot.with_saved_views(folder, source, head.hash, policy, startup.warm_up)
+    indexed = local_index.for_store(settings, store, folder)
+    if indexed is not None:
+        indexed.attach(policy)  # built by the service or `payerkg store index`, never by a one-shot command
+    return policy
 
 
 def served_graph(settings: Settings) -> ServedGraph:

@@ -50,6 +50,25 @@ def store_info() -> None:
     typer.echo(json.dumps({"revision": head.number, "record_hash": head.hash}))
 
 
+@store_app.command("index")
+def store_index() -> None:
+    """Build the store's local version index now, in the cache folder (a service builds it in the
+    background when it starts without one): answers then read a payer's rules for a code from it
+    rather than from the store (docs/deployment.md)."""
+    from payerkg.services import local_index
+
+    settings = Settings()
+
+    def build(store: Store) -> local_index.BuiltIndex:
+        try:
+            return local_index.build_now(store, settings)
+        except OSError as error:
+            raise StoreError(f"the index could not be written: {error.strerror or error}") from None
+
+    built = _on_store(build)
+    typer.echo(f"indexed revision {built.revision} in {built.seconds:.1f} s: {built.path}")
+
+
 ServerOption = Annotated[
     str | None,
     typer.Option("--server", help="A running service's URL: ask it rather than open a store here"),

@@ -201,13 +201,13 @@ def content_hash(records: list[RevisionRecord], number: int) -> str:
         raise UnknownRevision(f"the store has no revision {number}", "revision")
     seed = next((r for r in records if r.kind == "seed"), None)
     files = (seed.content_hash if seed is not None else None) or ""
-    edits = sorted(_edit_digest(r.added) for r in _in_force(records, number))
+    edits = sorted(_edit_digest(r.added) for r in edits_in_force(records, number))
     if not edits:
         return files
     return hashlib.sha256("\n".join([files, *edits]).encode()).hexdigest()[:12]
 
 
-def _in_force(records: list[RevisionRecord], number: int) -> list[RevisionRecord]:
+def edits_in_force(records: list[RevisionRecord], number: int) -> list[RevisionRecord]:
     """The edits up to revision ``number`` that no rollback up to it withdrew."""
     withdrawn = {r.withdraws for r in records if r.number <= number and r.withdraws is not None}
     return [r for r in records if r.number <= number and r.added and r.number not in withdrawn]
@@ -379,7 +379,7 @@ def graph_at(store: Store, number: int, records: list[RevisionRecord] | None = N
         if name.startswith(str(FILE_GRAPH)):
             files = dataset.graph(name)
             files += store.graph(name)
-    for record in _in_force(records, number):
+    for record in edits_in_force(records, number):
         dataset.graph(EDIT_GRAPH[str(record.number)]).parse(data=record.added, format="nt")
     return dataset
 
@@ -418,10 +418,10 @@ class GraphViews:
             return Graph()
         if not any(r.number == number for r in self.records):
             raise UnknownRevision(f"the store has no revision {number}", "revision")
-        for record in _in_force(self.records, number):
+        for record in edits_in_force(self.records, number):
             if record.number not in self.edits:
                 self.edits[record.number] = Graph().parse(data=record.added, format="nt")
-        edits = [self.edits[record.number] for record in _in_force(self.records, number)]
+        edits = [self.edits[record.number] for record in edits_in_force(self.records, number)]
         return ReadOnlyGraphAggregate([*self.files, *edits])
 
 

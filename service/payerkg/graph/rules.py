@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, SKOS
@@ -25,6 +26,9 @@ from payerkg.graph.dataset import PolicyGraph
 from payerkg.graph.facets import FACETS, Facet
 from payerkg.graph.queries import Row
 from payerkg.namespaces import PK
+
+if TYPE_CHECKING:  # a store read whole has no index: its module is imported by those who build one
+    from payerkg.graph.version_index import VersionIndex
 
 CODE_PATTERN = re.compile(r"^(?:[0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})$")
 PAYER_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -263,6 +267,8 @@ class RuleModel:
         self._payers: dict[str, Payer] = {}
         self._codes: dict[str, Code | None] = {}
         self._horizons: dict[URIRef, date | None] = {}
+        self.index: VersionIndex | None = None
+        """A local index of this revision's versions (``use_index``), read instead of the store."""
         self.terms = TermReader(policy)
         if policy.store.bulk_reads:
             # Blank-node citations can only be read together with their subjects.
@@ -323,6 +329,7 @@ class RuleModel:
         model._payers = state.payers
         model._codes = state.codes
         model._horizons = state.horizons
+        model.index = None
         model.terms = TermReader(policy)
         model.terms.cache = state.terms
         model.terms.citation_cache = state.citations
@@ -343,6 +350,11 @@ class RuleModel:
             self._selected[key] = self.policy.select(name, **bindings)
         return self._selected[key]
 
+    def use_index(self, index: VersionIndex) -> None:
+        """Read each (payer, code)'s candidates from ``index`` (this revision's versions, kept
+        locally) rather than from the store, whose read visits every version of the payer."""
+        self.index = index
+
     def candidates(self, payer: URIRef, code: URIRef) -> list[Candidate]:
         """The rule versions that may govern a payer's code: its own and its baselines'."""
         found = [c for baseline in self.baselines.get(payer, [payer]) for c in self._own(baseline, code)]
@@ -353,10 +365,25 @@ class RuleModel:
         if not self.complete and key not in self._by_payer_code:
             # Only the dates here: an answer reads the statements of the few versions that govern
             # its date (in one read, ``governing``), not those of every version of the code.
-            rows = self.policy.select("payer-code-index", payer=payer, code=code)
+            found = self._indexed(payer, code)
+            if found is None:
+                rows = self.policy.select("payer-code-index", payer=payer, code=code)
+                found = _candidates(rows, self.revised_on).get(key, [])
             with self._lock:
-                self._by_payer_code[key] = _candidates(rows, self.revised_on).get(key, [])
+                self._by_payer_code[key] = found
         return self._by_payer_code.get(key, [])
+
+    def _indexed(self, payer: URIRef, code: URIRef) -> list[Candidate] | None:
+        """The candidates the local index holds, or None without one (or once its file fails)."""
+        index = self.index
+        if index is None:
+            return None
+        targets = [row["target"] for row in self.select_once("code-targets", code=code)]
+        versions = index.versions(payer, targets)
+        if versions is None:
+            self.index = None
+            return None
+        return [Candidate(v.iri, v.start, v.end, v.known, self.revised_on.get(v.iri, ())) for v in versions]
 
     def governing(self, payer: URIRef, code: URIRef, day: date, as_of: date) -> list[RuleVersion]:
         """The versions that govern a payer's code on ``day`` as known on ``as_of``. A coverage floor

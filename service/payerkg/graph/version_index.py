@@ -1,0 +1,286 @@
+"""The local version index of a store too big to read whole: for each (payer, target) the active
+rule versions with the dates that decide when they govern, in a SQLite file of the cache folder.
+
+Past ``BULK_READ_LIMIT`` statements, or on a SPARQL server, the rule model reads a payer's
+candidates for a code when first asked (``payer-code-index.rq``). At 10^7 statements that read
+looks up each of the payer's versions in the store's indexes, 5-7 ms of CPU and most of a cold
+answer (docs/benchmarks-scale.md); the file answers it in tens of microseconds.
+
+The file holds the versions of the revision it was read at. A later revision of the same store
+differs from it only by edits (an edit adds new subjects only, in a graph of its own; a rollback
+withdraws an edit whole), so the index of a later revision is the file, plus the versions of the
+edits in force now and not then (read from their records in the revision log), less those of the
+edits in force then and not now. A file of another lineage (its revision's record is not in the
+store's log: a store seeded again), another format or read by another query, or one that cannot be read
+is not used; a new one is written to a temporary name and moved into place, so that readers see
+the old file or the new one and builders racing each leave a whole file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import RDF
+
+from payerkg.editing.revisions import RevisionRecord, edits_in_force
+from payerkg.graph.dataset import PolicyGraph
+from payerkg.graph.queries import Row, query_text, select
+from payerkg.namespaces import PK
+
+FORMAT = 1
+PAYERS_PER_READ = 50
+"""Payers read per query while building: one round trip each on a server, each payer's versions
+still read from its own index range (``VALUES`` opens the query)."""
+SUFFIX = ".versions.sqlite"
+PARTIAL = ".partial"
+STALE_PARTIAL_S = 3600
+"""A partial file older than this was left by a builder that did not finish (a build at 10^7
+statements takes about a minute)."""
+
+
+@dataclass(frozen=True)
+class IndexedVersion:
+    """A rule version as the index holds it: what decides when it governs."""
+
+    iri: URIRef
+    start: date
+    end: date | None
+    known: date | None
+
+
+@dataclass(frozen=True)
+class BuiltAt:
+    """The revision an index file was read at: its store, number, record hash and edits in force."""
+
+    source: str
+    number: int
+    record_hash: str
+    edits: frozenset[int]
+
+
+Key = tuple[URIRef, URIRef]
+"""(payer, target): a payer's versions applying to one code or code group."""
+
+
+class VersionIndex:
+    """The versions of one revision by (payer, target): the file's, with the edits since applied."""
+
+    def __init__(
+        self,
+        db: sqlite3.Connection,
+        built: BuiltAt,
+        added: dict[Key, list[IndexedVersion]],
+        withdrawn: frozenset[URIRef],
+    ) -> None:
+        self.built = built
+        self._db = db
+        self._terms: dict[str, int] = dict(db.execute("SELECT iri, id FROM term").fetchall())
+        self._added = added
+        self._withdrawn = withdrawn
+        self._lock = threading.Lock()  # one connection, shared by the service's threads
+
+    def versions(self, payer: URIRef, targets: Sequence[URIRef]) -> list[IndexedVersion] | None:
+        """The payer's versions applying to any of ``targets``, each once; None if the file fails
+        now (truncated, corrupt, removed: the caller reads the store instead)."""
+        found: dict[URIRef, IndexedVersion] = {}
+        payer_id = self._terms.get(str(payer))
+        target_ids = [t for t in (self._terms.get(str(target)) for target in targets) if t is not None]
+        if payer_id is not None and target_ids:
+            marks = ",".join("?" * len(target_ids))
+            read = f"SELECT iri, start, end_, known FROM version WHERE payer = ? AND target IN ({marks})"
+            try:
+                with self._lock:
+                    rows = self._db.execute(read, (payer_id, *target_ids)).fetchall()
+            except sqlite3.Error:
+                return None
+            for iri, start, end, known in rows:
+                iri = URIRef(iri)
+                if iri not in self._withdrawn:
+                    found[iri] = IndexedVersion(iri, _day(start), _maybe_day(end), _maybe_day(known))
+        for target in targets:
+            for added in self._added.get((payer, target), ()):
+                found[added.iri] = added
+        return list(found.values())
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def index_path(folder: Path, source: str) -> Path:
+    """The index file of the store ``source`` (``oxigraph:<folder>``, ``remote:<query url>``)."""
+    return folder / f"{hashlib.sha256(source.encode()).hexdigest()[:32]}{SUFFIX}"
+
+
+def build(policy: PolicyGraph, path: Path, source: str, records: list[RevisionRecord]) -> None:
+    """Read every active rule version of ``policy`` (a store's revision whose log is ``records``)
+    and write the index file at ``path``: whole, or not at all (OSError if it cannot be written).
+    Partial files that builders killed on the way left behind are removed first."""
+    number = policy.revision_number
+    record = next(r for r in records if r.number == number)
+    built = BuiltAt(source, number, record.hash, frozenset(r.number for r in edits_in_force(records, number)))
+    payers = sorted({row["payer"] for row in policy.select("rule-payers")}, key=str)
+    rows = (
+        row
+        for start in range(0, len(payers), PAYERS_PER_READ)
+        for row in policy.select_each("version-targets", "payer", payers[start : start + PAYERS_PER_READ])
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for partial in path.parent.glob(f"{path.name}*{PARTIAL}"):
+        try:
+            if time.time() - partial.stat().st_mtime > STALE_PARTIAL_S:
+                partial.unlink()
+        except OSError:  # removed by another builder meanwhile
+            continue
+    descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=PARTIAL)
+    os.close(descriptor)
+    try:
+        _write(Path(name), built, rows)
+        os.replace(name, path)
+    except sqlite3.Error as error:  # a full disk, a folder gone: as any other file not written
+        raise OSError(f"{path}: {error}") from error
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
+def open_index(path: Path, source: str, records: list[RevisionRecord], number: int) -> VersionIndex | None:
+    """The index of revision ``number`` of the store ``source`` whose log is ``records``, from the
+    file at ``path``; None when there is none this revision can use."""
+    if not path.is_file():
+        return None
+    db = None
+    try:
+        db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        index = _opened(db, source, records, number)
+    except (sqlite3.Error, ValueError, TypeError):  # not an index, or not one written here
+        index = None
+    if index is None and db is not None:
+        db.close()
+    return index
+
+
+def _opened(
+    db: sqlite3.Connection, source: str, records: list[RevisionRecord], number: int
+) -> VersionIndex | None:
+    found = db.execute("SELECT format, reads, source, number, record_hash, edits FROM built").fetchall()
+    if len(found) != 1:
+        return None
+    file_format, reads, built_source, built_number, record_hash, edits = found[0]
+    if (file_format, reads, built_source) != (FORMAT, _reads(), source):
+        return None
+    if not any(r.number == built_number and r.hash == record_hash for r in records):
+        return None  # another lineage: the store was seeded again
+    if built_number > number:
+        return None  # read at a later revision than this one
+    built = BuiltAt(source, built_number, record_hash, frozenset(json.loads(edits)))
+    now = {r.number: r for r in edits_in_force(records, number)}
+    added: dict[Key, list[IndexedVersion]] = defaultdict(list)
+    for record in (r for n, r in now.items() if n not in built.edits):
+        for key, indexed in _versions_of(record):
+            added[key].append(indexed)
+    gone = [r for r in records if r.number in built.edits and r.number not in now]
+    withdrawn = frozenset(
+        v for record in gone for v in _edit_graph(record).subjects(RDF.type, PK.RuleVersion)
+    )
+    return VersionIndex(db, built, dict(added), frozenset(v for v in withdrawn if isinstance(v, URIRef)))
+
+
+def _write(path: Path, built: BuiltAt, rows: Iterable[Row]) -> None:
+    with sqlite3.connect(path) as db:
+        db.executescript(
+            """
+            PRAGMA journal_mode = OFF;
+            PRAGMA synchronous = OFF;
+            CREATE TABLE built (format INTEGER, reads TEXT, source TEXT, number INTEGER,
+                                record_hash TEXT, edits TEXT);
+            CREATE TABLE term (id INTEGER PRIMARY KEY, iri TEXT NOT NULL UNIQUE);
+            CREATE TABLE version (payer INTEGER NOT NULL, target INTEGER NOT NULL, iri TEXT NOT NULL,
+                                  start INTEGER NOT NULL, end_ INTEGER, known INTEGER,
+                                  PRIMARY KEY (payer, target, iri)) WITHOUT ROWID;
+            """
+        )
+        terms: dict[str, int] = {}
+
+        def term(iri: URIRef) -> int:
+            return terms.setdefault(str(iri), len(terms) + 1)
+
+        db.executemany(
+            "INSERT OR IGNORE INTO version VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                (
+                    term(key[0]),
+                    term(key[1]),
+                    str(v.iri),
+                    v.start.toordinal(),
+                    _ordinal(v.end),
+                    _ordinal(v.known),
+                )
+                for key, v in _indexed(rows)
+            ),
+        )
+        db.executemany("INSERT INTO term VALUES (?, ?)", ((n, iri) for iri, n in terms.items()))
+        db.execute(
+            "INSERT INTO built VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                FORMAT,
+                _reads(),
+                built.source,
+                built.number,
+                built.record_hash,
+                json.dumps(sorted(built.edits)),
+            ),
+        )
+    db.close()
+
+
+def _reads() -> str:
+    """What the rows were read with: a file read by another query is not used."""
+    return hashlib.sha256(query_text("version-targets").encode()).hexdigest()[:16]
+
+
+def _versions_of(record: RevisionRecord) -> Iterator[tuple[Key, IndexedVersion]]:
+    """The index rows of the versions one edit adds (all its statements are in its record)."""
+    return _indexed(select(_edit_graph(record), "version-targets"))
+
+
+def _edit_graph(record: RevisionRecord) -> Graph:
+    return Graph().parse(data=record.added or "", format="nt")
+
+
+def _indexed(rows: Iterable[Row]) -> Iterator[tuple[Key, IndexedVersion]]:
+    for row in rows:
+        start = _literal_day(row["start"])
+        if start is not None:  # a start that is not a date governs no day
+            indexed = IndexedVersion(
+                row["version"], start, _literal_day(row.get("end")), _literal_day(row.get("known"))
+            )
+            yield (row["payer"], row["target"]), indexed
+
+
+def _literal_day(node: object) -> date | None:
+    value = node.toPython() if isinstance(node, Literal) else None
+    return value if isinstance(value, date) else None
+
+
+def _ordinal(day: date | None) -> int | None:
+    return day.toordinal() if day is not None else None
+
+
+def _day(ordinal: int) -> date:
+    return date.fromordinal(ordinal)
+
+
+def _maybe_day(ordinal: int | None) -> date | None:
+    return date.fromordinal(ordinal) if ordinal is not None else None
