@@ -2,7 +2,7 @@
 1 or more requests in flight (docs/benchmarks-scale.md, "Through the service").
 
     python -m benchmarks.scale_serve --store DIR [--build] [--in-flight 1,4] [--rounds 2]
-                                     [--answers 1000] [--before SERVICE_DIR]
+                                     [--answers 1000] [--before SERVICE_DIR] [--version-index]
 
 --build writes the seeded synthetic graph of 10^7 statements (benchmarks/synthetic.py) into a new
 embedded store at DIR, bulk-loaded and compacted (about two minutes), as `benchmarks.scale` does;
@@ -10,14 +10,17 @@ without it DIR must hold one. Each run starts a fresh server on the store (so ev
 starts empty) and asks the questions of `benchmarks.scale` (half Medicare, half synthetic payers)
 from an httpx client in this process, keeping N requests in flight. --before runs the same, in
 turns, with another checkout's package folder first on the server's PYTHONPATH (the `service`
-folder of a whole `git archive <commit>`: the package reads its data files beside it). It prints a
-row per run; nothing is asserted.
+folder of a whole `git archive <commit>`: the package reads its data files beside it).
+--version-index builds the store's local version index once (graph/version_index.py, in a cache
+folder of its own) and runs this code again, in turns, serving with it. It prints a row per run;
+nothing is asserted.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,6 +32,8 @@ from benchmarks.scale import synthetic_questions
 from benchmarks.synthetic import Shape, write
 from payerkg.coverage.answer import CoverageQuestion
 from payerkg.editing import revisions
+from payerkg.services import local_index
+from payerkg.settings import Settings
 from payerkg.stores.oxigraph import OxigraphStore
 from payerkg.web.question import query_pairs
 
@@ -80,17 +85,30 @@ async def _ask(base: str, asked: list[CoverageQuestion], in_flight: int) -> tupl
         return time.perf_counter() - started, failed
 
 
-def run(store: Path, in_flight: int, answers: int, service: Path | None) -> str:
+def build_index(store: Path, cache: Path) -> float:
+    """The store's local version index, built in ``cache``; the seconds it took."""
+    settings = Settings(store="oxigraph", store_path=store, cache_dir=cache)
+    opened = settings.open_store()
+    try:
+        return local_index.build_now(opened, settings).seconds
+    finally:
+        opened.close()
+
+
+def run(store: Path, in_flight: int, answers: int, service: Path | None, cache: Path | None) -> str:
+    """One server's answers; with ``cache``, served with the version index built there."""
     payers = Shape.of_size(TRIPLES).payers
     asked = questions(answers // 2, seed=7) + synthetic_questions(payers, answers // 2, seed=5)
     env = {"PAYERKG_STORE": "oxigraph", "PAYERKG_STORE_PATH": str(store), "PAYERKG_SNAPSHOTS": "false"}
+    if cache is not None:
+        env.update(PAYERKG_SNAPSHOTS="true", PAYERKG_CACHE_DIR=str(cache))
     if service is not None:
         env["PYTHONPATH"] = str(service)
     with served(1, env) as (base, pid):
         cpu = tree_cpu_s(pid)
         seconds, failed = asyncio.run(_ask(base, asked, in_flight))
         server_ms = (tree_cpu_s(pid) - cpu) * 1000 / len(asked)
-    side = "before" if service is not None else "this code"
+    side = "before" if service is not None else "this code" if cache is None else "this code + version index"
     return (
         f"| {side} | {in_flight} | {len(asked):,} | {len(asked) / seconds:,.0f} | {server_ms:.2f} | "
         f"{failed} not 200 |"
@@ -105,16 +123,24 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--answers", type=int, default=1000)
     parser.add_argument("--before", type=Path, help="another checkout's package folder, run in turns")
+    parser.add_argument("--version-index", action="store_true", help="also serve with the version index")
     args = parser.parse_args()
     if args.build:
         build(args.store)
+    sides: list[tuple[Path | None, Path | None]] = [(None, None)]
+    if args.version_index:
+        cache = Path(tempfile.mkdtemp(prefix="payerkg-index-"))
+        print(f"version index built in {build_index(args.store, cache):.1f} s")
+        sides.append((None, cache))
+    if args.before:
+        sides.append((args.before, None))
     read_once(args.store)
     print("| code | in flight | answers | answers / s | server CPU ms / answer | note |")
     print("|---|---|---|---|---|---|")
     for _ in range(args.rounds):
-        for service in (None, args.before) if args.before else (None,):
+        for service, index_cache in sides:
             for in_flight in (int(n) for n in args.in_flight.split(",")):
-                print(run(args.store, in_flight, args.answers, service), flush=True)
+                print(run(args.store, in_flight, args.answers, service, index_cache), flush=True)
 
 
 if __name__ == "__main__":

@@ -163,6 +163,14 @@ def test_a_damaged_index_is_not_used(store: OxigraphStore, tmp_path: Path, damag
     assert version_index.open_index(path, SOURCE, revisions.log(store), 1) is None
 
 
+def test_an_index_others_may_write_is_not_used(store: OxigraphStore, tmp_path: Path) -> None:
+    path = tmp_path / "versions.sqlite"
+    version_index.build(revisions.policy_at_head(store), path, SOURCE, revisions.log(store))
+    assert version_index.open_index(path, SOURCE, revisions.log(store), 1) is not None
+    path.chmod(0o664)
+    assert version_index.open_index(path, SOURCE, revisions.log(store), 1) is None
+
+
 def test_an_index_failing_after_it_was_opened_gives_way_to_the_store(
     store: OxigraphStore, tmp_path: Path
 ) -> None:

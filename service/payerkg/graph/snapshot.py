@@ -138,7 +138,7 @@ def read(folder: Path, key: SnapshotKey) -> Saved | None:
     path = folder / f"{key.digest}{SUFFIX}"
     try:
         with path.open("rb") as file:
-            if not _private(os.fstat(file.fileno())):
+            if not private(os.fstat(file.fileno())):
                 return None
             # Mapped, not read: hashed and unpickled from the page cache without a copy of its
             # megabytes first (5 ms of a warm one-shot command).
@@ -206,7 +206,7 @@ def content_hash(folder: Path, root: Path) -> str:
     name = hashlib.sha256(str(root).encode()).hexdigest()[:32] + FILES_SUFFIX
     try:
         with (folder / name).open("rb") as file:
-            remembered = file.read(200).decode("ascii").split() if _private(os.fstat(file.fileno())) else []
+            remembered = file.read(200).decode("ascii").split() if private(os.fstat(file.fileno())) else []
     except (OSError, UnicodeDecodeError):
         remembered = []
     if len(remembered) == 2 and remembered[0] == stamp:
@@ -255,7 +255,7 @@ def _header(key: SnapshotKey, payload: bytes | memoryview) -> bytes:
     )
 
 
-def _private(status: os.stat_result) -> bool:
+def private(status: os.stat_result) -> bool:
     """Owned by this user and writable by nobody else (where the system has owners)."""
     getuid = getattr(os, "getuid", None)
     if getuid is None:

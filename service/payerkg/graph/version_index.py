@@ -12,8 +12,9 @@ withdraws an edit whole), so the index of a later revision is the file, plus the
 edits in force now and not then (read from their records in the revision log), less those of the
 edits in force then and not now. A file of another lineage (its revision's record is not in the
 store's log: a store seeded again), another format or read by another query, or one that cannot be read
-is not used; a new one is written to a temporary name and moved into place, so that readers see
-the old file or the new one and builders racing each leave a whole file.
+is not used, nor one that another user owns or may write; a new one is written to a temporary
+name and moved into place, so that readers see the old file or the new one and builders racing
+each leave a whole file.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from rdflib.namespace import RDF
 from payerkg.editing.revisions import RevisionRecord, edits_in_force
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.graph.queries import Row, query_text, select
+from payerkg.graph.snapshot import private
 from payerkg.namespaces import PK
 
 FORMAT = 1
@@ -137,7 +139,7 @@ def build(policy: PolicyGraph, path: Path, source: str, records: list[RevisionRe
         for start in range(0, len(payers), PAYERS_PER_READ)
         for row in policy.select_each("version-targets", "payer", payers[start : start + PAYERS_PER_READ])
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     for partial in path.parent.glob(f"{path.name}*{PARTIAL}"):
         try:
             if time.time() - partial.stat().st_mtime > STALE_PARTIAL_S:
@@ -158,7 +160,10 @@ def build(policy: PolicyGraph, path: Path, source: str, records: list[RevisionRe
 def open_index(path: Path, source: str, records: list[RevisionRecord], number: int) -> VersionIndex | None:
     """The index of revision ``number`` of the store ``source`` whose log is ``records``, from the
     file at ``path``; None when there is none this revision can use."""
-    if not path.is_file():
+    try:
+        if not private(path.stat()):  # another user could have written what answers would say
+            return None
+    except OSError:  # no index yet
         return None
     db = None
     try:
