@@ -168,3 +168,18 @@ def test_a_worker_that_cannot_load_the_graph_stops_the_service_with_its_reason()
     # uvicorn's parent returns as after a shutdown; the command still says why and fails.
     assert ran.returncode == 2, ran.stderr
     assert "a worker could not start, so the service stopped: the graph files hold more" in ran.stderr
+
+
+@pytest.mark.process
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_stopped_service_leaves_no_temporary_files(tmp_path: Path, workers: str) -> None:
+    """Stopped as a service manager stops it (SIGTERM): one process left an empty folder behind
+    each time (uvicorn raises the signal again after its shutdown, so no clean-up ran)."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    env = {"PAYERKG_WORKERS": workers, "PAYERKG_EDITING": "false", "TMPDIR": str(temporary)}
+    service = ServiceProcess(env=env, log=tmp_path / "service.log")
+    service.start()
+    service.stop()
+    assert service.process is not None and service.process.returncode is not None
+    assert list(temporary.iterdir()) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib
 import json
@@ -576,9 +577,15 @@ def serve(
         fail(error.message)
     from payerkg.api.app import WORKER_FAILURE_FILE
 
-    with tempfile.TemporaryDirectory(prefix="payerkg-serve-") as folder:
-        report = Path(folder) / "worker-failure"
-        os.environ[WORKER_FAILURE_FILE] = str(report)  # spawned workers inherit it
+    with contextlib.ExitStack() as stack:
+        report = None
+        if settings.workers > 1:
+            # Only spawned workers report this way. One process needs no folder, and would leave
+            # it behind: uvicorn raises SIGTERM again after its graceful shutdown.
+            report = (
+                Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="payerkg-serve-"))) / "failure"
+            )
+            os.environ[WORKER_FAILURE_FILE] = str(report)  # spawned workers inherit it
         # payerkg.access logs route, status, duration, role and request id; uvicorn's own access
         # log (full query strings) stays off (docs/security.md).
         run_server(
@@ -589,7 +596,7 @@ def serve(
             access_log=False,
             log_config=LOG_CONFIG,
         )
-        if report.exists():
+        if report is not None and report.exists():
             fail(f"a worker could not start, so the service stopped: {report.read_text(encoding='utf-8')}")
 
 
