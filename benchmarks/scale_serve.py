@@ -3,6 +3,7 @@
 
     python -m benchmarks.scale_serve --store DIR [--build] [--in-flight 1,4] [--rounds 2]
                                      [--answers 1000] [--before SERVICE_DIR] [--version-index]
+                                     [--start-ups N]
 
 --build writes the seeded synthetic graph of 10^7 statements (benchmarks/synthetic.py) into a new
 embedded store at DIR, bulk-loaded and compacted (about two minutes), as `benchmarks.scale` does;
@@ -12,20 +13,25 @@ from an httpx client in this process, keeping N requests in flight. --before run
 turns, with another checkout's package folder first on the server's PYTHONPATH (the `service`
 folder of a whole `git archive <commit>`: the package reads its data files beside it).
 --version-index builds the store's local version index once (graph/version_index.py, in a cache
-folder of its own) and runs this code again, in turns, serving with it. It prints a row per run;
-nothing is asserted.
+folder of its own) and runs this code again, in turns, serving with it. --start-ups N times
+`payerkg serve` on the store from the command to its first answer on /health, N times per side
+(median, min-max; `benchmarks.oneshot`'s timing). It prints a row per run; nothing is asserted.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
+from benchmarks import oneshot
 from benchmarks.__main__ import questions, served
 from benchmarks.http_workers import tree_cpu_s
 from benchmarks.scale import synthetic_questions
@@ -38,6 +44,7 @@ from payerkg.stores.oxigraph import OxigraphStore
 from payerkg.web.question import query_pairs
 
 TRIPLES = 10_000_000
+SERVE = [sys.executable, "-m", "payerkg.cli.main", "serve"]
 
 
 def build(store: Path) -> None:
@@ -95,20 +102,41 @@ def build_index(store: Path, cache: Path) -> float:
         opened.close()
 
 
-def run(store: Path, in_flight: int, answers: int, service: Path | None, cache: Path | None) -> str:
-    """One server's answers; with ``cache``, served with the version index built there."""
-    payers = Shape.of_size(TRIPLES).payers
-    asked = questions(answers // 2, seed=7) + synthetic_questions(payers, answers // 2, seed=5)
+def server_env(store: Path, service: Path | None, cache: Path | None) -> dict[str, str]:
+    """A server's environment: on ``store``; with ``cache``, serving with the index built there."""
     env = {"PAYERKG_STORE": "oxigraph", "PAYERKG_STORE_PATH": str(store), "PAYERKG_SNAPSHOTS": "false"}
     if cache is not None:
         env.update(PAYERKG_SNAPSHOTS="true", PAYERKG_CACHE_DIR=str(cache))
     if service is not None:
         env["PYTHONPATH"] = str(service)
-    with served(1, env) as (base, pid):
+    return env
+
+
+def start_up(store: Path, service: Path | None, cache: Path | None, runs: int) -> str:
+    """`payerkg serve` from the command to its first answer on /health, ``runs`` times."""
+    timed = oneshot.Timed("serve")
+    for _ in range(runs):
+        oneshot.serve(SERVE, os.environ | server_env(store, service, cache), timed)
+    wall, cpu = statistics.median(timed.wall), statistics.median(timed.cpu)
+    return (
+        f"start-up of `payerkg serve`, {_side(service, cache)}: {wall:.2f} s "
+        f"({min(timed.wall):.2f}-{max(timed.wall):.2f}), CPU {cpu:.2f} s (shutdown included)"
+    )
+
+
+def _side(service: Path | None, cache: Path | None) -> str:
+    return "before" if service is not None else "this code" if cache is None else "this code + version index"
+
+
+def run(store: Path, in_flight: int, answers: int, service: Path | None, cache: Path | None) -> str:
+    """One server's answers; with ``cache``, served with the version index built there."""
+    payers = Shape.of_size(TRIPLES).payers
+    asked = questions(answers // 2, seed=7) + synthetic_questions(payers, answers // 2, seed=5)
+    with served(1, server_env(store, service, cache)) as (base, pid):
         cpu = tree_cpu_s(pid)
         seconds, failed = asyncio.run(_ask(base, asked, in_flight))
         server_ms = (tree_cpu_s(pid) - cpu) * 1000 / len(asked)
-    side = "before" if service is not None else "this code" if cache is None else "this code + version index"
+    side = _side(service, cache)
     return (
         f"| {side} | {in_flight} | {len(asked):,} | {len(asked) / seconds:,.0f} | {server_ms:.2f} | "
         f"{failed} not 200 |"
@@ -124,6 +152,7 @@ def main() -> None:
     parser.add_argument("--answers", type=int, default=1000)
     parser.add_argument("--before", type=Path, help="another checkout's package folder, run in turns")
     parser.add_argument("--version-index", action="store_true", help="also serve with the version index")
+    parser.add_argument("--start-ups", type=int, default=0, help="time the server's start-up N times")
     args = parser.parse_args()
     if args.build:
         build(args.store)
@@ -135,6 +164,8 @@ def main() -> None:
     if args.before:
         sides.append((args.before, None))
     read_once(args.store)
+    for service, index_cache in sides * (args.start_ups > 0):
+        print(start_up(args.store, service, index_cache, args.start_ups), flush=True)
     print("| code | in flight | answers | answers / s | server CPU ms / answer | note |")
     print("|---|---|---|---|---|---|")
     for _ in range(args.rounds):
