@@ -19,6 +19,7 @@ from rdflib import URIRef
 from payerkg.api.app import create_app
 from payerkg.coverage.answer import CoverageAnswer, CoverageQuestion, coverage
 from payerkg.editing import proposals, revisions
+from payerkg.errors import StoreError
 from payerkg.graph import version_index
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.graph.rules import Candidate, RuleModel, rule_model
@@ -135,6 +136,42 @@ def test_edits_and_rollbacks_after_the_build_are_read_from_the_revision_log(
     _assert_same_candidates(store, path)
     revisions.commit(store, revisions.Change("rollback", "test", "editor", "index test", withdraws=3), 4)
     _assert_same_candidates(store, path)
+
+
+def test_an_index_read_while_a_change_is_committed_is_not_written(
+    store: OxigraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store is read live: rows read across a commit would hold an edit the file does not
+    name, which a later rollback would then not take out."""
+    path = tmp_path / "versions.sqlite"
+    policy, records = revisions.policy_at_head(store), revisions.log(store)
+    reads = policy.select_each
+
+    def committing_on_the_first_read(*args: object) -> object:
+        if revisions.head(store).number == 1:  # type: ignore[union-attr]
+            _commit(store, "add-uhc-rpm-2027.ttl")
+        return reads(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(policy, "select_each", committing_on_the_first_read)
+    with pytest.raises(StoreError, match="no longer the store's head"):
+        version_index.build(policy, path, SOURCE, records)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(StoreError, match="no longer the store's head"):  # from the start, now
+        version_index.build(policy, path, SOURCE, revisions.log(store))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_service_build_refused_by_a_commit_is_built_again_from_the_newer_revision(
+    store: OxigraphStore, tmp_path: Path
+) -> None:
+    indexed = LocalIndex(store, tmp_path, SOURCE)
+    first = revisions.policy_at_head(store)
+    _commit(store, "add-uhc-rpm-2027.ttl")  # while the service's builder read revision 1
+    second = revisions.policy_at_head(store)
+    indexed._latest = second  # what loading revision 2 records (attach_or_build)
+    indexed._build(first)
+    assert rule_model(second).index is not None
+    assert indexed.path.is_file() and _assert_same_candidates(store, indexed.path) > 1000
 
 
 def test_an_index_of_another_store_or_revision_is_not_used(store: OxigraphStore, tmp_path: Path) -> None:

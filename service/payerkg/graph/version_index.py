@@ -35,7 +35,9 @@ from pathlib import Path
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
+from payerkg.editing import revisions
 from payerkg.editing.revisions import RevisionRecord, edits_in_force
+from payerkg.errors import StoreError
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.graph.queries import Row, query_text, select
 from payerkg.graph.snapshot import private
@@ -128,11 +130,13 @@ def index_path(folder: Path, source: str) -> Path:
 
 def build(policy: PolicyGraph, path: Path, source: str, records: list[RevisionRecord]) -> None:
     """Read every active rule version of ``policy`` (a store's revision whose log is ``records``)
-    and write the index file at ``path``: whole, or not at all (OSError if it cannot be written).
+    and write the index file at ``path``: whole, or not at all (OSError if it cannot be written;
+    StoreError if ``policy`` is not, or stops being, the store's head while it is read).
     Partial files that builders killed on the way left behind are removed first."""
     number = policy.revision_number
     record = next(r for r in records if r.number == number)
     built = BuiltAt(source, number, record.hash, frozenset(r.number for r in edits_in_force(records, number)))
+    _refuse_unless_head(policy, record)
     payers = sorted({row["payer"] for row in policy.select("rule-payers")}, key=str)
     rows = (
         row
@@ -150,11 +154,24 @@ def build(policy: PolicyGraph, path: Path, source: str, records: list[RevisionRe
     os.close(descriptor)
     try:
         _write(Path(name), built, rows)
+        _refuse_unless_head(policy, record)  # the rows were read while it was the head
         os.replace(name, path)
     except sqlite3.Error as error:  # a full disk, a folder gone: as any other file not written
         raise OSError(f"{path}: {error}") from error
     finally:
         Path(name).unlink(missing_ok=True)
+
+
+def _refuse_unless_head(policy: PolicyGraph, record: RevisionRecord) -> None:
+    """StoreError unless ``record`` is the head of the store ``policy`` reads: an Oxigraph or
+    remote store is read live, so rows read while a change was committed would hold versions of
+    an edit the file does not name (and a later rollback of it would not take them out)."""
+    head = revisions.head(policy.store)
+    if head is None or head.hash != record.hash:
+        raise StoreError(
+            f"revision {record.number} is no longer the store's head (a change was committed); "
+            "build the version index again"
+        )
 
 
 def open_index(path: Path, source: str, records: list[RevisionRecord], number: int) -> VersionIndex | None:

@@ -81,14 +81,24 @@ class LocalIndex:
                 self.builder.start()
 
     def _build(self, policy: PolicyGraph) -> None:
-        try:
-            version_index.build(policy, self.path, self.source, revisions.log(self.store))
-            with self._lock:
-                latest = self._latest
-            if latest is not None:
-                self.attach(latest)
-        except (OSError, PayerKGError) as error:  # answers go on reading the store
-            LOG.warning("the local version index could not be built: %s", error)
+        """Build from ``policy``, then attach the file to the newest revision loaded by then. A
+        build that fails while a newer revision was loaded (one read across a commit is refused)
+        is tried again from that one."""
+        while True:
+            try:
+                version_index.build(policy, self.path, self.source, revisions.log(self.store))
+                break
+            except (OSError, PayerKGError) as error:  # answers go on reading the store
+                LOG.warning("the local version index could not be built: %s", error)
+                with self._lock:
+                    latest = self._latest
+                if latest is None or latest is policy:
+                    return
+                policy = latest
+        with self._lock:
+            latest = self._latest
+        if latest is not None:
+            self.attach(latest)
 
 
 def for_store(settings: Settings, store: Store, folder: Path | None) -> LocalIndex | None:
