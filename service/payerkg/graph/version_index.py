@@ -11,10 +11,10 @@ differs from it only by edits (an edit adds new subjects only, in a graph of its
 withdraws an edit whole), so the index of a later revision is the file, plus the versions of the
 edits in force now and not then (read from their records in the revision log), less those of the
 edits in force then and not now. A file of another lineage (its revision's record is not in the
-store's log: a store seeded again), another format or read by another query, or one that cannot be read
-is not used, nor one that another user owns or may write; a new one is written to a temporary
-name and moved into place, so that readers see the old file or the new one and builders racing
-each leave a whole file.
+store's log: a store seeded again), of another format or query, one that cannot be read, or one
+that another user owns or may write is not used. A new one is written to a temporary name and
+moved into place, so that readers see the old file or the new one and builders racing each leave
+a whole file; rows read while a change was committed are not written (the store is read live).
 """
 
 from __future__ import annotations
@@ -35,8 +35,7 @@ from pathlib import Path
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
-from payerkg.editing import revisions
-from payerkg.editing.revisions import RevisionRecord, edits_in_force
+from payerkg.editing.revisions import RevisionRecord, edits_in_force, head
 from payerkg.errors import StoreError
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.graph.queries import Row, query_text, select
@@ -166,8 +165,8 @@ def _refuse_unless_head(policy: PolicyGraph, record: RevisionRecord) -> None:
     """StoreError unless ``record`` is the head of the store ``policy`` reads: an Oxigraph or
     remote store is read live, so rows read while a change was committed would hold versions of
     an edit the file does not name (and a later rollback of it would not take them out)."""
-    head = revisions.head(policy.store)
-    if head is None or head.hash != record.hash:
+    current = head(policy.store)
+    if current is None or current.hash != record.hash:
         raise StoreError(
             f"revision {record.number} is no longer the store's head (a change was committed); "
             "build the version index again"
