@@ -5,6 +5,7 @@ is never used."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import asdict
@@ -237,7 +238,10 @@ def test_builders_racing_leave_one_whole_index(store: OxigraphStore, tmp_path: P
     assert _assert_same_candidates(store, path) > 1000
 
 
-def test_a_service_builds_the_index_and_answers_from_it(tmp_path: Path) -> None:
+def test_a_service_builds_the_index_and_answers_from_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="payerkg.store")
     store_path = tmp_path / "store"
     settings = Settings(
         store="oxigraph", store_path=store_path, cache_dir=tmp_path / "cache", anonymous_role="integrator"
@@ -251,6 +255,7 @@ def test_a_service_builds_the_index_and_answers_from_it(tmp_path: Path) -> None:
     indexed.builder.join(timeout=60)
     policy = app.state.served.current()
     assert rule_model(policy).index is not None
+    assert "built the local version index of revision 1" in caplog.text
     url = "/coverage?payer=medicare&code=99213&date=2025-06-01&patient_location=home"
     with TestClient(app) as client:
         answer = client.get(url).json()

@@ -20,7 +20,7 @@ from payerkg.services.startup import snapshot_folder
 from payerkg.settings import Settings
 from payerkg.stores import Store
 
-LOG = logging.getLogger("payerkg.errors")
+LOG = logging.getLogger("payerkg.store")
 
 
 def store_source(settings: Settings) -> str | None:
@@ -85,8 +85,13 @@ class LocalIndex:
         build that fails while a newer revision was loaded (one read across a commit is refused)
         is tried again from that one."""
         while True:
+            started = time.monotonic()
             try:
                 version_index.build(policy, self.path, self.source, revisions.log(self.store))
+                took = time.monotonic() - started
+                LOG.info(
+                    "built the local version index of revision %d in %.1f s", policy.revision_number, took
+                )
                 break
             except (OSError, PayerKGError) as error:  # answers go on reading the store
                 LOG.warning("the local version index could not be built: %s", error)
