@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import TypeAdapter
-from rdflib import URIRef
+from rdflib import Namespace, URIRef
 
 from payerkg.api.app import create_app
 from payerkg.coverage.answer import CoverageAnswer, CoverageQuestion, coverage
@@ -26,12 +26,17 @@ from payerkg.graph.dataset import PolicyGraph
 from payerkg.graph.rules import Candidate, RuleModel, rule_model
 from payerkg.services.local_index import LocalIndex
 from payerkg.settings import Settings
+from payerkg.stores import Store
 from payerkg.stores.oxigraph import OxigraphStore
+from payerkg.stores.remote import RemoteStore
 from tests.cli.runner import run_cli
+from tests.oxigraph_server import oxigraph_server
 
 EDITS = Path(__file__).parents[1] / "editing"
 SOURCE = "oxigraph:test"
 ADDED = URIRef("https://w3id.org/payerkg/rule-version/test-uhc-rpm-2027")
+CPT = Namespace("https://w3id.org/payerkg/code/cpt/")
+SAMPLED_CODES = [CPT[code] for code in ("99213", "99457", "98000", "90834", "98016", "99091", "98980")]
 UHC = URIRef("https://w3id.org/payerkg/payer/uhc-commercial")
 
 
@@ -55,7 +60,7 @@ def _read(model: RuleModel, payer: URIRef, code: URIRef) -> list[Candidate]:
     return sorted(model._own(payer, code), key=lambda c: str(c.iri))
 
 
-def _indexed_model(store: OxigraphStore, path: Path) -> RuleModel:
+def _indexed_model(store: Store, path: Path) -> RuleModel:
     """A rule model of the store's head that reads the index at ``path`` (which must serve it)."""
     policy = revisions.policy_at_head(store)
     index = version_index.open_index(path, SOURCE, revisions.log(store), policy.revision_number)
@@ -77,7 +82,7 @@ def _assert_same_candidates(store: OxigraphStore, path: Path) -> int:
     return sum(1 for payer, code in pairs if _read(read, payer, code))
 
 
-def _commit(store: OxigraphStore, name: str) -> None:
+def _commit(store: Store, name: str) -> None:
     added = proposals.parse_rule_turtle((EDITS / name).read_text(encoding="utf-8"))
     number = revisions.head(store).number  # type: ignore[union-attr]
     revisions.commit(store, revisions.Change("add", "test", "editor", "index test", (), added), number)
@@ -87,6 +92,28 @@ def test_the_index_gives_every_candidate_the_store_gives(store: OxigraphStore, t
     path = tmp_path / "versions.sqlite"
     version_index.build(revisions.policy_at_head(store), path, SOURCE, revisions.log(store))
     assert _assert_same_candidates(store, path) > 1000
+
+
+@pytest.mark.process
+def test_the_index_of_a_sparql_server_gives_the_servers_candidates(tmp_path: Path) -> None:
+    """Read over SPARQL (a batch of payers a query), then kept current through an edit."""
+    with oxigraph_server(tmp_path / "server") as server:
+        store = RemoteStore(server.query_url, server.update_url)
+        revisions.seed(store)
+        path = tmp_path / "versions.sqlite"
+        version_index.build(revisions.policy_at_head(store), path, SOURCE, revisions.log(store))
+        _commit(store, "add-uhc-rpm-2027.ttl")
+        indexed, read = _indexed_model(store, path), RuleModel(revisions.policy_at_head(store))
+        payers = sorted(row["payer"] for row in read.policy.select("rule-payers"))
+        found = 0
+        for payer in payers:
+            for code in SAMPLED_CODES:
+                candidates = _read(read, payer, code)
+                assert _read(indexed, payer, code) == candidates, (payer, code)
+                found += bool(candidates)
+        assert found > 100
+        assert ADDED in {c.iri for c in _read(indexed, UHC, CPT["99457"])}
+        store.close()
 
 
 def test_answers_read_from_the_index_are_the_stores(store: OxigraphStore, tmp_path: Path) -> None:
@@ -124,7 +151,7 @@ def test_edits_and_rollbacks_after_the_build_are_read_from_the_revision_log(
     _commit(store, "add-uhc-rpm-2027.ttl")  # revision 2: a new version after the build
     _commit(store, "revise-uhc-rpm-2027.ttl")  # revision 3: one revising it
     _assert_same_candidates(store, path)
-    rpm = URIRef("https://w3id.org/payerkg/code/cpt/99457")
+    rpm = CPT["99457"]
     assert ADDED in {c.iri for c in _read(_indexed_model(store, path), UHC, rpm)}
 
     revisions.commit(store, revisions.Change("rollback", "test", "editor", "index test", withdraws=2), 3)
@@ -218,7 +245,7 @@ def test_an_index_failing_after_it_was_opened_gives_way_to_the_store(
     read = RuleModel(revisions.policy_at_head(store))
     assert indexed.index is not None
     indexed.index.close()  # as a file that fails mid-way: every read of it now raises
-    code = URIRef("https://w3id.org/payerkg/code/cpt/99213")
+    code = CPT["99213"]
     medicare = URIRef("https://w3id.org/payerkg/payer/medicare")
     assert _read(indexed, medicare, code) == _read(read, medicare, code) != []
     assert indexed.index is None
