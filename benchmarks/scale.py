@@ -44,9 +44,9 @@ from benchmarks.encounters import generate
 from benchmarks.synthetic import GROUPS, Shape, write
 from payerkg.coverage.answer import CoverageQuestion, coverage
 from payerkg.editing import revisions
-from payerkg.graph import version_index
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.graph.rules import rule_model
+from payerkg.services.local_index import LocalIndex
 from payerkg.stores import MemoryStore, Store, new_dataset
 from payerkg.stores.oxigraph import OxigraphStore
 from payerkg.stores.remote import RemoteStore
@@ -120,14 +120,10 @@ def measure(store: Store, shape: Shape, args: argparse.Namespace) -> dict[str, A
 def _with_version_index(store: Store, policy: PolicyGraph) -> float:
     """Build the local version index of ``policy`` (a revision of ``store``) and give its rule
     model the index; the seconds the build took."""
-    began = time.perf_counter()
-    path = Path(tempfile.mkdtemp(prefix="payerkg-index-")) / "versions.sqlite"
-    records = revisions.log(store)
-    version_index.build(policy, path, "benchmark", records)
-    index = version_index.open_index(path, "benchmark", records, policy.revision_number)
-    assert index is not None, "an index just built serves its revision"
-    rule_model(policy).use_index(index)
-    return time.perf_counter() - began
+    indexed = LocalIndex(store, Path(tempfile.mkdtemp(prefix="payerkg-index-")), "benchmark")
+    seconds = indexed.build(policy)
+    assert indexed.attach(policy), "an index just built serves its revision"
+    return seconds
 
 
 def run_one(backend: str, quads: Path, triples: int, args: argparse.Namespace) -> dict[str, Any]:

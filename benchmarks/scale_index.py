@@ -27,8 +27,7 @@ from benchmarks.scale import synthetic_questions
 from benchmarks.synthetic import Shape
 from payerkg.coverage.answer import coverage
 from payerkg.editing import revisions
-from payerkg.graph import version_index
-from payerkg.graph.rules import rule_model
+from payerkg.services.local_index import LocalIndex
 from payerkg.stores import Store
 from payerkg.stores.oxigraph import OxigraphStore
 from payerkg.stores.remote import RemoteStore
@@ -37,13 +36,11 @@ TRIPLES = 10_000_000
 SOURCE = "benchmark"
 
 
-def answer_all(store: Store, index: Path | None, answers: int) -> str:
-    """The questions answered once (in a child process); with ``index``, read from that file."""
+def answer_all(store: Store, folder: Path | None, answers: int) -> str:
+    """The questions answered once (in a child process); with ``folder``, from the index there."""
     policy = revisions.policy_at_head(store)
-    if index is not None:
-        opened = version_index.open_index(index, SOURCE, revisions.log(store), policy.revision_number)
-        assert opened is not None, "the index was built from this store"
-        rule_model(policy).use_index(opened)
+    if folder is not None:
+        assert LocalIndex(store, folder, SOURCE).attach(policy), "the index was built from this store"
     asked = questions(answers // 2, seed=7) + synthetic_questions(
         Shape.of_size(TRIPLES).payers, answers // 2, seed=5
     )
@@ -52,7 +49,7 @@ def answer_all(store: Store, index: Path | None, answers: int) -> str:
         coverage(policy, question)
     rate = len(asked) / (time.perf_counter() - began)
     cpu_ms = (time.process_time() - cpu) * 1000 / len(asked)
-    side = "with the index" if index is not None else "without"
+    side = "with the index" if folder is not None else "without"
     return f"| {side} | {len(asked):,} | {rate:,.0f} | {cpu_ms:.2f} |"
 
 
@@ -63,26 +60,25 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--answers", type=int, default=1000)
     parser.add_argument(
-        "--child", nargs=3, metavar=("QUERY_URL", "UPDATE_URL", "INDEX"), help=argparse.SUPPRESS
+        "--child", nargs=3, metavar=("QUERY_URL", "UPDATE_URL", "INDEX_FOLDER"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
     if args.child:
-        query_url, update_url, index = args.child
+        query_url, update_url, folder = args.child
         store: Store = OxigraphStore(args.store) if query_url == "-" else RemoteStore(query_url, update_url)
-        print(answer_all(store, Path(index) if index != "-" else None, args.answers))
+        print(answer_all(store, Path(folder) if folder != "-" else None, args.answers))
         return
-    index = Path(tempfile.mkdtemp(prefix="payerkg-index-")) / "versions.sqlite"
+    folder = Path(tempfile.mkdtemp(prefix="payerkg-index-"))
     built = OxigraphStore(args.store)
-    began = time.perf_counter()
-    version_index.build(revisions.policy_at_head(built), index, SOURCE, revisions.log(built))
+    seconds = LocalIndex(built, folder, SOURCE).build(revisions.policy_at_head(built))
     built.close()
-    print(f"version index built in {time.perf_counter() - began:.1f} s")
+    print(f"version index built in {seconds:.1f} s")
     print("| answers read | answers | answers / s | CPU ms / answer (this process) |")
     print("|---|---|---|---|")
 
     def run(*urls: str) -> None:
         for _ in range(args.pairs):
-            for with_index in ("-", str(index)):
+            for with_index in ("-", str(folder)):
                 command = [sys.executable, "-m", "benchmarks.scale_index", "--store", str(args.store)]
                 command += ["--answers", str(args.answers), "--child", *urls, with_index]
                 print(

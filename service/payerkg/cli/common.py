@@ -51,14 +51,14 @@ def current_policy(settings: Settings) -> PolicyGraph:
         return policy
     from payerkg.services import local_index
 
-    source = local_index.store_source(settings)
-    if settings.store == "oxigraph" and source is not None:
+    indexed = local_index.for_store(settings, store, folder)
+    if indexed is None:
+        return policy
+    if settings.store == "oxigraph":
         from payerkg.graph import snapshot
 
-        policy = snapshot.with_saved_views(folder, source, head.hash, policy, startup.warm_up)
-    indexed = local_index.for_store(settings, store, folder)
-    if indexed is not None:
-        indexed.attach(policy)  # built by the service or `payerkg store index`, never by a one-shot command
+        policy = snapshot.with_saved_views(folder, indexed.source, head.hash, policy, startup.warm_up)
+    indexed.attach(policy)  # built by the service or `payerkg store index`, never by a one-shot command
     return policy
 
 

@@ -161,13 +161,14 @@ def write(folder: Path, key: SnapshotKey, saved: Saved) -> None:
     """Save ``saved`` as the snapshot of ``key``: whole or not at all. A folder that cannot be
     written leaves no snapshot (the next command builds again), never an error."""
     payload = pickle.dumps(saved, protocol=pickle.HIGHEST_PROTOCOL)
-    if _replace(folder, f"{key.digest}{SUFFIX}", _header(key, payload) + payload):
+    if replace_file(folder, f"{key.digest}{SUFFIX}", _header(key, payload) + payload):
         _prune(folder)
 
 
-def _replace(folder: Path, name: str, content: bytes) -> bool:
+def replace_file(folder: Path, name: str, content: bytes) -> bool:
     """Write ``content`` to ``folder / name`` through a temporary file moved into place, so that
-    a reader sees the old file or the new one; False when the folder cannot be written."""
+    a reader sees the old file or the new one; False when the folder cannot be written. The
+    folder is made private; a temporary file an interrupted writer left is pruned (``_prune``)."""
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=PARTIAL, suffix=SUFFIX)
@@ -213,7 +214,7 @@ def content_hash(folder: Path, root: Path) -> str:
         return remembered[1]
     found = files_hash(root)
     if settled:
-        _replace(folder, name, f"{stamp} {found}".encode("ascii"))
+        replace_file(folder, name, f"{stamp} {found}".encode("ascii"))
     return found
 
 

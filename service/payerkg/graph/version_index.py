@@ -21,25 +21,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
-import tempfile
 import threading
-import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from rdflib import Graph, Literal, URIRef
+from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 
 from payerkg.editing.revisions import RevisionRecord, edits_in_force, head
 from payerkg.errors import StoreError
 from payerkg.graph.dataset import PolicyGraph
 from payerkg.graph.queries import Row, query_text, select
-from payerkg.graph.snapshot import private
+from payerkg.graph.rules import literal_date
+from payerkg.graph.snapshot import private, replace_file
 from payerkg.namespaces import PK
 
 FORMAT = 1
@@ -47,10 +45,6 @@ PAYERS_PER_READ = 50
 """Payers read per query while building: one round trip each on a server, each payer's versions
 still read from its own index range (``VALUES`` opens the query)."""
 SUFFIX = ".versions.sqlite"
-PARTIAL = ".partial"
-STALE_PARTIAL_S = 3600
-"""A partial file older than this was left by a builder that did not finish (a build at 10^7
-statements takes about a minute)."""
 
 
 @dataclass(frozen=True)
@@ -130,8 +124,7 @@ def index_path(folder: Path, source: str) -> Path:
 def build(policy: PolicyGraph, path: Path, source: str, records: list[RevisionRecord]) -> None:
     """Read every active rule version of ``policy`` (a store's revision whose log is ``records``)
     and write the index file at ``path``: whole, or not at all (OSError if it cannot be written;
-    StoreError if ``policy`` is not, or stops being, the store's head while it is read).
-    Partial files that builders killed on the way left behind are removed first."""
+    StoreError if ``policy`` is not, or stops being, the store's head while it is read)."""
     number = policy.revision_number
     record = next(r for r in records if r.number == number)
     built = BuiltAt(source, number, record.hash, frozenset(r.number for r in edits_in_force(records, number)))
@@ -142,23 +135,13 @@ def build(policy: PolicyGraph, path: Path, source: str, records: list[RevisionRe
         for start in range(0, len(payers), PAYERS_PER_READ)
         for row in policy.select_each("version-targets", "payer", payers[start : start + PAYERS_PER_READ])
     )
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    for partial in path.parent.glob(f"{path.name}*{PARTIAL}"):
-        try:
-            if time.time() - partial.stat().st_mtime > STALE_PARTIAL_S:
-                partial.unlink()
-        except OSError:  # removed by another builder meanwhile
-            continue
-    descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=PARTIAL)
-    os.close(descriptor)
     try:
-        _write(Path(name), built, rows)
-        _refuse_unless_head(policy, record)  # the rows were read while it was the head
-        os.replace(name, path)
-    except sqlite3.Error as error:  # a full disk, a folder gone: as any other file not written
+        content = _database(built, rows)
+    except sqlite3.Error as error:  # out of memory, as any other file not written
         raise OSError(f"{path}: {error}") from error
-    finally:
-        Path(name).unlink(missing_ok=True)
+    _refuse_unless_head(policy, record)  # the rows were read while it was the head
+    if not replace_file(path.parent, path.name, content):
+        raise OSError(f"{path.parent} cannot be written")
 
 
 def _refuse_unless_head(policy: PolicyGraph, record: RevisionRecord) -> None:
@@ -218,12 +201,12 @@ def _opened(
     return VersionIndex(db, built, dict(added), frozenset(v for v in withdrawn if isinstance(v, URIRef)))
 
 
-def _write(path: Path, built: BuiltAt, rows: Iterable[Row]) -> None:
-    with sqlite3.connect(path) as db:
+def _database(built: BuiltAt, rows: Iterable[Row]) -> bytes:
+    """The index file's content: built in memory, so that it is written in one step."""
+    db = sqlite3.connect(":memory:")
+    try:
         db.executescript(
             """
-            PRAGMA journal_mode = OFF;
-            PRAGMA synchronous = OFF;
             CREATE TABLE built (format INTEGER, reads TEXT, source TEXT, number INTEGER,
                                 record_hash TEXT, edits TEXT);
             CREATE TABLE term (id INTEGER PRIMARY KEY, iri TEXT NOT NULL UNIQUE);
@@ -241,29 +224,26 @@ def _write(path: Path, built: BuiltAt, rows: Iterable[Row]) -> None:
             "INSERT OR IGNORE INTO version VALUES (?, ?, ?, ?, ?, ?)",
             (
                 (
-                    term(key[0]),
-                    term(key[1]),
+                    term(payer),
+                    term(target),
                     str(v.iri),
                     v.start.toordinal(),
                     _ordinal(v.end),
                     _ordinal(v.known),
                 )
-                for key, v in _indexed(rows)
+                for (payer, target), v in _indexed(rows)
             ),
         )
         db.executemany("INSERT INTO term VALUES (?, ?)", ((n, iri) for iri, n in terms.items()))
+        edits = json.dumps(sorted(built.edits))
         db.execute(
             "INSERT INTO built VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                FORMAT,
-                _reads(),
-                built.source,
-                built.number,
-                built.record_hash,
-                json.dumps(sorted(built.edits)),
-            ),
+            (FORMAT, _reads(), built.source, built.number, built.record_hash, edits),
         )
-    db.close()
+        db.commit()
+        return db.serialize()
+    finally:
+        db.close()
 
 
 def _reads() -> str:
@@ -282,17 +262,12 @@ def _edit_graph(record: RevisionRecord) -> Graph:
 
 def _indexed(rows: Iterable[Row]) -> Iterator[tuple[Key, IndexedVersion]]:
     for row in rows:
-        start = _literal_day(row["start"])
+        start = literal_date(row["start"])
         if start is not None:  # a start that is not a date governs no day
             indexed = IndexedVersion(
-                row["version"], start, _literal_day(row.get("end")), _literal_day(row.get("known"))
+                row["version"], start, literal_date(row.get("end")), literal_date(row.get("known"))
             )
             yield (row["payer"], row["target"]), indexed
-
-
-def _literal_day(node: object) -> date | None:
-    value = node.toPython() if isinstance(node, Literal) else None
-    return value if isinstance(value, date) else None
 
 
 def _ordinal(day: date | None) -> int | None:

@@ -66,6 +66,13 @@ class LocalIndex:
             rule_model(policy).use_index(index)
         return index is not None
 
+    def build(self, policy: PolicyGraph) -> float:
+        """Build the file from ``policy`` (the store's head revision) now; the seconds it took.
+        OSError or StoreError as ``version_index.build``."""
+        started = time.monotonic()
+        version_index.build(policy, self.path, self.source, revisions.log(self.store))
+        return time.monotonic() - started
+
     def attach_or_build(self, policy: PolicyGraph) -> None:
         """``attach``, or start building the file (one build at a time), then attach it to the
         newest revision given by then."""
@@ -85,10 +92,8 @@ class LocalIndex:
         build that fails while a newer revision was loaded (one read across a commit is refused)
         is tried again from that one."""
         while True:
-            started = time.monotonic()
             try:
-                version_index.build(policy, self.path, self.source, revisions.log(self.store))
-                took = time.monotonic() - started
+                took = self.build(policy)
                 LOG.info(
                     "built the local version index of revision %d in %.1f s", policy.revision_number, took
                 )
@@ -123,8 +128,6 @@ def build_now(store: Store, settings: Settings) -> BuiltIndex:
         raise SettingsError("the in-memory store is read whole; it has no local version index")
     if folder is None:
         raise SettingsError("PAYERKG_SNAPSHOTS is false: there is no cache folder to keep the index in")
+    indexed = LocalIndex(store, folder, source)
     policy = revisions.policy_at_head(store)
-    path = version_index.index_path(folder, source)
-    started = time.monotonic()
-    version_index.build(policy, path, source, revisions.log(store))
-    return BuiltIndex(path, policy.revision_number, time.monotonic() - started)
+    return BuiltIndex(indexed.path, policy.revision_number, indexed.build(policy))
